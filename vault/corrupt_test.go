@@ -1,0 +1,157 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCorruptFile damages a real vault file in many ways: bytes flipped
+// across every page, page headers scrambled, the file truncated at many
+// lengths. Every run must end in a clean one-line error (one of the file
+// errors) or the right values: never a panic, a crash, or a wrong value.
+func TestCorruptFile(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob", "carol")
+	want := map[string]string{}
+	g.do("alice", func(v *Vault) {
+		if _, err := v.EditMember("bob", MemberEdit{AddGroups: []string{"intake"}}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 40 {
+			name := fmt.Sprintf("secret-%02d", i)
+			want[name] = fmt.Sprintf("value %d %s", i, strings.Repeat("x", i*40))
+			if _, err := v.Add(NewSecret{Name: name, Username: "user", Note: strings.Repeat("n", i*30), Share: []string{"@intake"}}, NewValue([]byte("first"))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Set(name, NewValue([]byte(want[name]))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := v.RemoveMember("carol", false, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Remove("secret-00"); err != nil {
+			t.Fatal(err)
+		}
+		delete(want, "secret-00")
+	})
+	orig, err := os.ReadFile(g.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("file of %d bytes; random seed %d", len(orig), seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+	dir := t.TempDir()
+	alice := g.ids["alice"]
+	outcomes := map[string]int{}
+
+	var names []string
+	for n := range want {
+		names = append(names, n)
+	}
+	cases := 0
+	check := func(label string, data []byte) {
+		cases++
+		// Read a different handful of secrets each time.
+		rng.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		// A fresh file each time: a vault that found damage may keep its lock.
+		path := filepath.Join(dir, fmt.Sprintf("case-%d.db", cases))
+		defer os.Remove(path)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		clean := func(err error) {
+			t.Helper()
+			for _, kind := range []error{ErrCorrupt, ErrTampered, ErrNotVault, ErrNotMember, ErrNewerFormat} {
+				if errors.Is(err, kind) {
+					if strings.Contains(err.Error(), "\n") {
+						t.Fatalf("%s: error is not one line: %q", label, err)
+					}
+					outcomes[kind.Error()]++
+					return
+				}
+			}
+			t.Fatalf("%s: unexpected error %v", label, err)
+		}
+		v, err := Open(path, Options{Identity: alice, Clock: g.clock, LockTimeout: 100 * time.Millisecond})
+		if err != nil {
+			clean(err)
+			return
+		}
+		defer v.Close()
+		for _, name := range names[:6] {
+			val := want[name]
+			got, err := v.Reveal(name, 0)
+			if err != nil {
+				clean(err)
+				continue
+			}
+			if string(got.Bytes()) != val {
+				t.Fatalf("%s: %s revealed a wrong value", label, name)
+			}
+			outcomes["right value"]++
+		}
+		for _, read := range []func() error{
+			func() error { _, err := v.List(false); return err },
+			func() error { _, err := v.Members(); return err },
+			func() error { _, err := v.Log(); return err },
+		} {
+			if err := read(); err != nil {
+				clean(err)
+			}
+		}
+		// A write must not crash either, whatever it finds. Writes sync the
+		// file to disk, which is slow, so only some cases write.
+		if cases%16 == 0 {
+			if _, err := v.Set("secret-01", NewValue([]byte("written"))); err != nil {
+				clean(err)
+			}
+		}
+	}
+
+	flips := 1000
+	if testing.Short() || raceEnabled {
+		flips = 150
+	}
+	// Truncations at many lengths, including inside the meta pages.
+	for _, n := range []int{0, 1, 16, 100, 4095, 4096, 4097, 8191, 8192} {
+		check(fmt.Sprintf("truncated to %d", n), orig[:n])
+	}
+	step := max(len(orig)/(flips/4), 1)
+	for n := 8192; n < len(orig); n += step + rng.IntN(step) {
+		check(fmt.Sprintf("truncated to %d", n), orig[:n])
+	}
+	// Page headers and the first elements of every page, scrambled.
+	for page := 0; page*4096 < len(orig); page += 1 + rng.IntN(1000/flips+1) {
+		for _, off := range []int{0, 8, 10, 12, 16, 20, 24, 28, 40} {
+			at := page*4096 + off
+			if at < len(orig) {
+				data := append([]byte(nil), orig...)
+				data[at] ^= byte(1 + rng.IntN(255))
+				check(fmt.Sprintf("page %d byte %d changed", page, off), data)
+			}
+		}
+	}
+	// Bytes flipped anywhere.
+	for range flips {
+		data := append([]byte(nil), orig...)
+		at := rng.IntN(len(data))
+		data[at] ^= byte(1 + rng.IntN(255))
+		check(fmt.Sprintf("byte %d changed", at), data)
+	}
+	// Several bytes at once.
+	for range flips / 5 {
+		data := append([]byte(nil), orig...)
+		for range 8 {
+			data[rng.IntN(len(data))] = byte(rng.IntN(256))
+		}
+		check("eight bytes changed", data)
+	}
+	t.Logf("%d cases; outcomes: %v", cases, outcomes)
+}

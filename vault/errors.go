@@ -1,0 +1,122 @@
+package vault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors, grouped by what the caller was doing. Every error the
+// package returns wraps at most one of them; check with [errors.Is]. The
+// command line maps each to one exit code, in one place.
+var (
+	// Opening and unlocking.
+
+	// ErrNoVault is returned by [Open] when there is no file at the path.
+	ErrNoVault = errors.New("no vault")
+	// ErrExists is returned when creating something (a vault file, an
+	// identity file, a secret, a member) whose name or key is already taken.
+	ErrExists = errors.New("already exists")
+	// ErrBusy is returned by [Open] when another process holds the file's
+	// lock for longer than the lock timeout.
+	ErrBusy = errors.New("vault is busy")
+	// ErrNotMember is returned by [Open] when none of the vault's key wraps
+	// opens with the given identity: it is not a member's key.
+	ErrNotMember = errors.New("not a member")
+	// ErrNoIdentity is returned by [ReadIdentity] when there is no identity
+	// file at the path.
+	ErrNoIdentity = errors.New("no identity")
+	// ErrWrongPassphrase is returned by [ReadIdentity] when the passphrase
+	// does not decrypt the identity file.
+	ErrWrongPassphrase = errors.New("wrong passphrase")
+	// ErrNoPassphrase is returned by [ReadIdentity] when the file needs a
+	// passphrase and the caller has no way to ask for one.
+	ErrNoPassphrase = errors.New("no passphrase")
+	// ErrInsecureFile is returned when an identity or passphrase file can be
+	// read or written by the group or others.
+	ErrInsecureFile = errors.New("file permissions too open")
+
+	// The file itself.
+
+	// ErrNotVault is returned by [Open] for a file that is not a vault: not
+	// a bbolt file, or a bbolt file of some other program.
+	ErrNotVault = errors.New("not a vault file")
+	// ErrNewerFormat is returned by [Open] for a vault written by a newer
+	// version of this program.
+	ErrNewerFormat = errors.New("vault from a newer version")
+	// ErrCorrupt is returned when the file is truncated or its structure is
+	// damaged.
+	ErrCorrupt = errors.New("vault file is damaged")
+	// ErrTampered is returned when a sealed record fails its integrity check:
+	// it was changed, moved, replayed or deleted outside this program.
+	ErrTampered = errors.New("vault record failed its integrity check")
+
+	// Looking things up and access.
+
+	// ErrNotFound is returned when no secret or member has the given name.
+	// ErrNoSecret and ErrNoMember say which; both match ErrNotFound.
+	ErrNotFound = errors.New("not found")
+	// ErrNoSecret is returned when no secret has the given name.
+	ErrNoSecret = fmt.Errorf("no such secret: %w", ErrNotFound)
+	// ErrInTrash is returned when the secret asked for is in the trash.
+	ErrInTrash = fmt.Errorf("in the trash: %w", ErrNotFound)
+	// ErrNoMember is returned when no member has the given name.
+	ErrNoMember = fmt.Errorf("no such member: %w", ErrNotFound)
+	// ErrNotReader is returned when the acting member is not one of the
+	// readers of a secret (or of the version asked for).
+	ErrNotReader = errors.New("not a reader")
+	// ErrNotAdmin is returned when a member who is not an admin tries to
+	// change membership.
+	ErrNotAdmin = errors.New("not an admin")
+	// ErrLastAdmin is returned when a change would leave the vault without
+	// an admin.
+	ErrLastAdmin = errors.New("last admin")
+
+	// Bad input.
+
+	// ErrBadName is returned for a secret, member or group name that breaks
+	// the naming rules.
+	ErrBadName = errors.New("invalid name")
+	// ErrBadKey is returned for text that is not a public key this program
+	// accepts.
+	ErrBadKey = errors.New("invalid public key")
+	// ErrSecretKey is returned when a secret key is offered where a public
+	// key belongs. The secret key must be considered exposed.
+	ErrSecretKey = errors.New("secret key offered as a public key")
+	// ErrWrongKind is returned when a classic key is offered to a
+	// post-quantum vault or the other way round.
+	ErrWrongKind = errors.New("wrong kind of key")
+	// ErrInvalid is returned for any other input that cannot be accepted: an
+	// empty or oversized value, an unknown field, a bad date.
+	ErrInvalid = errors.New("invalid input")
+)
+
+// kindError is an error with its own message that still matches one
+// sentinel through [errors.Is], so messages read naturally ("no secret
+// named "x"") instead of repeating the sentinel's text.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+// errorf returns an error that matches kind and reads as the formatted text.
+// A %w verb in format wraps a cause as well.
+func errorf(kind error, format string, args ...any) error {
+	err := fmt.Errorf(format, args...)
+	return &wrapped{kindError{kind: kind, msg: err.Error()}, errors.Unwrap(err)}
+}
+
+// wrapped adds an optional cause to kindError.
+type wrapped struct {
+	kindError
+	cause error
+}
+
+func (e *wrapped) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}

@@ -1,0 +1,363 @@
+package vault
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"filippo.io/age/armor"
+)
+
+// Kind is the kind of key pair a vault and its members use. age cannot mix
+// the two kinds in one encrypted file, so a vault is one kind or the other.
+type Kind string
+
+const (
+	// Classic is X25519: public keys look like age1… (62 characters).
+	Classic Kind = "x25519"
+	// PostQuantum is age's hybrid ML-KEM-768 + X25519: public keys look like
+	// age1pq1… (about 2,000 characters).
+	PostQuantum Kind = "pq"
+)
+
+// String returns a name for the kind fit for a message.
+func (k Kind) String() string {
+	if k == PostQuantum {
+		return "post-quantum"
+	}
+	return "classic"
+}
+
+// Identity is a member's unlocked key pair. It decrypts (it is an
+// [age.Identity]) and knows its public key. Its String method is redacted;
+// the secret key leaves it only through [WriteIdentity].
+type Identity struct {
+	id     age.Identity
+	public string
+	kind   Kind
+	secret string
+}
+
+var _ age.Identity = (*Identity)(nil)
+
+// Unwrap implements [age.Identity].
+func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) { return i.id.Unwrap(stanzas) }
+
+// PublicKey returns the public key: what a member sends to an admin to be
+// added. It is safe to share.
+func (i *Identity) PublicKey() string { return i.public }
+
+// Kind reports whether the key is classic or post-quantum.
+func (i *Identity) Kind() Kind { return i.kind }
+
+// String returns "(redacted)"; use [Identity.PublicKey] for the public key.
+func (i *Identity) String() string { return redacted }
+
+// GoString returns "(redacted)".
+func (i *Identity) GoString() string { return redacted }
+
+// GenerateIdentity makes a new random key pair of the given kind.
+func GenerateIdentity(kind Kind) (*Identity, error) {
+	switch kind {
+	case Classic:
+		k, err := age.GenerateX25519Identity()
+		if err != nil {
+			return nil, err
+		}
+		return &Identity{id: k, public: k.Recipient().String(), kind: Classic, secret: k.String()}, nil
+	case PostQuantum:
+		k, err := age.GenerateHybridIdentity()
+		if err != nil {
+			return nil, err
+		}
+		return &Identity{id: k, public: k.Recipient().String(), kind: PostQuantum, secret: k.String()}, nil
+	}
+	return nil, fmt.Errorf("unknown key kind %q", kind)
+}
+
+// IdentityOptions tunes how identity files are written and read. The zero
+// value is right for real use.
+type IdentityOptions struct {
+	// ScryptWorkFactor is the log2 scrypt cost used when writing a
+	// passphrase-protected file. Zero means age's default (18, about a
+	// second). Tests lower it; real use must not.
+	ScryptWorkFactor int
+	// Force allows WriteIdentity to replace an existing file.
+	Force bool
+	// Now stamps the "# created:" comment. Zero means the current time.
+	Now time.Time
+}
+
+// maxIdentityFile caps what ReadIdentity reads: a post-quantum identity file
+// is a few kilobytes.
+const maxIdentityFile = 64 << 10
+
+// WriteIdentity writes id to path: encrypted to passphrase with age's scrypt
+// recipient (ASCII-armored), or, when passphrase is empty, as a plain age
+// identity file of the kind age-keygen writes, which `age -d -i` reads.
+// The file is created with mode 0600 and missing folders with 0700. An
+// existing file is replaced only with opts.Force, and then atomically.
+func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOptions) error {
+	if !opts.Force {
+		if _, err := os.Lstat(path); err == nil {
+			return errorf(ErrExists, "%s already exists", path)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	var plain bytes.Buffer
+	fmt.Fprintf(&plain, "# created: %s\n", now.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&plain, "# public key: %s\n", id.public)
+	fmt.Fprintf(&plain, "%s\n", id.secret)
+
+	content := plain.Bytes()
+	if passphrase.Len() > 0 {
+		r, err := age.NewScryptRecipient(string(passphrase.Bytes()))
+		if err != nil {
+			return err
+		}
+		if opts.ScryptWorkFactor != 0 {
+			r.SetWorkFactor(opts.ScryptWorkFactor)
+		}
+		var enc bytes.Buffer
+		aw := armor.NewWriter(&enc)
+		w, err := age.Encrypt(aw, r)
+		if err != nil {
+			return err
+		}
+		if _, err := w.Write(content); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		if err := aw.Close(); err != nil {
+			return err
+		}
+		content = enc.Bytes()
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, content, opts.Force)
+}
+
+// writeFileAtomic writes data to a new 0600 file beside path and moves it
+// into place, so a crash leaves either the old file or the new one. Without
+// replace, an existing file at path is never touched.
+func writeFileAtomic(path string, data []byte, replace bool) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if replace {
+		return os.Rename(tmp, path)
+	}
+	// A hard link fails if path exists, which makes "create, never replace"
+	// atomic even against another process racing us.
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return errorf(ErrExists, "%s already exists", path)
+		}
+		return err
+	}
+	return nil
+}
+
+// CheckPrivateFile returns an error wrapping [ErrInsecureFile] when the
+// group or others have any access to path, as ssh does for its keys.
+func CheckPrivateFile(path string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return errorf(ErrInsecureFile, "%s is accessible by other users (mode %04o); run: chmod 600 %s", path, info.Mode().Perm(), path)
+	}
+	return nil
+}
+
+// ReadIdentity reads the identity file at path. A passphrase-protected file
+// is decrypted with the passphrase that ask returns (ask may be nil when no
+// prompt is possible, and then such a file is refused with
+// [ErrNoPassphrase]). A file that the group or others can access is refused
+// with [ErrInsecureFile].
+func ReadIdentity(path string, ask func() (Value, error)) (*Identity, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errorf(ErrNoIdentity, "no identity at %s", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	if err := CheckPrivateFile(path); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxIdentityFile {
+		return nil, fmt.Errorf("%s is larger than an identity file can be", path)
+	}
+	if isAgeFile(data) {
+		if ask == nil {
+			return nil, errorf(ErrNoPassphrase, "%s is protected by a passphrase and there is no way to ask for it", path)
+		}
+		pass, err := ask()
+		if err != nil {
+			return nil, err
+		}
+		defer pass.Wipe()
+		data, err = decryptWithPassphrase(data, pass)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	id, err := parseIdentity(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return id, nil
+}
+
+func isAgeFile(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("age-encryption.org/")) ||
+		bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN AGE ENCRYPTED FILE-----"))
+}
+
+func decryptWithPassphrase(data []byte, pass Value) ([]byte, error) {
+	si, err := age.NewScryptIdentity(string(pass.Bytes()))
+	if err != nil {
+		return nil, err
+	}
+	var src io.Reader = bytes.NewReader(data)
+	if !bytes.HasPrefix(data, []byte("age-encryption.org/")) {
+		src = armor.NewReader(bytes.NewReader(bytes.TrimLeft(data, " \t\r\n")))
+	}
+	r, err := age.Decrypt(src, si)
+	if err != nil {
+		var noMatch *age.NoIdentityMatchError
+		if errors.As(err, &noMatch) {
+			return nil, errorf(ErrWrongPassphrase, "wrong passphrase")
+		}
+		return nil, fmt.Errorf("cannot decrypt the identity file: %w", err)
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxIdentityFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot decrypt the identity file: %w", err)
+	}
+	return out, nil
+}
+
+// parseIdentity reads one X25519 or hybrid identity from identity-file text.
+// Error messages never quote the file's lines: they hold the secret key.
+func parseIdentity(data []byte) (*Identity, error) {
+	var found *Identity
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 4096), maxIdentityFile)
+	n := 0
+	for sc.Scan() {
+		n++
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var id *Identity
+		switch {
+		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
+			k, err := age.ParseHybridIdentity(line)
+			if err != nil {
+				return nil, fmt.Errorf("line %d is not a valid post-quantum secret key", n)
+			}
+			id = &Identity{id: k, public: k.Recipient().String(), kind: PostQuantum, secret: line}
+		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
+			k, err := age.ParseX25519Identity(line)
+			if err != nil {
+				return nil, fmt.Errorf("line %d is not a valid secret key", n)
+			}
+			id = &Identity{id: k, public: k.Recipient().String(), kind: Classic, secret: line}
+		case strings.HasPrefix(line, "AGE-PLUGIN-"):
+			return nil, fmt.Errorf("line %d is a plugin identity (a hardware key); vault does not support those yet", n)
+		default:
+			return nil, fmt.Errorf("line %d is not an age secret key", n)
+		}
+		if found != nil {
+			return nil, fmt.Errorf("holds more than one key; vault needs a file with exactly one")
+		}
+		found = id
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("cannot read the identity file: %w", err)
+	}
+	if found == nil {
+		return nil, fmt.Errorf("holds no secret key")
+	}
+	return found, nil
+}
+
+// ParsePublicKey checks that s is a public key a member can be added with
+// and returns it trimmed, with its kind. A pasted secret key is recognised
+// and refused with [ErrSecretKey]; the error never repeats it.
+func ParsePublicKey(s string) (string, Kind, error) {
+	s = strings.TrimSpace(s)
+	upper := strings.ToUpper(s)
+	if strings.HasPrefix(upper, "AGE-SECRET-KEY-") || strings.HasPrefix(upper, "AGE-PLUGIN-") {
+		return "", "", errorf(ErrSecretKey, "that is a SECRET key, not a public key: it is now exposed and must be replaced; its owner runs 'vault keygen --force' and sends the output of 'vault pubkey' instead")
+	}
+	switch {
+	case strings.HasPrefix(s, "age1pq1"):
+		if _, err := age.ParseHybridRecipient(s); err != nil {
+			return "", "", errorf(ErrBadKey, "not a valid post-quantum public key (%d characters); it looks like age1pq1… and is printed by 'vault pubkey'", len(s))
+		}
+		return s, PostQuantum, nil
+	case strings.HasPrefix(s, "age1") && strings.Count(s, "1") > 1:
+		return "", "", errorf(ErrBadKey, "plugin public keys (hardware keys) are not supported yet; use a key from 'vault keygen'")
+	case strings.HasPrefix(s, "age1"):
+		if _, err := age.ParseX25519Recipient(s); err != nil {
+			return "", "", errorf(ErrBadKey, "not a valid public key (%d characters); a public key looks like age1… (62 characters) and is printed by 'vault pubkey'", len(s))
+		}
+		return s, Classic, nil
+	case strings.HasPrefix(s, "ssh-"):
+		return "", "", errorf(ErrBadKey, "SSH keys are not supported; use a key from 'vault keygen', printed by 'vault pubkey'")
+	}
+	return "", "", errorf(ErrBadKey, "not a public key (%d characters); a public key looks like age1… (62 characters) and is printed by 'vault pubkey'", len(s))
+}
+
+// recipient parses a public key already accepted by ParsePublicKey.
+func recipient(public string) (age.Recipient, error) {
+	if strings.HasPrefix(public, "age1pq1") {
+		return age.ParseHybridRecipient(public)
+	}
+	return age.ParseX25519Recipient(public)
+}
