@@ -1,0 +1,95 @@
+package main
+
+// Output rules, which scripts rely on:
+//
+//   - stdout carries data only: a value from get, a table or JSON from list,
+//     a public key from keygen and pubkey. Nothing else is ever written there.
+//   - Every message, warning and error goes to stderr, prefixed "vault: ".
+//     Errors are one line that names the problem and what to do about it.
+//   - Prompts (passphrases, values) are written to and read from the
+//     terminal (/dev/tty), without echo; never taken from argv.
+//   - No secret value, passphrase or secret key is ever part of a message.
+//   - Exit codes are mapped from errors in one place, exit.go.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// app is one run of the program: its streams, environment and options.
+// Nothing in the program below run exits the process or reads globals, so
+// the CLI runs in-process under test.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	tty    terminal
+	opts   options
+
+	// Flags shared by every command.
+	vaultFlag    string
+	identityFlag string
+	quiet        bool
+}
+
+// options are knobs that tests turn; real runs use the zero value.
+type options struct {
+	// scryptWorkFactor lowers the cost of passphrase-protected identity
+	// files written by keygen, so tests run fast. Zero means age's default.
+	scryptWorkFactor int
+	// clock replaces the system clock.
+	clock vault.Clock
+}
+
+// run is main without the exit: it returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(args, stdin, stdout, stderr, os.Getenv, devTTY{}, options{})
+}
+
+func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, tty: tty, opts: opts}
+	root := a.rootCommand()
+	root.SetArgs(args[1:])
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	if err != nil {
+		a.errorf(err)
+	}
+	return exitCode(err)
+}
+
+// say writes one message line to stderr.
+func (a *app) say(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "vault: "+format+"\n", args...)
+}
+
+// note is say, unless --quiet.
+func (a *app) note(format string, args ...any) {
+	if !a.quiet {
+		a.say(format, args...)
+	}
+}
+
+// errorf prints err as one line on stderr.
+func (a *app) errorf(err error) {
+	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+	if h := hint(err); h != "" && !strings.Contains(msg, h) {
+		msg += "; " + h
+	}
+	fmt.Fprintf(a.stderr, "vault: %s\n", msg)
+}
+
+func (a *app) now() time.Time {
+	if a.opts.clock != nil {
+		return a.opts.clock.Now()
+	}
+	return time.Now()
+}

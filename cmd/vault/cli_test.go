@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// noTTY is a terminal that is never there.
+type noTTY struct{}
+
+func (noTTY) Available() bool                   { return false }
+func (noTTY) ReadSecret(string) ([]byte, error) { return nil, errNoTerminal }
+
+// cli runs the program in-process with an environment of its own.
+type cli struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newCLI(t *testing.T) *cli {
+	dir := t.TempDir()
+	return &cli{t: t, env: map[string]string{
+		"HOME":       filepath.Join(dir, "home"),
+		"VAULT_FILE": filepath.Join(dir, "vault.db"),
+	}}
+}
+
+func (c *cli) run(stdin string, args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = runWith(append([]string{"vault"}, args...), strings.NewReader(stdin), &out, &errb,
+		func(k string) string { return c.env[k] }, noTTY{}, options{scryptWorkFactor: 10})
+	return code, out.String(), errb.String()
+}
+
+func (c *cli) must(stdin string, args ...string) string {
+	c.t.Helper()
+	code, out, errs := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("vault %v: exit %d: %s", args, code, errs)
+	}
+	return out
+}
+
+// TestBusy holds the vault open in this process, as another vault command
+// would, and checks a second command gives up with exit 5 and says why.
+func TestBusy(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	c.must("hunter2\n", "add", "airtable")
+	id, err := vault.ReadIdentity(filepath.Join(c.env["HOME"], ".config", "vault", "identity.age"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := vault.Open(c.env["VAULT_FILE"], vault.Options{Identity: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := c.run("", "get", "airtable")
+	if code != exitBusy || out != "" {
+		t.Fatalf("exit %d, stdout %q; want exit 5 and nothing", code, out)
+	}
+	if !strings.Contains(errs, "is in use by another vault process") || !strings.Contains(errs, "try again when the other vault command has finished") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("stderr = %q", errs)
+	}
+	holder.Close()
+	if out := c.must("", "get", "airtable"); out != "hunter2\n" {
+		t.Fatalf("after the holder closed: %q", out)
+	}
+}
+
+// TestGetPrintsOnlyTheValue: stdout is exactly the value and a newline,
+// byte for byte, whatever the value holds.
+func TestGetPrintsOnlyTheValue(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	for _, value := range []string{"hunter2", "with spaces  ", "tab\there", "ünïcødé", "line1\nline2", "\x00binary\xff"} {
+		c.must(value+"\n", "add", "v")
+		if out := c.must("", "get", "v"); out != value+"\n" {
+			t.Fatalf("get printed %q, want %q", out, value+"\n")
+		}
+		c.must("", "rm", "v")
+		c.must("", "purge", "v")
+	}
+}
+
+// TestExitCodes checks each documented exit code comes from the error it is
+// documented for.
+func TestExitCodes(t *testing.T) {
+	c := newCLI(t)
+	if code, _, _ := c.run("", "get", "x"); code != exitFailure {
+		t.Fatalf("no vault: exit %d", code)
+	}
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"get"}, exitUsage},
+		{[]string{"get", "x", "--nope"}, exitUsage},
+		{[]string{"nope"}, exitUsage},
+		{[]string{"get", "x"}, exitNotFound},
+		{[]string{"member", "rm", "x"}, exitNotFound},
+	} {
+		if code, _, errs := c.run("", tt.args...); code != tt.want {
+			t.Errorf("vault %v: exit %d, want %d (%s)", tt.args, code, tt.want, errs)
+		}
+	}
+	c.env["VAULT_IDENTITY"] = filepath.Join(t.TempDir(), "missing")
+	if code, _, _ := c.run("", "list"); code != exitBadKey {
+		t.Fatalf("missing identity: exit %d, want 6", code)
+	}
+}
+
+// TestHugeInputs: oversized values and fields are refused with a clear
+// error, and nothing is stored.
+func TestHugeInputs(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	huge := strings.Repeat("x", vault.MaxValueSize+1)
+	code, _, errs := c.run(huge, "add", "big")
+	if code != exitFailure || !strings.Contains(errs, "larger than 64 KiB") {
+		t.Fatalf("huge value: exit %d, %q", code, errs)
+	}
+	// Exactly the limit is fine, with or without the trailing newline.
+	c.must(strings.Repeat("y", vault.MaxValueSize)+"\n", "add", "limit")
+	if out := c.must("", "get", "limit"); len(out) != vault.MaxValueSize+1 {
+		t.Fatalf("got %d bytes", len(out))
+	}
+	code, _, errs = c.run("v\n", "add", "note", "--note", strings.Repeat("n", 5000))
+	if code != exitFailure || !strings.Contains(errs, "the note is longer than 4096 bytes") {
+		t.Fatalf("huge note: exit %d, %q", code, errs)
+	}
+	code, _, errs = c.run("", "add", strings.Repeat("n", 200))
+	if code != exitFailure || !strings.Contains(errs, "the limit is 128") {
+		t.Fatalf("huge name: exit %d, %q", code, errs)
+	}
+	if out := c.must("", "list", "--json"); strings.Contains(out, `"big"`) || strings.Contains(out, `"note"`) {
+		t.Fatalf("a refused secret was stored: %s", out)
+	}
+	for _, bad := range []string{"rtl\u202eevil", "zero\u200bwidth", "nul\x00"} {
+		if code, _, errs := c.run("v\n", "add", bad); code != exitFailure || !strings.Contains(errs, "control or invisible character") {
+			t.Errorf("name %q: exit %d, %q", bad, code, errs)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// Exit codes. They are part of the command-line contract: documented in the
+// README and never renumbered.
+const (
+	exitOK         = 0
+	exitFailure    = 1
+	exitUsage      = 2
+	exitNotFound   = 3 // no such secret or member
+	exitNotAllowed = 4 // not a reader of the secret, or not an admin
+	exitBusy       = 5 // another process holds the vault
+	exitBadKey     = 6 // wrong passphrase, or an identity that does not open the vault
+	exitDue        = 10
+)
+
+// kindError is an error with its own message that matches one of the
+// vault's sentinel errors, so it maps to that sentinel's exit code.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e kindError) Error() string { return e.msg }
+func (e kindError) Unwrap() error { return e.kind }
+
+// fail returns an error reading as the formatted message that matches kind.
+func fail(kind error, format string, args ...any) error {
+	return kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
+// usageError marks mistakes in how the command was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitCode maps an error to the exit code scripts see. It is the only place
+// that decides exit codes.
+func exitCode(err error) int {
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, vault.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, vault.ErrNotReader), errors.Is(err, vault.ErrNotAdmin):
+		return exitNotAllowed
+	case errors.Is(err, vault.ErrBusy):
+		return exitBusy
+	case errors.Is(err, vault.ErrWrongPassphrase), errors.Is(err, vault.ErrNotMember),
+		errors.Is(err, vault.ErrNoIdentity), errors.Is(err, vault.ErrNoPassphrase):
+		return exitBadKey
+	}
+	return exitFailure
+}
+
+// hint returns what to do about an error, when its own message does not say.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrNoSecret):
+		return "'vault list' shows the names ('vault list --trash' the trash)"
+	case errors.Is(err, vault.ErrNoMember):
+		return "'vault member list' shows the members"
+	case errors.Is(err, vault.ErrInTrash):
+		return "bring it back with 'vault restore'"
+	case errors.Is(err, vault.ErrBusy):
+		return "try again when the other vault command has finished"
+	case errors.Is(err, vault.ErrCorrupt):
+		return "restore the file from a backup copy; vault has not changed it"
+	case errors.Is(err, vault.ErrTampered):
+		return "do not trust this copy: restore the file from a backup and tell your admins"
+	case errors.Is(err, vault.ErrNotVault):
+		return "check the path given by --vault or VAULT_FILE"
+	case errors.Is(err, vault.ErrNewerFormat):
+		return "upgrade vault to open it"
+	case errors.Is(err, vault.ErrWrongPassphrase):
+		return "try again, or check the file VAULT_PASSPHRASE_FILE names"
+	case errors.Is(err, vault.ErrNoVault):
+		return "create one with 'vault init', or point --vault or VAULT_FILE at the group's vault file"
+	case errors.Is(err, vault.ErrNoIdentity):
+		return "create one with 'vault keygen', or point --identity or VAULT_IDENTITY at yours"
+	}
+	return ""
+}

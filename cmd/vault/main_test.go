@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"vault": testVaultMain})
+}
+
+// fixedClock is the clock VAULTTEST_NOW sets.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+// leakMarker is the file testVaultMain writes when a run broke a rule that
+// must hold for every command; the script fails at its end.
+const leakMarker = ".vaulttest-violation"
+
+// exitFile holds the exit code of the last vault run, for the exitcode
+// command.
+const exitFile = ".vaulttest-exit"
+
+// testVaultMain is the vault command inside scripts. It lowers the scrypt
+// cost (an option of the run, not a global), can fix the clock through
+// VAULTTEST_NOW, and checks two rules on every run: no value listed in
+// VAULTTEST_SECRETS appears on stderr, and nothing panics.
+func testVaultMain() {
+	opts := options{scryptWorkFactor: 10}
+	if s := os.Getenv("VAULTTEST_NOW"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bad VAULTTEST_NOW:", err)
+			os.Exit(100)
+		}
+		opts.clock = fixedClock(t)
+	}
+	var stderr bytes.Buffer
+	code := func() (code int) {
+		defer func() {
+			if r := recover(); r != nil {
+				violation(fmt.Sprintf("vault %v panicked: %v", os.Args[1:], r))
+				code = 101
+			}
+		}()
+		return runWith(os.Args, os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, &stderr), os.Getenv, devTTY{}, opts)
+	}()
+	_ = os.WriteFile(filepath.Join(os.Getenv("WORK"), exitFile), []byte(strconv.Itoa(code)), 0o600)
+	for _, s := range strings.Split(os.Getenv("VAULTTEST_SECRETS"), ",") {
+		if s != "" && bytes.Contains(stderr.Bytes(), []byte(s)) {
+			violation(fmt.Sprintf("vault %v printed the secret value %q on stderr", os.Args[1:], s))
+		}
+	}
+	os.Exit(code)
+}
+
+func violation(msg string) {
+	f, err := os.OpenFile(filepath.Join(os.Getenv("WORK"), leakMarker), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err == nil {
+		fmt.Fprintln(f, msg)
+		f.Close()
+	}
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			if _, err := exec.LookPath("age"); err != nil && os.Getenv("CI") == "true" {
+				return fmt.Errorf("the age CLI is needed for the interoperability tests under CI: %v", err)
+			}
+			env.Setenv("VAULT_FILE", filepath.Join(env.WorkDir, "shared", "vault.db"))
+			// Under the race detector every process sleeps a second at exit
+			// by default; scripts start hundreds of them.
+			if os.Getenv("GORACE") == "" {
+				env.Setenv("GORACE", "atexit_sleep_ms=10")
+			}
+			env.Defer(func() {
+				if b, err := os.ReadFile(filepath.Join(env.WorkDir, leakMarker)); err == nil {
+					env.T().Fatal(string(b))
+				}
+			})
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"envfile":  cmdEnvfile,
+			"mode":     cmdMode,
+			"exitcode": cmdExitcode,
+		},
+	})
+}
+
+// envfile VAR FILE sets VAR to FILE's content without surrounding space:
+// how a script passes a printed public key on to the next command.
+func cmdEnvfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: envfile VAR FILE")
+	}
+	ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
+}
+
+// mode FILE PERM checks a file's permission bits, e.g. mode key.age 0600.
+func cmdMode(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mode FILE PERM")
+	}
+	info, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if got := uint64(info.Mode().Perm()); (got == want) == neg {
+		ts.Fatalf("%s has mode %04o; want %s%04o", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// exitcode N checks the exit code of the last vault run: scripts check the
+// documented codes, not just failure.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: exitcode N")
+	}
+	if got := strings.TrimSpace(ts.ReadFile(filepath.Join(ts.Getenv("WORK"), exitFile))); got != args[0] {
+		ts.Fatalf("vault exited with %s, want %s", got, args[0])
+	}
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+func (a *app) memberCommand() *cobra.Command {
+	return groupCommand("member", "Add, list, change and remove members (admins change; everyone lists)",
+		a.memberAddCommand(), a.memberListCommand(), a.memberEditCommand(), a.memberRmCommand())
+}
+
+func (a *app) memberAddCommand() *cobra.Command {
+	var groups []string
+	var admin bool
+	c := &cobra.Command{
+		Use:   "add NAME PUBKEY",
+		Short: "Add a member by the public key they sent you",
+		Long: `Add a member. NAME is how the group knows them (a nickname is enough);
+PUBKEY is what 'vault pubkey' printed for them (age1…, or age1pq1… in a
+post-quantum vault). Secrets shared with their groups are re-encrypted for
+them. Only admins can add members.
+
+Check the key with its owner by another channel (read out the first and last
+few characters) before adding it.`,
+		Args: args("NAME", "PUBKEY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				m, err := v.AddMember(vault.NewMember{Name: args[0], PublicKey: args[1], Groups: groups, Admin: admin})
+				if err != nil {
+					return err
+				}
+				a.note("added %s (%s)%s", m.Name, shortKey(m.PublicKey), describeRole(m))
+				return nil
+			})
+		},
+	}
+	c.Flags().StringArrayVarP(&groups, "group", "g", nil, "put the member in `GROUP` (repeatable)")
+	c.Flags().BoolVar(&admin, "admin", false, "make the member an admin (can change membership)")
+	return c
+}
+
+func describeRole(m vault.Member) string {
+	var parts []string
+	if len(m.Groups) > 0 {
+		parts = append(parts, "in "+strings.Join(m.Groups, ", "))
+	}
+	if m.Admin {
+		parts = append(parts, "admin")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(parts, ", ")
+}
+
+// shortKey abbreviates a public key for tables and messages: enough to
+// read aloud and compare, not to type.
+func shortKey(k string) string {
+	if len(k) <= 20 {
+		return k
+	}
+	return k[:12] + "…" + k[len(k)-6:]
+}
+
+func (a *app) memberListCommand() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the members, their groups and when they were last active",
+		Args:  args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				ms, err := v.Members()
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.printJSON(ms)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tGROUPS\tADMIN\tKEY\tADDED\tLAST ACTIVE")
+				for _, m := range ms {
+					name := m.Name
+					if m.You {
+						name += " (you)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), shortKey(m.PublicKey), day(m.Added), day(m.LastActive))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (with full public keys)")
+	return c
+}
+
+func (a *app) memberEditCommand() *cobra.Command {
+	var add, rm []string
+	var admin bool
+	c := &cobra.Command{
+		Use:   "edit NAME",
+		Short: "Change a member's groups or admin flag",
+		Long: `Change a member's groups or admin flag. Secrets shared with the groups
+involved are re-encrypted for their new readers; where the member loses
+access, the secret is marked rotate-now (they may have seen it). Only admins
+can edit members, and the last admin cannot stop being one.`,
+		Args: args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e := vault.MemberEdit{AddGroups: add, RemoveGroups: rm}
+			if cmd.Flags().Changed("admin") {
+				e.Admin = &admin
+			}
+			if len(add)+len(rm) == 0 && e.Admin == nil {
+				return usageError{fmt.Errorf("nothing to change; use --add-group, --rm-group or --admin=true|false")}
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				m, err := v.EditMember(args[0], e)
+				if err != nil {
+					return err
+				}
+				a.note("%s: groups %s, admin %s", m.Name, orDash(strings.Join(m.Groups, ", ")), yesNo(m.Admin))
+				return nil
+			})
+		},
+	}
+	c.Flags().StringArrayVar(&add, "add-group", nil, "add the member to `GROUP` (repeatable)")
+	c.Flags().StringArrayVar(&rm, "rm-group", nil, "take the member out of `GROUP` (repeatable)")
+	c.Flags().BoolVar(&admin, "admin", false, "make (--admin=true) or unmake (--admin=false) an admin")
+	return c
+}
+
+func (a *app) memberRmCommand() *cobra.Command {
+	var force, asJSON bool
+	c := &cobra.Command{
+		Use:   "rm NAME",
+		Short: "Remove a member: new vault key, secrets re-encrypted and marked rotate-now",
+		Long: `Remove a member. The vault key is replaced (the removed member cannot read
+anything written from now on), every secret they could read is re-encrypted
+without them (those you cannot read are finished by their next reader), and
+each of those secrets is marked rotate-now: the real password must change at
+the service, since they may have seen it.
+
+A member who is the only reader of a secret is not removed unless --force.`,
+		Args: args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				progress := func(done, total int) {
+					if total >= 50 && !a.quiet && (done%50 == 0 || done == total) {
+						a.say("re-encrypting: %d of %d", done, total)
+					}
+				}
+				r, err := v.RemoveMember(args[0], force, progress)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					if err := a.printJSON(r); err != nil {
+						return err
+					}
+				}
+				a.note("removed %s and issued a new vault key", args[0])
+				if len(r.Reencrypted) > 0 {
+					a.note("re-encrypted without them: %s", strings.Join(r.Reencrypted, ", "))
+				}
+				if len(r.Waiting) > 0 {
+					a.note("you cannot read %s; each is re-encrypted when one of its readers next uses vault", strings.Join(r.Waiting, ", "))
+				}
+				if len(r.RotateNow) > 0 {
+					a.note("change these passwords at their services now, then 'vault set' them: %s", strings.Join(r.RotateNow, ", "))
+				}
+				return nil
+			})
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "remove even if they are the only reader of some secrets")
+	c.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON")
+	return c
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.DateOnly)
+}

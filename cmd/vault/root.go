@@ -1,0 +1,127 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vault",
+		Short: "Shared passwords for a volunteer group, each readable only by who needs it",
+		Long: `vault keeps a group's shared passwords (the Airtable login, the call-log
+password, the shared inbox) in one encrypted file. Each password is readable
+only by the members it is shared with; everything else in the file is
+encrypted too. Members are added by their public key, so no password ever
+travels through chat or email.
+
+Start: 'vault keygen' makes your key; 'vault init' creates a vault for your
+group; new members run 'vault keygen' and send 'vault pubkey' to an admin, who
+runs 'vault member add'. Then 'vault add NAME --share @team' stores a password
+and 'vault get NAME' prints it.
+
+Environment: VAULT_FILE (the vault), VAULT_IDENTITY (your key file),
+VAULT_PASSPHRASE_FILE (a file holding your key's passphrase, for scripts),
+NO_COLOR.
+
+Exit codes: 0 ok, 1 failure, 2 usage, 3 no such secret or member, 4 not
+allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(a.stderr)
+			_ = cmd.Help()
+			return usageError{fmt.Errorf("say which command to run")}
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else $XDG_DATA_HOME/vault/vault.db)")
+	pf.StringVar(&a.identityFlag, "identity", "", "identity `FILE` (default $VAULT_IDENTITY, else $XDG_CONFIG_HOME/vault/identity.age)")
+	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print only errors on stderr")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%v; see '%s --help'", err, cmd.CommandPath())}
+	})
+	root.AddGroup(&cobra.Group{ID: "secrets", Title: "Secrets:"}, &cobra.Group{ID: "people", Title: "Members and keys:"})
+	for _, c := range []*cobra.Command{
+		a.addCommand(), a.getCommand(), a.listCommand(), a.showCommand(), a.setCommand(), a.editCommand(),
+		a.shareCommand(true), a.shareCommand(false), a.rmCommand(), a.restoreCommand(), a.purgeCommand(),
+		a.historyCommand(), a.logCommand(),
+	} {
+		c.GroupID = "secrets"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{a.keygenCommand(), a.pubkeyCommand(), a.initCommand(), a.memberCommand()} {
+		c.GroupID = "people"
+		root.AddCommand(c)
+	}
+	return root
+}
+
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q", name)
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return usageError{fmt.Errorf("%s; see '%s --help'", msg, cmd.CommandPath())}
+}
+
+// args returns a validator for exactly the named positional arguments.
+func args(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, got []string) error {
+		if len(got) == len(names) {
+			return nil
+		}
+		if len(got) < len(names) {
+			return usageError{fmt.Errorf("missing %s; usage: %s", strings.Join(names[len(got):], " "), cmd.UseLine())}
+		}
+		return usageError{fmt.Errorf("too many arguments; usage: %s", cmd.UseLine())}
+	}
+}
+
+// atLeast returns a validator for n or more positional arguments.
+func atLeast(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, got []string) error {
+		if len(got) < n {
+			return usageError{fmt.Errorf("missing %s; usage: %s", what, cmd.UseLine())}
+		}
+		return nil
+	}
+}
+
+// printJSON writes v to stdout as indented JSON.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// groupCommand is a command that only holds subcommands.
+func groupCommand(use, short string, subs ...*cobra.Command) *cobra.Command {
+	c := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return unknownCommand(cmd, args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(cmd.ErrOrStderr())
+			_ = cmd.Help()
+			return usageError{fmt.Errorf("say which %s command to run", use)}
+		},
+	}
+	c.AddCommand(subs...)
+	return c
+}

@@ -1,0 +1,587 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// valueFlags are how a command gets a new value: typed, piped or generated.
+type valueFlags struct {
+	generate  bool
+	length    int
+	noSymbols bool
+}
+
+func (f *valueFlags) register(c *cobra.Command) {
+	c.Flags().BoolVar(&f.generate, "generate", false, "generate a strong random password instead of reading one")
+	c.Flags().IntVar(&f.length, "length", rotation.DefaultLength, "length of a generated password")
+	c.Flags().BoolVar(&f.noSymbols, "no-symbols", false, "generate without symbols, for sites that refuse them")
+}
+
+// value returns the new value for secret name: generated with --generate;
+// typed twice without echo when stdin is a terminal; otherwise read from
+// stdin, one trailing newline stripped. Never from argv.
+func (a *app) value(name string, f valueFlags) (vault.Value, bool, error) {
+	if f.generate {
+		p, err := rotation.Rules{Length: f.length, NoSymbols: f.noSymbols}.Generate(rand.Reader)
+		if err != nil {
+			return vault.Value{}, false, usageError{err}
+		}
+		return vault.NewValue([]byte(p)), true, nil
+	}
+	if isTerminal(a.stdin) {
+		first, err := a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name))
+		if err != nil {
+			return vault.Value{}, false, err
+		}
+		again, err := a.tty.ReadSecret("Same again: ")
+		if err != nil {
+			return vault.Value{}, false, err
+		}
+		if subtle.ConstantTimeCompare(first, again) != 1 {
+			return vault.Value{}, false, fail(vault.ErrInvalid, "the two entries differ; nothing was stored, try again")
+		}
+		if len(first) == 0 {
+			return vault.Value{}, false, fail(vault.ErrInvalid, "the value is empty; type the password, or use --generate")
+		}
+		return vault.NewValue(first), false, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(a.stdin, vault.MaxValueSize+3))
+	if err != nil {
+		return vault.Value{}, false, fmt.Errorf("cannot read the value from stdin: %w", err)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) > vault.MaxValueSize {
+		return vault.Value{}, false, fail(vault.ErrInvalid, "the value on stdin is larger than %d KiB; vault stores passwords and short secrets, not files", vault.MaxValueSize>>10)
+	}
+	if len(b) == 0 {
+		return vault.Value{}, false, fail(vault.ErrInvalid, "no value on stdin; pipe the password in, run at a terminal to type it, or use --generate")
+	}
+	return vault.NewValue(b), false, nil
+}
+
+func parseDate(flag, s string) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, usageError{fmt.Errorf("--%s %q is not a date; write it as YYYY-MM-DD", flag, s)}
+	}
+	return t, nil
+}
+
+func parsePeriod(s string) (rotation.Period, error) {
+	p, err := rotation.ParsePeriod(s)
+	if err != nil {
+		return p, usageError{fmt.Errorf("--rotate-every: %w", err)}
+	}
+	return p, nil
+}
+
+func (a *app) addCommand() *cobra.Command {
+	var ns vault.NewSecret
+	var vf valueFlags
+	var every, last string
+	c := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Store a new secret, shared with the members who need it",
+		Long: `Store a new secret. The value is typed at a prompt (twice, not shown), piped on
+stdin (one trailing newline is stripped), or generated with --generate; it is
+never taken from the command line.
+
+--share lists who may read it: member names and @groups, comma-separated or
+repeated. You always read what you add.
+
+--last-rotated records when the password was last changed at the service
+(default: today); --rotate-every how often it must change (default 6mo;
+e.g. 90d, 1y).
+
+Names are up to 128 characters and may use '/' to group: intake/call-log.`,
+		Example: `  vault add airtable --username intake@example.org --share @intake
+  printf '%s' "$PASS" | vault add call-log --share bob,carol --last-rotated 2026-05-01
+  vault add inbox --generate --length 20 --no-symbols --share @dispatch`,
+		Args: args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ns.Name = args[0]
+			if every != "" {
+				p, err := parsePeriod(every)
+				if err != nil {
+					return err
+				}
+				ns.RotateEvery = p
+			}
+			if last != "" {
+				t, err := parseDate("last-rotated", last)
+				if err != nil {
+					return err
+				}
+				ns.LastRotated = t
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				if err := v.CheckNew(ns); err != nil {
+					return err
+				}
+				val, generated, err := a.value(ns.Name, vf)
+				if err != nil {
+					return err
+				}
+				defer val.Wipe()
+				s, err := v.Add(ns, val)
+				if err != nil {
+					return err
+				}
+				a.note("stored %s, shared with %s", s.Name, strings.Join(s.SharedWith, ", "))
+				if generated {
+					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+				}
+				return nil
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&ns.Username, "username", "u", "", "the login name at the service")
+	f.StringVar(&ns.URL, "url", "", "where to log in")
+	f.StringVar(&ns.Note, "note", "", "a note every member can see (not for secrets)")
+	f.StringArrayVarP(&ns.Share, "share", "s", nil, "who may read it: member names and @groups (`WHO[,WHO…]`)")
+	f.StringVar(&every, "rotate-every", "", "how often the password must change (default 6mo)")
+	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD` (default today)")
+	vf.register(c)
+	return c
+}
+
+func (a *app) getCommand() *cobra.Command {
+	var field string
+	var ver int
+	var asJSON, ciphertext bool
+	c := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Print a secret's value (for scripts: only the value and a newline)",
+		Long: `Print a secret's value on stdout, followed by a newline, and nothing else.
+
+--field prints another field instead: username, url or note.
+--version N prints an earlier value from its history.
+--ciphertext prints the value's age file instead of decrypting it: any reader
+can decrypt it with the stock age tool and their identity ('age -d -i').`,
+		Args: args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch field {
+			case "password", "value", "username", "url", "note":
+			default:
+				return usageError{fmt.Errorf("--field %q: choose password, username, url or note", field)}
+			}
+			if ver < 0 {
+				return usageError{fmt.Errorf("--version must be a version number from 'vault history'")}
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				name := args[0]
+				if ciphertext {
+					ct, err := v.Ciphertext(name, ver)
+					if err != nil {
+						return err
+					}
+					return writeArmored(a.stdout, ct)
+				}
+				var out []byte
+				switch field {
+				case "password", "value":
+					val, err := v.Reveal(name, ver)
+					if err != nil {
+						return err
+					}
+					defer val.Wipe()
+					out = val.Bytes()
+				default:
+					s, err := v.Get(name)
+					if err != nil {
+						return err
+					}
+					if s.Deleted != nil {
+						return fail(vault.ErrInTrash, "%q is in the trash", s.Name)
+					}
+					out = []byte(map[string]string{"username": s.Username, "url": s.URL, "note": s.Note}[field])
+				}
+				if asJSON {
+					return a.printJSON(jsonValue(name, field, out))
+				}
+				_, err := a.stdout.Write(append(out, '\n'))
+				return err
+			})
+		},
+	}
+	c.Flags().StringVarP(&field, "field", "f", "password", "which field: password, username, url or note")
+	c.Flags().IntVar(&ver, "version", 0, "an earlier version `N` (see 'vault history')")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON: {\"name\", \"field\", \"value\"}")
+	c.Flags().BoolVar(&ciphertext, "ciphertext", false, "print the value's age file (armored) instead of decrypting it")
+	return c
+}
+
+// jsonValue is get's JSON output. A value that is not UTF-8 text is given
+// in base64 so JSON does not mangle it.
+func jsonValue(name, field string, b []byte) map[string]string {
+	out := map[string]string{"name": name, "field": field}
+	if utf8.Valid(b) {
+		out["value"] = string(b)
+	} else {
+		out["value_base64"] = base64.StdEncoding.EncodeToString(b)
+	}
+	return out
+}
+
+func (a *app) listCommand() *cobra.Command {
+	var asJSON, trash bool
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List the secrets: username, who they are shared with, last rotated",
+		Long: `List every secret with its username, who it is shared with and when it was
+last rotated. Secrets you cannot read are marked; so are secrets waiting to be
+re-encrypted for someone, and secrets to rotate now. --trash lists the trash.`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				ss, err := v.List(trash)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					if ss == nil {
+						ss = []vault.Secret{}
+					}
+					return a.printJSON(ss)
+				}
+				if len(ss) == 0 {
+					if trash {
+						a.note("the trash is empty")
+					} else {
+						a.note("no secrets yet; add one with 'vault add NAME --share WHO'")
+					}
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tNOTES")
+				for _, s := range ss {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), strings.Join(notes(s), "; "))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&trash, "trash", false, "list the secrets in the trash")
+	return c
+}
+
+// notes are the short remarks list shows beside a secret.
+func notes(s vault.Secret) []string {
+	var out []string
+	if !s.CanRead {
+		out = append(out, "you cannot read it")
+	}
+	if s.RotateNow != nil {
+		out = append(out, "rotate now")
+	}
+	if len(s.Waiting) > 0 {
+		out = append(out, "waiting for a reader to re-encrypt")
+	}
+	if s.Deleted != nil {
+		out = append(out, "in the trash since "+day(*s.Deleted))
+	}
+	return out
+}
+
+func (a *app) showCommand() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a secret's details and state (never its value)",
+		Args:  args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				s, err := v.Get(args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.printJSON(s)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+				row("name", s.Name)
+				row("username", orDash(s.Username))
+				row("url", orDash(s.URL))
+				row("note", orDash(strings.ReplaceAll(s.Note, "\n", " / ")))
+				row("shared with", strings.Join(s.SharedWith, ", "))
+				row("readers", strings.Join(s.Readers, ", "))
+				if len(s.Waiting) > 0 {
+					row("waiting", strings.Join(s.Waiting, ", ")+" (a reader re-encrypts it for them when they next use vault)")
+				}
+				row("you can read", yesNo(s.CanRead))
+				row("version", strconv.Itoa(s.Version))
+				row("rotate every", s.RotateEvery.String())
+				row("last rotated", day(s.LastRotated))
+				if s.RotateNow != nil {
+					row("rotate now", s.RotateNow.Text)
+				}
+				if s.Pending {
+					row("pending", "a new value is waiting to be confirmed")
+				}
+				row("created", day(s.Created)+" by "+s.CreatedBy)
+				row("updated", day(s.Updated)+" by "+s.UpdatedBy)
+				if s.Deleted != nil {
+					row("in the trash", day(*s.Deleted)+" by "+s.DeletedBy+" (restore with 'vault restore "+s.Name+"')")
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (a *app) setCommand() *cobra.Command {
+	var vf valueFlags
+	c := &cobra.Command{
+		Use:   "set NAME",
+		Short: "Store a new value for a secret; the old one goes into its history",
+		Long: `Store a new value for a secret after changing the password at the service. The
+old value stays in the secret's history ('vault history', 'vault get
+--version'). The secret counts as rotated today, and a rotate-now mark is
+cleared. The value is typed, piped or generated, as for 'vault add'.`,
+		Args: args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				if err := v.CheckSet(args[0]); err != nil {
+					return err
+				}
+				val, generated, err := a.value(args[0], vf)
+				if err != nil {
+					return err
+				}
+				defer val.Wipe()
+				s, err := v.Set(args[0], val)
+				if err != nil {
+					return err
+				}
+				a.note("stored version %d of %s; the previous value is in its history", s.Version, s.Name)
+				if generated {
+					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+				}
+				return nil
+			})
+		},
+	}
+	vf.register(c)
+	return c
+}
+
+func (a *app) editCommand() *cobra.Command {
+	var username, url, note, every, last string
+	c := &cobra.Command{
+		Use:   "edit NAME",
+		Short: "Change a secret's username, URL, note or rotation period",
+		Args:  args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var e vault.SecretEdit
+			fl := cmd.Flags()
+			if fl.Changed("username") {
+				e.Username = &username
+			}
+			if fl.Changed("url") {
+				e.URL = &url
+			}
+			if fl.Changed("note") {
+				e.Note = &note
+			}
+			if fl.Changed("rotate-every") {
+				p, err := parsePeriod(every)
+				if err != nil {
+					return err
+				}
+				e.RotateEvery = &p
+			}
+			if fl.Changed("last-rotated") {
+				t, err := parseDate("last-rotated", last)
+				if err != nil {
+					return err
+				}
+				e.LastRotated = &t
+			}
+			if e == (vault.SecretEdit{}) {
+				return usageError{errors.New("nothing to change; use --username, --url, --note, --rotate-every or --last-rotated")}
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				s, err := v.Edit(args[0], e)
+				if err != nil {
+					return err
+				}
+				a.note("updated %s", s.Name)
+				return nil
+			})
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&username, "username", "u", "", "the login name at the service")
+	f.StringVar(&url, "url", "", "where to log in")
+	f.StringVar(&note, "note", "", "a note every member can see (not for secrets)")
+	f.StringVar(&every, "rotate-every", "", "how often the password must change (e.g. 6mo, 90d, 1y)")
+	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD`")
+	return c
+}
+
+func (a *app) shareCommand(add bool) *cobra.Command {
+	use, short := "share NAME WHO...", "Let more members or @groups read a secret"
+	long := `Let more members (by name) or @groups read a secret. Its value is re-encrypted
+for them now if you can read it; otherwise when one of its readers next uses
+vault.`
+	if !add {
+		use, short = "unshare NAME WHO...", "Stop members or @groups reading a secret (marks it rotate-now)"
+		long = `Stop members (by name) or @groups reading a secret. Its value is re-encrypted
+without them, and since they may have seen it, the secret is marked
+rotate-now: change the password at the service, then 'vault set' it.`
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  atLeast(2, "NAME and WHO (member names or @groups)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				var ch vault.ShareChange
+				var err error
+				if add {
+					ch, err = v.Share(args[0], args[1:])
+				} else {
+					ch, err = v.Unshare(args[0], args[1:])
+				}
+				if err != nil {
+					return err
+				}
+				s := ch.Secret
+				a.note("%s is shared with %s", s.Name, strings.Join(s.SharedWith, ", "))
+				if len(ch.Gained) > 0 {
+					a.note("can now read it: %s", strings.Join(ch.Gained, ", "))
+				}
+				if len(ch.Lost) > 0 {
+					a.note("can no longer read it: %s; change the password at the service, then 'vault set %s'", strings.Join(ch.Lost, ", "), s.Name)
+				}
+				if ch.Waiting {
+					a.note("you cannot read %s, so it is re-encrypted when one of its readers (%s) next uses vault", s.Name, strings.Join(s.Readers, ", "))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+// simpleCommand is a command that runs one vault call on a secret name and
+// reports it.
+func (a *app) simpleCommand(use, short, long string, do func(v *vault.Vault, name string) error, done string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  long,
+		Args:  args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				if err := do(v, args[0]); err != nil {
+					return err
+				}
+				a.note(done, args[0])
+				return nil
+			})
+		},
+	}
+}
+
+func (a *app) rmCommand() *cobra.Command {
+	return a.simpleCommand("rm NAME", "Move a secret to the trash (undo with 'vault restore')",
+		"Move a secret to the trash. It can be brought back with 'vault restore NAME'\nuntil it is purged with 'vault purge NAME'.",
+		(*vault.Vault).Remove, "moved %s to the trash; 'vault restore' brings it back")
+}
+
+func (a *app) restoreCommand() *cobra.Command {
+	return a.simpleCommand("restore NAME", "Bring a secret back from the trash", "",
+		(*vault.Vault).Restore, "restored %s")
+}
+
+func (a *app) purgeCommand() *cobra.Command {
+	return a.simpleCommand("purge NAME", "Delete a secret in the trash for good, with its history",
+		`Delete a secret that is in the trash for good: every version of its value and
+its details. This cannot be undone. Until the vault file is compacted, its
+freed space may still hold the old encrypted values.`,
+		(*vault.Vault).Purge, "purged %s for good")
+}
+
+func (a *app) historyCommand() *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "history NAME",
+		Short: "List a secret's versions: when, by whom, who can read each",
+		Args:  args("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				vs, err := v.History(args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.printJSON(vs)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "VERSION\tSTATE\tCREATED\tBY\tREADERS")
+				for _, ver := range vs {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", ver.N, ver.State, ver.Created.UTC().Format("2006-01-02 15:04"), ver.By, strings.Join(ver.Readers, ", "))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (a *app) logCommand() *cobra.Command {
+	var asJSON bool
+	var limit int
+	c := &cobra.Command{
+		Use:   "log",
+		Short: "Show who changed what and when (never a value)",
+		Args:  args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withVault(func(v *vault.Vault) error {
+				events, err := v.Log()
+				if err != nil {
+					return err
+				}
+				if limit > 0 && len(events) > limit {
+					events = events[len(events)-limit:]
+				}
+				if asJSON {
+					return a.printJSON(events)
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "WHEN\tWHO\tWHAT\tON\tDETAIL")
+				for _, e := range events {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.Actor, e.Action, orDash(e.Target), e.Detail)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().IntVarP(&limit, "limit", "n", 0, "show only the last `N` entries")
+	return c
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// passphraseSource returns how to get the passphrase of the identity file at
+// path: the file VAULT_PASSPHRASE_FILE names when set (for scripts), else a
+// prompt on the terminal, else nothing (and unlocking fails saying how).
+func (a *app) passphraseSource(path string) (ask func() (vault.Value, error), interactive bool) {
+	if file := a.getenv("VAULT_PASSPHRASE_FILE"); file != "" {
+		return func() (vault.Value, error) { return readPassphraseFile(file) }, false
+	}
+	if a.tty.Available() {
+		return func() (vault.Value, error) {
+			b, err := a.tty.ReadSecret(fmt.Sprintf("Passphrase for %s: ", path))
+			if err != nil {
+				return vault.Value{}, err
+			}
+			return vault.NewValue(b), nil
+		}, true
+	}
+	return func() (vault.Value, error) {
+		return vault.Value{}, fail(vault.ErrNoPassphrase, "%s is protected by a passphrase and there is no terminal to ask on; set VAULT_PASSPHRASE_FILE to a file (mode 600) holding the passphrase", path)
+	}, false
+}
+
+// maxPassphraseFile caps what is read from VAULT_PASSPHRASE_FILE.
+const maxPassphraseFile = 4096
+
+func readPassphraseFile(path string) (vault.Value, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return vault.Value{}, fmt.Errorf("cannot read VAULT_PASSPHRASE_FILE: %w", err)
+	}
+	defer f.Close()
+	if err := vault.CheckPrivateFile(path); err != nil {
+		return vault.Value{}, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
+	if err != nil {
+		return vault.Value{}, fmt.Errorf("cannot read VAULT_PASSPHRASE_FILE: %w", err)
+	}
+	if len(b) > maxPassphraseFile {
+		return vault.Value{}, fmt.Errorf("VAULT_PASSPHRASE_FILE %s is larger than a passphrase can be", path)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) == 0 {
+		return vault.Value{}, fmt.Errorf("VAULT_PASSPHRASE_FILE %s is empty", path)
+	}
+	return vault.NewValue(b), nil
+}
+
+// loadIdentity reads and unlocks the member's identity, letting a person at
+// a terminal retry a mistyped passphrase.
+func (a *app) loadIdentity() (*vault.Identity, error) {
+	path, err := a.identityPath()
+	if err != nil {
+		return nil, err
+	}
+	ask, interactive := a.passphraseSource(path)
+	for attempt := 1; ; attempt++ {
+		id, err := vault.ReadIdentity(path, ask)
+		if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
+			a.say("wrong passphrase, try again")
+			continue
+		}
+		return id, err
+	}
+}
+
+// openVault unlocks the identity and opens the vault with it.
+func (a *app) openVault() (*vault.Vault, error) {
+	path, err := a.vaultPath()
+	if err != nil {
+		return nil, err
+	}
+	// Say there is no vault before asking for a passphrase.
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil, fail(vault.ErrNoVault, "no vault at %s", path)
+	}
+	id, err := a.loadIdentity()
+	if err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(path, vault.Options{Identity: id, Clock: a.opts.clock, StateDir: a.stateDir()})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range v.Warnings() {
+		a.say("warning: %s", w)
+	}
+	return v, nil
+}
+
+// withVault opens the vault, runs fn, then does the vault's housekeeping
+// (re-encryptions waiting for a reader, the last-active date). Housekeeping
+// problems are reported but never change the command's result.
+func (a *app) withVault(fn func(v *vault.Vault) error) error {
+	v, err := a.openVault()
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	if err := fn(v); err != nil {
+		return err
+	}
+	chores, err := v.Maintain()
+	if err != nil {
+		a.say("could not finish housekeeping: %v", err)
+		return nil
+	}
+	if n := len(chores.Reencrypted); n > 0 {
+		a.note("re-encrypted %s for the readers it is now shared with", plural(n, "secret"))
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
