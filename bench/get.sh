@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Times `vault get` against the stock `age -d` on the same machine, in one
+# run, interleaved, and prints the median ratio.
+#
+# The vault holds 1,000 secrets shared with 20 members, each with a plain
+# identity file. The age baseline decrypts one age file with the same 20
+# recipients, in the same order, with the same identity: the value's own
+# ciphertext, taken out of the vault with `vault get --ciphertext`. That is
+# the floor for `vault get`: one process and one decryption.
+#
+#   bench/get.sh [RUNS]        (default 200)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-200}
+command -v age >/dev/null || { echo "bench: the age CLI is needed (apt-get install age)" >&2; exit 1; }
+
+out=bench/out
+mkdir -p "$out"
+# The release build is static (CGO_ENABLED=0): it starts faster than a
+# binary that loads libc, which the net package pulls in through cobra's
+# flags. The default build is timed as well, for comparison.
+CGO_ENABLED=0 go build -o "$out/vault" ./cmd/vault
+go build -o "$out/vault-default-build" ./cmd/vault
+if [ ! -f "$out/data/vault.db" ]; then
+  echo "bench: making a vault of 1000 secrets shared with 20 members..." >&2
+  go run ./bench/populate -dir "$out/data" -secrets 1000 -members 20
+fi
+
+# Time a member in the middle of the reader list: neither the best case nor
+# the worst for the search through the recipients.
+export VAULT_FILE="$out/data/vault.db" VAULT_IDENTITY="$out/data/member-10.key" VAULT_QUIET=1
+"$out/vault" get secret-0500 >/dev/null
+"$out/vault" get secret-0500 --ciphertext > "$out/value.age"
+
+echo "machine: $(nproc) cores, $(go version | cut -d' ' -f3), $(age --version 2>/dev/null | head -1)"
+go build -o "$out/interleave" ./bench/interleave
+echo "== vault get (static release build) vs age -d"
+"$out/interleave" -n "$runs" \
+  -a "$out/vault get secret-0500" \
+  -b "age -d -i $VAULT_IDENTITY $out/value.age"
+echo "== vault get (default go build) vs age -d"
+"$out/interleave" -n "$runs" \
+  -a "$out/vault-default-build get secret-0500" \
+  -b "age -d -i $VAULT_IDENTITY $out/value.age"
