@@ -166,3 +166,13 @@ func FuzzDecryptValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseState feeds the per-vault state file, read from the member's
+// own machine, with anything.
+func FuzzParseState(f *testing.F) {
+	f.Add([]byte(`{"wrap":"00112233445566778899aabbccddeeff","counter":7}`))
+	f.Add([]byte(`{"wrap":"zz"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_ = parseState(b)
+	})
+}

@@ -37,7 +37,16 @@ func (v *Vault) readState() localState {
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxStateFile))
-	if err != nil || json.Unmarshal(b, &st) != nil {
+	if err != nil {
+		return st
+	}
+	return parseState(b)
+}
+
+// parseState decodes a state file; anything malformed is the zero state.
+func parseState(b []byte) localState {
+	var st localState
+	if json.Unmarshal(b, &st) != nil {
 		return localState{}
 	}
 	return st
