@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
+func on(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
 
 func TestParsePeriod(t *testing.T) {
 	tests := []struct {
@@ -58,17 +58,17 @@ func TestPeriodAfter(t *testing.T) {
 		from time.Time
 		want time.Time
 	}{
-		{"plain six months", six, date(2026, time.January, 15), date(2026, time.July, 15)},
-		{"31 August to end of February", six, date(2026, time.August, 31), date(2027, time.February, 28)},
-		{"31 August to leap February", six, date(2027, time.August, 31), date(2028, time.February, 29)},
-		{"across a year end", six, date(2026, time.November, 26), date(2027, time.May, 26)},
-		{"31 March to 30 September", six, date(2026, time.March, 31), date(2026, time.September, 30)},
-		{"leap day plus a year", Period{Years: 1}, date(2028, time.February, 29), date(2029, time.February, 28)},
-		{"leap day plus four years", Period{Years: 4}, date(2028, time.February, 29), date(2032, time.February, 29)},
-		{"31 January plus a month", Period{Months: 1}, date(2026, time.January, 31), date(2026, time.February, 28)},
-		{"days are calendar days", Period{Days: 90}, date(2026, time.December, 1), date(2027, time.March, 1)},
-		{"months then days", Period{Months: 1, Days: 1}, date(2026, time.January, 31), date(2026, time.March, 1)},
-		{"twelve months is a year", Period{Months: 12}, date(2026, time.May, 5), date(2027, time.May, 5)},
+		{"plain six months", six, on(2026, time.January, 15), on(2026, time.July, 15)},
+		{"31 August to end of February", six, on(2026, time.August, 31), on(2027, time.February, 28)},
+		{"31 August to leap February", six, on(2027, time.August, 31), on(2028, time.February, 29)},
+		{"across a year end", six, on(2026, time.November, 26), on(2027, time.May, 26)},
+		{"31 March to 30 September", six, on(2026, time.March, 31), on(2026, time.September, 30)},
+		{"leap day plus a year", Period{Years: 1}, on(2028, time.February, 29), on(2029, time.February, 28)},
+		{"leap day plus four years", Period{Years: 4}, on(2028, time.February, 29), on(2032, time.February, 29)},
+		{"31 January plus a month", Period{Months: 1}, on(2026, time.January, 31), on(2026, time.February, 28)},
+		{"days are calendar days", Period{Days: 90}, on(2026, time.December, 1), on(2027, time.March, 1)},
+		{"months then days", Period{Months: 1, Days: 1}, on(2026, time.January, 31), on(2026, time.March, 1)},
+		{"twelve months is a year", Period{Months: 12}, on(2026, time.May, 5), on(2027, time.May, 5)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,7 +84,7 @@ func TestPeriodAfter(t *testing.T) {
 // than the same period computed without clamping, and a longer period never
 // ends earlier.
 func TestPeriodAfterMonotonic(t *testing.T) {
-	start := date(2024, time.January, 1)
+	start := on(2024, time.January, 1)
 	for day := 0; day < 4*366; day++ {
 		from := start.AddDate(0, 0, day)
 		prev := from
@@ -121,7 +121,7 @@ func FuzzParsePeriod(f *testing.F) {
 			t.Fatalf("String of %+v = %q does not parse: %v", p, p.String(), err)
 		}
 		// Weeks are normalised to days, so compare by effect.
-		from := date(2026, time.August, 31)
+		from := on(2026, time.August, 31)
 		if !back.After(from).Equal(p.After(from)) {
 			t.Fatalf("round trip changed %+v into %+v", p, back)
 		}

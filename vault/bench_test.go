@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // The benchmark vault: 1,000 secrets, each shared with all 20 members. It
@@ -144,4 +145,50 @@ func BenchmarkRemoveMember(b *testing.B) {
 		v.Close()
 		b.StartTimer()
 	}
+}
+
+// BenchmarkReminders is the check every command makes before it runs, on
+// the 1,000-secret vault: with nothing due for the member (the summary
+// answers), and with 100 of their secrets overdue (the index is read for
+// the names).
+func BenchmarkReminders(b *testing.B) {
+	path, ids := benchVault(b)
+	mine := filepath.Join(b.TempDir(), "vault.db")
+	copyFile(b, path, mine)
+	v, err := Open(mine, Options{Identity: ids[0]})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	b.Run("nothing-due", func(b *testing.B) {
+		for b.Loop() {
+			r, err := v.Reminders()
+			if err != nil || !r.Empty() {
+				b.Fatal(r, err)
+			}
+		}
+	})
+	for i := 0; i < benchSecrets; i += 10 {
+		last := time.Now().AddDate(-1, 0, 0)
+		if _, err := v.Edit(fmt.Sprintf("secret-%04d", i), SecretEdit{LastRotated: &last}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("100-overdue", func(b *testing.B) {
+		for b.Loop() {
+			r, err := v.Reminders()
+			if err != nil || len(r.Overdue) != benchSecrets/10 {
+				b.Fatal(len(r.Overdue), err)
+			}
+		}
+	})
+}
+
+// TestMain removes the benchmark vault, which outlives single benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchFixture.dir != "" {
+		os.RemoveAll(benchFixture.dir)
+	}
+	os.Exit(code)
 }

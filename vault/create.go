@@ -134,11 +134,18 @@ func (p *createPlan) write(path string, now time.Time) (err error) {
 		if err := t.putSettings(settings); err != nil {
 			return err
 		}
-		m := &memberRecord{ID: me, Name: p.member, Key: p.key, Admin: true, Added: stamp{At: now, By: me}, LastActive: now}
+		m := &memberRecord{ID: me, Num: 1, Name: p.member, Key: p.key, Admin: true, Added: stamp{At: now, By: me}, LastActive: now}
 		if err := t.putMember(m); err != nil {
 			return err
 		}
 		if err := t.rewrap([]*memberRecord{m}, settings); err != nil {
+			return err
+		}
+		t.due, t.dueDirty = &dueIndex{}, true
+		if err := t.saveDue(); err != nil {
+			return err
+		}
+		if err := t.saveDueSummary(); err != nil {
 			return err
 		}
 		if err := t.appendLog("vault.create", p.name, p.kind.String()+" vault"); err != nil {

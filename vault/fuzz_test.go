@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Fuzz targets for every decoder of bytes read from the vault file or from
@@ -146,7 +148,9 @@ func FuzzNames(f *testing.F) {
 			if err != nil || again != n {
 				t.Fatalf("clean(%q) = %q is not stable: %q, %v", s, n, again, err)
 			}
-			_ = foldName(n)
+			if got, want := foldName(n), cases.Fold().String(norm.NFC.String(n)); got != want {
+				t.Fatalf("foldName(%q) = %q, want %q", n, got, want)
+			}
 		}
 	})
 }
@@ -174,5 +178,40 @@ func FuzzParseState(f *testing.F) {
 	f.Add([]byte(`{"wrap":"zz"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = parseState(b)
+	})
+}
+
+func FuzzParseDueIndex(f *testing.F) {
+	d := &dueIndex{}
+	d.set(dueEntry{key: "k1", name: "airtable", due: 20000, flags: dueRotateNow, readers: []byte{0b110}})
+	d.set(dueEntry{key: "k2", name: "", due: -5})
+	f.Add(d.marshal())
+	f.Add([]byte{1, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := parseDueIndex(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(d.marshal(), b) {
+			t.Fatal("parseDueIndex accepted bytes it does not write back")
+		}
+		for i := range d.entries {
+			_ = d.entries[i].reads(uint16(i))
+		}
+	})
+}
+
+func FuzzParseDueSummary(f *testing.F) {
+	s := &dueSummary{review: 20500, waiting: true, all: memberDue{earliest: 3, flags: 1}, members: []memberDue{{num: 1, earliest: 4}, {num: 7, earliest: -2, flags: 3}}}
+	f.Add(s.marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseDueSummary(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(s.marshal(), b) {
+			t.Fatal("parseDueSummary accepted bytes it does not write back")
+		}
+		_ = s.member(7)
 	})
 }

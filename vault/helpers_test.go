@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -67,6 +69,59 @@ func (g *group) do(name string, fn func(v *Vault)) {
 	}
 	defer v.Close()
 	fn(v)
+	checkConsistency(g.t, v)
+}
+
+// checkConsistency checks what is derived from the records against the
+// records: the due index must be exactly what the secrets say.
+func checkConsistency(t *testing.T, v *Vault) {
+	t.Helper()
+	err := v.view(func(tx *txn) error {
+		stored, err := tx.dueIdx()
+		if err != nil {
+			return err
+		}
+		secrets, keys, err := tx.allSecrets()
+		if err != nil {
+			return err
+		}
+		fresh := &txn{v: v, tx: tx.tx, keys: tx.keys, man: tx.man, now: tx.now, due: &dueIndex{}}
+		for i, s := range secrets {
+			if err := fresh.noteDue(keys[i], s); err != nil {
+				return err
+			}
+		}
+		if !reflect.DeepEqual(normalDue(stored), normalDue(fresh.due)) {
+			t.Errorf("due index out of step:\nstored %+v\nfrom records %+v", stored.entries, fresh.due.entries)
+		}
+		sum, err := tx.dueSummary()
+		if err != nil {
+			return err
+		}
+		want, err := tx.summarize()
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(sum.marshal(), want.marshal()) {
+			t.Errorf("due summary out of step:\nstored %+v\nfrom the index %+v", sum, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("consistency check: %v", err)
+	}
+}
+
+// normalDue drops the difference between an empty and a nil reader set.
+func normalDue(d *dueIndex) []dueEntry {
+	out := make([]dueEntry, len(d.entries))
+	for i, e := range d.entries {
+		if len(e.readers) == 0 {
+			e.readers = nil
+		}
+		out[i] = e
+	}
+	return out
 }
 
 func mustIs(t *testing.T, err, want error) {

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func (v *Vault) Members() ([]Member, error) {
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(foldName(a.Name), foldName(b.Name)) })
+	sortByName(out, func(m Member) string { return m.Name })
 	return out, err
 }
 
@@ -156,7 +157,14 @@ func (v *Vault) AddMember(nm NewMember) (Member, error) {
 		if err != nil {
 			return err
 		}
-		m := &memberRecord{ID: id, Name: name, Key: key, Groups: groups, Admin: nm.Admin,
+		var num uint16
+		for _, m := range all {
+			num = max(num, m.Num)
+		}
+		if num == math.MaxUint16 {
+			return errorf(ErrInvalid, "this vault has had too many members; start a new one")
+		}
+		m := &memberRecord{ID: id, Num: num + 1, Name: name, Key: key, Groups: groups, Admin: nm.Admin,
 			Added: stamp{At: t.now, By: t.v.wrapID}}
 		if err := t.putMember(m); err != nil {
 			return err
@@ -484,7 +492,7 @@ func (v *Vault) RemoveMember(name string, force bool, progress func(done, total 
 		return Removal{}, err
 	}
 	for _, l := range [][]string{out.Reencrypted, out.Waiting, out.RotateNow, out.Orphaned} {
-		slices.SortFunc(l, func(a, b string) int { return strings.Compare(foldName(a), foldName(b)) })
+		sortNames(l)
 	}
 	return out, nil
 }

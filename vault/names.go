@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -86,7 +87,35 @@ func cleanName(what, name string, max int) (string, error) {
 	return n, nil
 }
 
-// foldName returns the key used to compare names regardless of case.
+// foldName returns the key used to compare names regardless of case: the
+// case-folded NFC form. ASCII names, the common case, take a fast path
+// that gives the same result.
 func foldName(name string) string {
-	return cases.Fold().String(norm.NFC.String(name))
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return cases.Fold().String(norm.NFC.String(name))
+		}
+	}
+	return strings.ToLower(name)
+}
+
+// sortNames sorts names regardless of case, folding each name once.
+func sortNames(names []string) {
+	sortByName(names, func(s string) string { return s })
+}
+
+// sortByName sorts items by the folded form of their names, computing
+// each folded form once.
+func sortByName[T any](items []T, name func(T) string) {
+	keys := make(map[string]string, len(items))
+	key := func(t T) string {
+		n := name(t)
+		k, ok := keys[n]
+		if !ok {
+			k = foldName(n)
+			keys[n] = k
+		}
+		return k
+	}
+	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 }

@@ -52,6 +52,8 @@ type settingsRecord struct {
 	Kind     Kind          `json:"kind"`
 	Created  stamp         `json:"created"`
 	Recovery []recoveryKey `json:"recovery,omitempty"`
+	// Reviewed is the last access review the group held, if any.
+	Reviewed *stamp `json:"reviewed,omitempty"`
 }
 
 // recoveryKey is an organisation key kept offline that every secret is also
@@ -64,7 +66,10 @@ type recoveryKey struct {
 // memberRecord is a member as stored. Removed members stay as tombstones so
 // the change log and synchronised copies can still name them.
 type memberRecord struct {
-	ID         ID        `json:"id"`
+	ID ID `json:"id"`
+	// Num is a small number, unique in the vault and never reused, that
+	// stands for the member in the due index.
+	Num        uint16    `json:"num"`
 	Name       string    `json:"name"`
 	Key        string    `json:"key"`
 	Groups     []string  `json:"groups,omitempty"`
@@ -90,6 +95,9 @@ type version struct {
 	// the vault's recovery keys follow them.
 	Readers []ID  `json:"readers"`
 	Created stamp `json:"created"`
+	// Aborted is set on a pending value that was dropped: it is kept in
+	// history in case it had already been set at the service.
+	Aborted *stamp `json:"aborted,omitempty"`
 }
 
 // reason says why a secret must be rotated now.
@@ -112,12 +120,15 @@ type secretRecord struct {
 	Pending     *version        `json:"pending,omitempty"`
 	History     []version       `json:"history,omitempty"`
 	RotateEvery rotation.Period `json:"rotate_every"`
-	LastRotated time.Time       `json:"last_rotated"`
-	RotateNow   *reason         `json:"rotate_now,omitempty"`
-	Created     stamp           `json:"created"`
-	Updated     stamp           `json:"updated"`
-	Deleted     *stamp          `json:"deleted,omitempty"`
-	Purged      *stamp          `json:"purged,omitempty"`
+	// Rules are the site's password rules, followed when a new value is
+	// generated.
+	Rules       rotation.Rules `json:"rules"`
+	LastRotated time.Time      `json:"last_rotated"`
+	RotateNow   *reason        `json:"rotate_now,omitempty"`
+	Created     stamp          `json:"created"`
+	Updated     stamp          `json:"updated"`
+	Deleted     *stamp         `json:"deleted,omitempty"`
+	Purged      *stamp         `json:"purged,omitempty"`
 }
 
 // eventRecord is one entry of the change log. It never holds a value.

@@ -25,6 +25,13 @@ func (t *txn) rekey(secrets []*secretRecord, keys [][]byte) error {
 	if err != nil {
 		return err
 	}
+	if _, err := t.dueIdx(); err != nil {
+		return err
+	}
+	// The due summary is written afresh at commit, under the new key.
+	if err := t.deleteSealed(bucketMeta, codeMeta, []byte(metaDueSummary)); err != nil {
+		return err
+	}
 	flags := make([]byte, len(keys))
 	for i, k := range keys {
 		e, _ := t.man.get(manifestKey(codeSecrets, k))
@@ -35,6 +42,7 @@ func (t *txn) rekey(secrets []*secretRecord, keys [][]byte) error {
 	}
 
 	t.keys = ring
+	t.dueDirty = true // sealed again at commit, with the new key
 	for _, m := range members {
 		if err := t.putMember(m); err != nil {
 			return err

@@ -26,18 +26,26 @@ type Secret struct {
 	Waiting []string `json:"waiting,omitempty"`
 	// CanRead reports whether the member who opened the vault can read the
 	// current value.
-	CanRead     bool            `json:"can_read"`
-	Version     int             `json:"version"`
-	Pending     bool            `json:"pending"`
-	RotateEvery rotation.Period `json:"rotate_every"`
-	LastRotated time.Time       `json:"last_rotated"`
-	RotateNow   *Reason         `json:"rotate_now,omitempty"`
-	Created     time.Time       `json:"created"`
-	CreatedBy   string          `json:"created_by"`
-	Updated     time.Time       `json:"updated"`
-	UpdatedBy   string          `json:"updated_by"`
-	Deleted     *time.Time      `json:"deleted,omitempty"`
-	DeletedBy   string          `json:"deleted_by,omitempty"`
+	CanRead bool `json:"can_read"`
+	Version int  `json:"version"`
+	Pending bool `json:"pending"`
+	// PendingVersion is the number of the pending value, if any.
+	PendingVersion int             `json:"pending_version,omitempty"`
+	RotateEvery    rotation.Period `json:"rotate_every"`
+	Rules          rotation.Rules  `json:"rules"`
+	LastRotated    time.Time       `json:"last_rotated"`
+	// State is where the secret stands in its rotation cycle, Due when the
+	// next rotation is due, and Reason why, in a few words.
+	State     rotation.State `json:"state"`
+	Due       time.Time      `json:"due"`
+	Reason    string         `json:"reason"`
+	RotateNow *Reason        `json:"rotate_now,omitempty"`
+	Created   time.Time      `json:"created"`
+	CreatedBy string         `json:"created_by"`
+	Updated   time.Time      `json:"updated"`
+	UpdatedBy string         `json:"updated_by"`
+	Deleted   *time.Time     `json:"deleted,omitempty"`
+	DeletedBy string         `json:"deleted_by,omitempty"`
 }
 
 // Reason says why a secret must be rotated now, and who recorded it when.
@@ -52,21 +60,21 @@ func (t *txn) secretView(s *secretRecord) (Secret, error) {
 		Name: s.Name, Username: s.Username, URL: s.URL, Note: s.Note,
 		SharedWith: []string{}, Readers: []string{},
 		CanRead: t.canRead(s.Current), Version: s.Current.N, Pending: s.Pending != nil,
-		RotateEvery: s.RotateEvery, LastRotated: s.LastRotated,
+		RotateEvery: s.RotateEvery, Rules: s.Rules, LastRotated: s.LastRotated,
 		Created: s.Created.At, CreatedBy: t.nameOf(s.Created.By),
 		Updated: s.Updated.At, UpdatedBy: t.nameOf(s.Updated.By),
 	}
 	for _, id := range s.Share.Members {
 		out.SharedWith = append(out.SharedWith, t.nameOf(id))
 	}
-	slices.SortFunc(out.SharedWith, func(a, b string) int { return strings.Compare(foldName(a), foldName(b)) })
+	sortNames(out.SharedWith)
 	for _, g := range s.Share.Groups {
 		out.SharedWith = append(out.SharedWith, "@"+g)
 	}
 	for _, id := range s.Current.Readers {
 		out.Readers = append(out.Readers, t.nameOf(id))
 	}
-	slices.SortFunc(out.Readers, func(a, b string) int { return strings.Compare(foldName(a), foldName(b)) })
+	sortNames(out.Readers)
 	wanted, err := t.resolve(s.Share)
 	if err != nil {
 		return Secret{}, err
@@ -76,6 +84,11 @@ func (t *txn) secretView(s *secretRecord) (Secret, error) {
 	}
 	if s.RotateNow != nil {
 		out.RotateNow = &Reason{Text: s.RotateNow.Text, At: s.RotateNow.At, By: t.nameOf(s.RotateNow.By)}
+	}
+	st := t.status(s)
+	out.State, out.Due, out.Reason = st.State, st.Due, st.Reason
+	if s.Pending != nil {
+		out.PendingVersion = s.Pending.N
 	}
 	if s.Deleted != nil {
 		at := s.Deleted.At
@@ -99,6 +112,8 @@ type NewSecret struct {
 	// LastRotated is when the password was last changed at the service;
 	// zero means now.
 	LastRotated time.Time
+	// Rules are the site's password rules, for generating new values.
+	Rules rotation.Rules
 }
 
 // Field limits keep records small and stop pasted files.
@@ -163,6 +178,9 @@ func (ns NewSecret) clean() (string, rotation.Period, error) {
 	if err := period.Validate(); err != nil {
 		return "", rotation.Period{}, errorf(ErrInvalid, "rotation period %v: %v", period, err)
 	}
+	if err := ns.Rules.Validate(); err != nil {
+		return "", rotation.Period{}, errorf(ErrInvalid, "%v", err)
+	}
 	return name, period, nil
 }
 
@@ -222,7 +240,7 @@ func (v *Vault) Add(ns NewSecret, val Value) (Secret, error) {
 		}
 		s := &secretRecord{
 			ID: id, Name: name, Username: ns.Username, URL: ns.URL, Note: ns.Note,
-			Share: spec, Current: cur, RotateEvery: period, LastRotated: last.UTC(),
+			Share: spec, Current: cur, RotateEvery: period, Rules: ns.Rules, LastRotated: last.UTC(),
 			Created: stamp{At: t.now, By: t.v.wrapID}, Updated: stamp{At: t.now, By: t.v.wrapID},
 		}
 		if err := t.putSecret(key, s); err != nil {
@@ -323,7 +341,7 @@ func (v *Vault) List(trash bool) ([]Secret, error) {
 		}
 		return nil
 	})
-	slices.SortFunc(out, func(a, b Secret) int { return strings.Compare(foldName(a.Name), foldName(b.Name)) })
+	sortByName(out, func(s Secret) string { return s.Name })
 	return out, err
 }
 
@@ -505,6 +523,8 @@ type SecretEdit struct {
 	Note        *string
 	RotateEvery *rotation.Period
 	LastRotated *time.Time
+	// Rules replaces the site's password rules.
+	Rules *rotation.Rules
 }
 
 // Edit changes a secret's metadata. The change log records which fields
@@ -538,6 +558,13 @@ func (v *Vault) Edit(name string, e SecretEdit) (Secret, error) {
 			}
 			s.RotateEvery = *e.RotateEvery
 			fields = append(fields, "rotate-every "+s.RotateEvery.String())
+		}
+		if e.Rules != nil && *e.Rules != s.Rules {
+			if err := e.Rules.Validate(); err != nil {
+				return errorf(ErrInvalid, "%v", err)
+			}
+			s.Rules = *e.Rules
+			fields = append(fields, "rules ("+s.Rules.Describe()+")")
 		}
 		if e.LastRotated != nil && !e.LastRotated.Equal(s.LastRotated) {
 			if e.LastRotated.After(t.now.Add(24 * time.Hour)) {
@@ -784,11 +811,13 @@ func (v *Vault) History(name string) ([]Version, error) {
 		}
 		for _, ver := range s.versions() {
 			state := "previous"
-			switch ver {
-			case s.Current:
+			switch {
+			case ver == s.Current:
 				state = "current"
-			case s.Pending:
+			case ver == s.Pending:
 				state = "pending"
+			case ver.Aborted != nil:
+				state = "aborted"
 			}
 			readers := make([]string, 0, len(ver.Readers))
 			for _, id := range ver.Readers {

@@ -358,6 +358,8 @@ type txn struct {
 	now           time.Time
 	members       []*memberRecord // cache, loaded on first use
 	settingsCache *settingsRecord
+	due           *dueIndex // loaded on first use
+	dueDirty      bool
 	dirty         bool
 }
 
@@ -399,8 +401,14 @@ func (v *Vault) update(fn func(*txn) error) (err error) {
 		if err := fn(t); err != nil {
 			return err
 		}
+		if err := t.saveDue(); err != nil {
+			return err
+		}
 		if !t.dirty {
 			return nil
+		}
+		if err := t.saveDueSummary(); err != nil {
+			return err
 		}
 		t.man.counter = t.rev
 		return t.saveManifest()
@@ -477,8 +485,14 @@ func (t *txn) putSealed(bucket string, code byte, key []byte, plaintext []byte) 
 	return nil
 }
 
-// deleteSealed removes a mutable record and its manifest entry.
+// deleteSealed removes a mutable record and its manifest entry (and, for a
+// secret, its due index entry).
 func (t *txn) deleteSealed(bucket string, code byte, key []byte) error {
+	if code == codeSecrets {
+		if err := t.noteDue(key, nil); err != nil {
+			return err
+		}
+	}
 	if err := t.bucket(bucket).Delete(key); err != nil {
 		return err
 	}

@@ -183,7 +183,11 @@ func (t *txn) liveSecret(name string) (*secretRecord, []byte, error) {
 	return s, key, nil
 }
 
+// putSecret stores a secret record and keeps the due index in step.
 func (t *txn) putSecret(key []byte, s *secretRecord) error {
+	if err := t.noteDue(key, s); err != nil {
+		return err
+	}
 	return t.putJSON(bucketSecrets, codeSecrets, key, s)
 }
 

@@ -11,6 +11,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -52,6 +53,7 @@ func main() {
 
 func timeOnce(argv []string) (time.Duration, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	start := time.Now()
 	err := cmd.Run()
 	return time.Since(start), err

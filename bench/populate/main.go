@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mutual-aid-vault/vault/vault"
 )
@@ -58,7 +59,13 @@ func populate(dir string, secrets, members int) error {
 		}
 	}
 	for i := range secrets {
-		if _, err := v.Add(vault.NewSecret{Name: fmt.Sprintf("secret-%04d", i), Username: "user", Share: []string{"@everyone"}}, vault.NewValue(fmt.Appendf(nil, "value-%04d-abcdefghijklmnop", i))); err != nil {
+		ns := vault.NewSecret{Name: fmt.Sprintf("secret-%04d", i), Username: "user", Share: []string{"@everyone"}}
+		// One secret in ten is overdue, so every command has a reminder to
+		// print, as in a real group that is behind.
+		if i%10 == 0 {
+			ns.LastRotated = time.Now().AddDate(-1, 0, 0)
+		}
+		if _, err := v.Add(ns, vault.NewValue(fmt.Appendf(nil, "value-%04d-abcdefghijklmnop", i))); err != nil {
 			return err
 		}
 	}

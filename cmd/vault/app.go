@@ -12,6 +12,7 @@ package main
 //   - Exit codes are mapped from errors in one place, exit.go.
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +37,8 @@ type app struct {
 	vaultFlag    string
 	identityFlag string
 	quiet        bool
+	// noReminders is set by commands that list what is due themselves.
+	noReminders bool
 }
 
 // options are knobs that tests turn; real runs use the zero value.
@@ -45,6 +48,9 @@ type options struct {
 	scryptWorkFactor int
 	// clock replaces the system clock.
 	clock vault.Clock
+	// clipClear is how long a copied password stays on the clipboard;
+	// zero means 45 seconds.
+	clipClear time.Duration
 }
 
 // run is main without the exit: it returns the exit code.
@@ -60,7 +66,7 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
-	if err != nil {
+	if err != nil && !errors.Is(err, errDue) {
 		a.errorf(err)
 	}
 	return exitCode(err)

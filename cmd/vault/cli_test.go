@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault"
 )
 
@@ -149,5 +150,38 @@ func TestHugeInputs(t *testing.T) {
 		if code, _, errs := c.run("v\n", "add", bad); code != exitFailure || !strings.Contains(errs, "control or invisible character") {
 			t.Errorf("name %q: exit %d, %q", bad, code, errs)
 		}
+	}
+}
+
+func TestReminderLines(t *testing.T) {
+	review := &rotation.Status{State: rotation.Overdue}
+	tests := []struct {
+		name string
+		r    vault.Reminders
+		want []string
+	}{
+		{"nothing", vault.Reminders{}, nil},
+		{"one overdue", vault.Reminders{Overdue: []string{"airtable"}},
+			[]string{"1 secret overdue for rotation (airtable); run 'vault due'"}},
+		{"the issue's example", vault.Reminders{Overdue: []string{"airtable", "call-log"}, Review: &rotation.Status{State: rotation.DueSoon}},
+			[]string{"2 secrets overdue for rotation (airtable, call-log) and the access review is due; run 'vault due'"}},
+		{"many names", vault.Reminders{Overdue: []string{"a", "b", "c", "d", "e"}},
+			[]string{"5 secrets overdue for rotation (a, b, c and 2 more); run 'vault due'"}},
+		{"too long for one line", vault.Reminders{RotateNow: []string{"airtable-intake-base"}, Overdue: []string{"call-log-service", "shared-inbox"}, Pending: []string{"slack-admin"}, Review: review, Waiting: []string{"bank-online"}},
+			[]string{
+				"1 secret to rotate now (airtable-intake-base), 2 secrets overdue for rotation (call-log-service, shared-inbox) and 1 rotation to confirm (slack-admin)",
+				"the access review is overdue and 1 secret waiting for a reader to re-encrypt (bank-online); run 'vault due'",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := reminderLines(tt.r)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			if len(got) > 2 {
+				t.Fatal("more than two lines")
+			}
+		})
 	}
 }

@@ -35,6 +35,10 @@ func fail(kind error, format string, args ...any) error {
 	return kindError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
+// errDue is what 'vault due' returns when something is due: not a failure,
+// but exit code 10 for cron.
+var errDue = errors.New("something is due")
+
 // usageError marks mistakes in how the command was called.
 type usageError struct{ err error }
 
@@ -48,6 +52,8 @@ func exitCode(err error) int {
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.Is(err, errDue):
+		return exitDue
 	case errors.As(err, &usage):
 		return exitUsage
 	case errors.Is(err, vault.ErrNotFound):

@@ -48,12 +48,18 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else $XDG_DATA_HOME/vault/vault.db)")
 	pf.StringVar(&a.identityFlag, "identity", "", "identity `FILE` (default $VAULT_IDENTITY, else $XDG_CONFIG_HOME/vault/identity.age)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print only errors on stderr")
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		if q := a.getenv("VAULT_QUIET"); q != "" && q != "0" && q != "false" {
+			a.quiet = true
+		}
+	}
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v; see '%s --help'", err, cmd.CommandPath())}
 	})
 	root.AddGroup(&cobra.Group{ID: "secrets", Title: "Secrets:"}, &cobra.Group{ID: "people", Title: "Members and keys:"})
 	for _, c := range []*cobra.Command{
 		a.addCommand(), a.getCommand(), a.listCommand(), a.showCommand(), a.setCommand(), a.editCommand(),
+		a.rotateCommand(), a.dueCommand(), a.reviewCommand(),
 		a.shareCommand(true), a.shareCommand(false), a.rmCommand(), a.restoreCommand(), a.purgeCommand(),
 		a.historyCommand(), a.logCommand(),
 	} {
@@ -64,6 +70,7 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 		c.GroupID = "people"
 		root.AddCommand(c)
 	}
+	root.AddCommand(a.clipboardClearCommand())
 	return root
 }
 

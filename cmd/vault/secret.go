@@ -20,30 +20,94 @@ import (
 	"github.com/mutual-aid-vault/vault/vault"
 )
 
-// valueFlags are how a command gets a new value: typed, piped or generated.
-type valueFlags struct {
-	generate  bool
+// rulesFlags are a site's password rules on the command line.
+type rulesFlags struct {
+	cmd       *cobra.Command
 	length    int
+	digits    int
+	symbols   string
 	noSymbols bool
+}
+
+func (f *rulesFlags) register(c *cobra.Command) {
+	f.cmd = c
+	c.Flags().IntVar(&f.length, "length", rotation.DefaultLength, "password rules: length of generated passwords")
+	c.Flags().IntVar(&f.digits, "digits", 0, "password rules: how many digits (default about one in six)")
+	c.Flags().StringVar(&f.symbols, "symbols", "", "password rules: the symbols the site accepts, e.g. '!#$%' (`SET`)")
+	c.Flags().BoolVar(&f.noSymbols, "no-symbols", false, "password rules: no symbols, for sites that refuse them")
+}
+
+// changed reports whether any rules flag was given.
+func (f *rulesFlags) changed() bool {
+	for _, n := range []string{"length", "digits", "symbols", "no-symbols"} {
+		if f.cmd.Flags().Changed(n) {
+			return true
+		}
+	}
+	return false
+}
+
+// over returns base with the rules given on the command line applied.
+func (f *rulesFlags) over(base rotation.Rules) (rotation.Rules, error) {
+	fl := f.cmd.Flags()
+	if fl.Changed("length") {
+		base.Length = f.length
+		if f.length == rotation.DefaultLength {
+			base.Length = 0
+		}
+	}
+	if fl.Changed("digits") {
+		base.Digits = f.digits
+	}
+	if fl.Changed("symbols") {
+		base.Symbols, base.NoSymbols = f.symbols, false
+	}
+	if fl.Changed("no-symbols") {
+		base.NoSymbols = f.noSymbols
+		if f.noSymbols {
+			base.Symbols = ""
+		}
+	}
+	if err := base.Validate(); err != nil {
+		return base, usageError{err}
+	}
+	return base, nil
+}
+
+// valueFlags are how a command gets a new value: typed, piped or generated
+// following the secret's password rules, with one-off changes.
+type valueFlags struct {
+	generate bool
+	rules    rulesFlags
 }
 
 func (f *valueFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.generate, "generate", false, "generate a strong random password instead of reading one")
-	c.Flags().IntVar(&f.length, "length", rotation.DefaultLength, "length of a generated password")
-	c.Flags().BoolVar(&f.noSymbols, "no-symbols", false, "generate without symbols, for sites that refuse them")
+	f.rules.register(c)
 }
 
-// value returns the new value for secret name: generated with --generate;
-// typed twice without echo when stdin is a terminal; otherwise read from
-// stdin, one trailing newline stripped. Never from argv.
-func (a *app) value(name string, f valueFlags) (vault.Value, bool, error) {
-	if f.generate {
-		p, err := rotation.Rules{Length: f.length, NoSymbols: f.noSymbols}.Generate(rand.Reader)
-		if err != nil {
-			return vault.Value{}, false, usageError{err}
-		}
-		return vault.NewValue([]byte(p)), true, nil
+// generate makes a password following rules.
+func generate(rules rotation.Rules) (vault.Value, error) {
+	p, err := rules.Generate(rand.Reader)
+	if err != nil {
+		return vault.Value{}, usageError{err}
 	}
+	return vault.NewValue([]byte(p)), nil
+}
+
+// value returns the new value for secret name: generated (following rules)
+// with --generate; typed twice without echo when stdin is a terminal;
+// otherwise read from stdin, one trailing newline stripped. Never from argv.
+func (a *app) value(name string, gen bool, rules rotation.Rules) (vault.Value, bool, error) {
+	if gen {
+		v, err := generate(rules)
+		return v, true, err
+	}
+	return a.typedValue(name)
+}
+
+// typedValue reads a value typed twice at the terminal, or piped on stdin.
+func (a *app) typedValue(name string) (vault.Value, bool, error) {
 	if isTerminal(a.stdin) {
 		first, err := a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name))
 		if err != nil {
@@ -108,7 +172,9 @@ repeated. You always read what you add.
 
 --last-rotated records when the password was last changed at the service
 (default: today); --rotate-every how often it must change (default 6mo;
-e.g. 90d, 1y).
+e.g. 90d, 1y). The password rules (--length, --digits, --symbols,
+--no-symbols) are saved with the secret and followed by --generate now and
+by every 'vault rotate'.
 
 Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 		Example: `  vault add airtable --username intake@example.org --share @intake
@@ -131,11 +197,16 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 				}
 				ns.LastRotated = t
 			}
+			rules, err := vf.rules.over(rotation.Rules{})
+			if err != nil {
+				return err
+			}
+			ns.Rules = rules
 			return a.withVault(func(v *vault.Vault) error {
 				if err := v.CheckNew(ns); err != nil {
 					return err
 				}
-				val, generated, err := a.value(ns.Name, vf)
+				val, generated, err := a.value(ns.Name, vf.generate, rules)
 				if err != nil {
 					return err
 				}
@@ -166,7 +237,7 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 func (a *app) getCommand() *cobra.Command {
 	var field string
 	var ver int
-	var asJSON, ciphertext bool
+	var asJSON, ciphertext, pending bool
 	c := &cobra.Command{
 		Use:   "get NAME",
 		Short: "Print a secret's value (for scripts: only the value and a newline)",
@@ -174,6 +245,7 @@ func (a *app) getCommand() *cobra.Command {
 
 --field prints another field instead: username, url or note.
 --version N prints an earlier value from its history.
+--pending prints the new value of a rotation under way ('vault rotate').
 --ciphertext prints the value's age file instead of decrypting it: any reader
 can decrypt it with the stock age tool and their identity ('age -d -i').`,
 		Args: args("NAME"),
@@ -185,6 +257,9 @@ can decrypt it with the stock age tool and their identity ('age -d -i').`,
 			}
 			if ver < 0 {
 				return usageError{fmt.Errorf("--version must be a version number from 'vault history'")}
+			}
+			if pending && (ver != 0 || ciphertext || (field != "password" && field != "value")) {
+				return usageError{fmt.Errorf("--pending goes with neither --version, --ciphertext nor --field")}
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				name := args[0]
@@ -198,7 +273,11 @@ can decrypt it with the stock age tool and their identity ('age -d -i').`,
 				var out []byte
 				switch field {
 				case "password", "value":
-					val, err := v.Reveal(name, ver)
+					reveal := func() (vault.Value, error) { return v.Reveal(name, ver) }
+					if pending {
+						reveal = func() (vault.Value, error) { return v.RevealPending(name) }
+					}
+					val, err := reveal()
 					if err != nil {
 						return err
 					}
@@ -226,6 +305,7 @@ can decrypt it with the stock age tool and their identity ('age -d -i').`,
 	c.Flags().IntVar(&ver, "version", 0, "an earlier version `N` (see 'vault history')")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON: {\"name\", \"field\", \"value\"}")
 	c.Flags().BoolVar(&ciphertext, "ciphertext", false, "print the value's age file (armored) instead of decrypting it")
+	c.Flags().BoolVar(&pending, "pending", false, "print the new value of a rotation under way")
 	return c
 }
 
@@ -271,9 +351,9 @@ re-encrypted for someone, and secrets to rotate now. --trash lists the trash.`,
 					return nil
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tNOTES")
+				fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tSTATE\tNOTES")
 				for _, s := range ss {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), strings.Join(notes(s), "; "))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), s.State, strings.Join(notes(s), "; "))
 				}
 				return tw.Flush()
 			})
@@ -290,8 +370,8 @@ func notes(s vault.Secret) []string {
 	if !s.CanRead {
 		out = append(out, "you cannot read it")
 	}
-	if s.RotateNow != nil {
-		out = append(out, "rotate now")
+	if s.Pending {
+		out = append(out, "new value to confirm")
 	}
 	if len(s.Waiting) > 0 {
 		out = append(out, "waiting for a reader to re-encrypt")
@@ -332,12 +412,14 @@ func (a *app) showCommand() *cobra.Command {
 				row("version", strconv.Itoa(s.Version))
 				row("rotate every", s.RotateEvery.String())
 				row("last rotated", day(s.LastRotated))
+				row("state", fmt.Sprintf("%s: %s", s.State, s.Reason))
 				if s.RotateNow != nil {
 					row("rotate now", s.RotateNow.Text)
 				}
 				if s.Pending {
-					row("pending", "a new value is waiting to be confirmed")
+					row("pending", fmt.Sprintf("version %d is waiting to be confirmed ('vault rotate %s --confirm')", s.PendingVersion, s.Name))
 				}
+				row("password rules", s.Rules.Describe())
 				row("created", day(s.Created)+" by "+s.CreatedBy)
 				row("updated", day(s.Updated)+" by "+s.UpdatedBy)
 				if s.Deleted != nil {
@@ -362,16 +444,24 @@ old value stays in the secret's history ('vault history', 'vault get
 cleared. The value is typed, piped or generated, as for 'vault add'.`,
 		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if vf.rules.changed() && !vf.generate {
+				return usageError{errors.New("password rules flags need --generate (or save them with 'vault edit')")}
+			}
 			return a.withVault(func(v *vault.Vault) error {
-				if err := v.CheckSet(args[0]); err != nil {
+				s, err := v.CheckRotate(args[0])
+				if err != nil {
 					return err
 				}
-				val, generated, err := a.value(args[0], vf)
+				rules, err := vf.rules.over(s.Rules)
+				if err != nil {
+					return err
+				}
+				val, generated, err := a.value(args[0], vf.generate, rules)
 				if err != nil {
 					return err
 				}
 				defer val.Wipe()
-				s, err := v.Set(args[0], val)
+				s, err = v.Set(args[0], val)
 				if err != nil {
 					return err
 				}
@@ -389,10 +479,14 @@ cleared. The value is typed, piped or generated, as for 'vault add'.`,
 
 func (a *app) editCommand() *cobra.Command {
 	var username, url, note, every, last string
+	var rf rulesFlags
 	c := &cobra.Command{
 		Use:   "edit NAME",
-		Short: "Change a secret's username, URL, note or rotation period",
-		Args:  args("NAME"),
+		Short: "Change a secret's username, URL, note, rotation period or password rules",
+		Long: `Change a secret's details. The password rules (--length, --digits,
+--symbols SET, --no-symbols) are saved so that the next 'vault rotate'
+generates a password the site accepts.`,
+		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var e vault.SecretEdit
 			fl := cmd.Flags()
@@ -419,10 +513,21 @@ func (a *app) editCommand() *cobra.Command {
 				}
 				e.LastRotated = &t
 			}
-			if e == (vault.SecretEdit{}) {
-				return usageError{errors.New("nothing to change; use --username, --url, --note, --rotate-every or --last-rotated")}
+			if e == (vault.SecretEdit{}) && !rf.changed() {
+				return usageError{errors.New("nothing to change; use --username, --url, --note, --rotate-every, --last-rotated or the password rules flags")}
 			}
 			return a.withVault(func(v *vault.Vault) error {
+				if rf.changed() {
+					s, err := v.Get(args[0])
+					if err != nil {
+						return err
+					}
+					rules, err := rf.over(s.Rules)
+					if err != nil {
+						return err
+					}
+					e.Rules = &rules
+				}
 				s, err := v.Edit(args[0], e)
 				if err != nil {
 					return err
@@ -438,6 +543,7 @@ func (a *app) editCommand() *cobra.Command {
 	f.StringVar(&note, "note", "", "a note every member can see (not for secrets)")
 	f.StringVar(&every, "rotate-every", "", "how often the password must change (e.g. 6mo, 90d, 1y)")
 	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD`")
+	rf.register(c)
 	return c
 }
 

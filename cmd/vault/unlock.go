@@ -100,27 +100,23 @@ func (a *app) openVault() (*vault.Vault, error) {
 	return v, nil
 }
 
-// withVault opens the vault, runs fn, then does the vault's housekeeping
-// (re-encryptions waiting for a reader, the last-active date). Housekeeping
-// problems are reported but never change the command's result.
+// withVault opens the vault, does the vault's housekeeping (re-encryptions
+// waiting for a reader like this member, the last-active date), prints the
+// reminders, and runs fn. Housekeeping problems are reported but never
+// change the command's result.
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	v, err := a.openVault()
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	if err := fn(v); err != nil {
-		return err
-	}
-	chores, err := v.Maintain()
-	if err != nil {
+	if chores, err := v.Maintain(); err != nil {
 		a.say("could not finish housekeeping: %v", err)
-		return nil
-	}
-	if n := len(chores.Reencrypted); n > 0 {
+	} else if n := len(chores.Reencrypted); n > 0 {
 		a.note("re-encrypted %s for the readers it is now shared with", plural(n, "secret"))
 	}
-	return nil
+	a.remind(v)
+	return fn(v)
 }
 
 func plural(n int, word string) string {

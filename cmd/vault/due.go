@@ -1,0 +1,281 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// stateWords says a rotation state in words for people.
+func stateWords(s rotation.State) string {
+	switch s {
+	case rotation.RotateNow:
+		return "rotate now"
+	case rotation.Overdue:
+		return "overdue"
+	case rotation.Pending:
+		return "rotation pending"
+	case rotation.DueSoon:
+		return "due soon"
+	}
+	return "ok"
+}
+
+func (a *app) dueCommand() *cobra.Command {
+	var within string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "due",
+		Short: "List everything due, most urgent first; exit 10 if anything is",
+		Long: `List everything that is due in the vault, most urgent first: secrets to rotate
+now (and why), overdue, with a rotation pending, or due within --within
+(default 14 days); the access review; secrets waiting for one of their
+readers to re-encrypt them for someone.
+
+Exits 10 when anything is due and 0 when nothing is, for cron:
+
+  0 9 * * 1  vault due || mail -s "vault: things to do" organizers@example.org`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			days := -1
+			if within != "" {
+				p, err := rotation.ParsePeriod(within)
+				if err != nil {
+					return usageError{fmt.Errorf("--within: %w", err)}
+				}
+				now := a.now()
+				days = int(p.After(now).Sub(now).Hours()/24 + 0.5)
+			}
+			a.noReminders = true
+			var items []vault.DueItem
+			err := a.withVault(func(v *vault.Vault) error {
+				var err error
+				items, err = v.Due(days)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if items == nil {
+					items = []vault.DueItem{}
+				}
+				if err := a.printJSON(items); err != nil {
+					return err
+				}
+			} else {
+				for _, it := range items {
+					fmt.Fprintln(a.stdout, dueLine(it))
+				}
+			}
+			if len(items) == 0 {
+				a.note("nothing is due")
+				return nil
+			}
+			return errDue
+		},
+	}
+	c.Flags().StringVar(&within, "within", "", "also list what is due within this `PERIOD` (e.g. 30d, 2w; default 14d)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// dueLine is one item of 'vault due': "airtable: rotate now, ben was
+// removed on 2026-11-26".
+func dueLine(it vault.DueItem) string {
+	var line string
+	switch it.Kind {
+	case "review":
+		line = fmt.Sprintf("access review: %s, %s", stateWords(it.State), it.Reason)
+	case "reencrypt":
+		line = fmt.Sprintf("%s: %s", it.Name, it.Reason)
+	default:
+		line = fmt.Sprintf("%s: %s, %s", it.Name, stateWords(it.State), it.Reason)
+	}
+	if !it.CanAct {
+		switch it.Kind {
+		case "review":
+			line += " (an admin marks it done)"
+		default:
+			line += fmt.Sprintf(" (you cannot read it; its readers: %s)", strings.Join(it.Readers, ", "))
+		}
+	}
+	return line
+}
+
+func (a *app) reviewCommand() *cobra.Command {
+	var markdown, asJSON, done bool
+	c := &cobra.Command{
+		Use:   "review",
+		Short: "The access review: who can read what, inactive members; --done records it",
+		Long: `Print the group's periodic data and access review: every secret with who can
+read it (members and groups), when it was last rotated and when it is due;
+every member with their groups, when they were added and last active, with
+the inactive ones flagged; and when the last review was held. It never
+shows a secret value.
+
+--markdown writes the report as a Markdown document the group can keep in
+its records. --done records that the review was held today (admins), which
+starts the next period.`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if markdown && asJSON {
+				return usageError{fmt.Errorf("choose --markdown or --json")}
+			}
+			return a.withVault(func(v *vault.Vault) error {
+				r, err := v.Review()
+				if err != nil {
+					return err
+				}
+				switch {
+				case asJSON:
+					err = a.printJSON(r)
+				case markdown:
+					err = writeReviewMarkdown(a.stdout, r)
+				default:
+					err = a.writeReviewText(r)
+				}
+				if err != nil || !done {
+					return err
+				}
+				if err := v.MarkReviewed(); err != nil {
+					return err
+				}
+				after, err := v.Review()
+				if err != nil {
+					return err
+				}
+				a.note("recorded the access review as held today; the next is due on %s", day(after.Next.Due))
+				return nil
+			})
+		},
+	}
+	c.Flags().BoolVar(&markdown, "markdown", false, "write the report as Markdown, to keep in the group's records")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&done, "done", false, "record that the review was held today (admins)")
+	return c
+}
+
+func lastReview(r vault.Review) string {
+	if r.LastReview == nil {
+		return "never"
+	}
+	return day(*r.LastReview) + " by " + r.LastReviewBy
+}
+
+func (a *app) writeReviewText(r vault.Review) error {
+	w := a.stdout
+	fmt.Fprintf(w, "Access review of %s, %s\n", orDash(r.Vault), day(r.At))
+	fmt.Fprintf(w, "Last review: %s. Next: %s.\n\n", lastReview(r), r.Next.Reason)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECRET\tSHARED WITH\tREADERS\tLAST ROTATED\tSTATE")
+	for _, s := range r.Secrets {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.SharedWith, ", "), strings.Join(s.Readers, ", "), day(s.LastRotated), stateWords(s.State)+": "+s.Reason)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MEMBER\tGROUPS\tADMIN\tADDED\tLAST ACTIVE\tREADS\t")
+	for _, m := range r.Members {
+		flag := ""
+		if m.Inactive {
+			flag = fmt.Sprintf("INACTIVE (over %d days)", r.InactiveAfter)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s by %s\t%s\t%d\t%s\n", m.Name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), day(m.Added), m.AddedBy, day(m.LastActive), m.Reads, flag)
+	}
+	return tw.Flush()
+}
+
+// mdCell makes text safe inside a Markdown table cell.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+}
+
+func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Review) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Access review: %s\n\n", mdCell(orDash(r.Vault)))
+	fmt.Fprintf(&b, "- Date: %s\n- Previous review: %s\n- Next review: %s\n", day(r.At), lastReview(r), day(r.Next.Due))
+	inactive := 0
+	for _, m := range r.Members {
+		if m.Inactive {
+			inactive++
+		}
+	}
+	fmt.Fprintf(&b, "- %d secrets, %d members (%d inactive for over %d days)\n\n", len(r.Secrets), len(r.Members), inactive, r.InactiveAfter)
+	b.WriteString("This report lists what the vault holds and who can read it. It contains no password.\n\n")
+	b.WriteString("## Secrets\n\n| Secret | Shared with | Can read | Last rotated | Next rotation |\n|---|---|---|---|---|\n")
+	for _, s := range r.Secrets {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdCell(s.Name), mdCell(strings.Join(s.SharedWith, ", ")), mdCell(strings.Join(s.Readers, ", ")), day(s.LastRotated), mdCell(stateWords(s.State)+": "+s.Reason))
+	}
+	b.WriteString("\n## Members\n\n| Member | Groups | Admin | Added | Last active | Can read | Inactive |\n|---|---|---|---|---|---|---|\n")
+	for _, m := range r.Members {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %d secrets | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), m.Reads, map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
+	}
+	b.WriteString("\n## Decisions\n\n- Members to remove:\n- Secrets to unshare or delete:\n- Held by:\n")
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+// reminderLines turns reminders into at most two short lines.
+func reminderLines(r vault.Reminders) []string {
+	var mine, admin []string
+	if n := len(r.RotateNow); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s to rotate now (%s)", plural(n, "secret"), names(r.RotateNow)))
+	}
+	if n := len(r.Overdue); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s overdue for rotation (%s)", plural(n, "secret"), names(r.Overdue)))
+	}
+	if n := len(r.Pending); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s to confirm (%s)", plural(n, "rotation"), names(r.Pending)))
+	}
+	if r.Review != nil {
+		admin = append(admin, "the access review is "+map[bool]string{true: "overdue", false: "due"}[r.Review.State == rotation.Overdue])
+	}
+	if n := len(r.Waiting); n > 0 {
+		admin = append(admin, fmt.Sprintf("%s waiting for a reader to re-encrypt (%s)", plural(n, "secret"), names(r.Waiting)))
+	}
+	all := append(append([]string(nil), mine...), admin...)
+	if len(all) == 0 {
+		return nil
+	}
+	const hint = "; run 'vault due'"
+	if one := joinAnd(all) + hint; len(one) <= 110 || len(mine) == 0 || len(admin) == 0 {
+		return []string{one}
+	}
+	return []string{joinAnd(mine), joinAnd(admin) + hint}
+}
+
+// names lists up to three names, then how many more.
+func names(ns []string) string {
+	if len(ns) <= 3 {
+		return strings.Join(ns, ", ")
+	}
+	return strings.Join(ns[:3], ", ") + fmt.Sprintf(" and %d more", len(ns)-3)
+}
+
+func joinAnd(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// remind prints the reminders at the start of a command, unless quiet.
+// They go to stderr, and never change the command's result.
+func (a *app) remind(v *vault.Vault) {
+	if a.quiet || a.noReminders {
+		return
+	}
+	r, err := v.Reminders()
+	if err != nil {
+		return // the command itself will report a damaged vault
+	}
+	for _, l := range reminderLines(r) {
+		a.say("%s", l)
+	}
+}
