@@ -64,8 +64,7 @@ func (v *Vault) Reminders() (Reminders, error) {
 		if err != nil {
 			return err
 		}
-		for i := range d.entries {
-			e := &d.entries[i]
+		for _, e := range d.entries.all() {
 			if me != nil && !e.reads(me.Num) {
 				continue
 			}
@@ -82,8 +81,8 @@ func (v *Vault) Reminders() (Reminders, error) {
 			return nil
 		}
 		for _, key := range t.flagged() {
-			if i, ok := d.find(string(key)); ok {
-				out.Waiting = append(out.Waiting, d.entries[i].name)
+			if e, ok := d.entries.get(string(key)); ok {
+				out.Waiting = append(out.Waiting, e.name)
 			}
 		}
 		return nil

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mutual-aid-vault/vault/rotation"
@@ -20,7 +19,7 @@ import (
 // transaction as they are, so it is never out of date; like every record it
 // is listed in the manifest, so it cannot be changed or dropped unnoticed.
 type dueIndex struct {
-	entries []dueEntry // sorted by key
+	entries table[dueEntry]
 }
 
 type dueEntry struct {
@@ -30,6 +29,8 @@ type dueEntry struct {
 	flags   byte   // dueRotateNow, duePending
 	readers []byte // bit n set: the member numbered n reads the current value
 }
+
+func (e dueEntry) tableKey() string { return e.key }
 
 const (
 	dueRotateNow byte = 1 << iota
@@ -42,24 +43,6 @@ func dayNumber(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
 
 func fromDayNumber(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
-func (d *dueIndex) find(key string) (int, bool) {
-	return slices.BinarySearchFunc(d.entries, key, func(e dueEntry, k string) int { return strings.Compare(e.key, k) })
-}
-
-func (d *dueIndex) set(e dueEntry) {
-	if i, ok := d.find(e.key); ok {
-		d.entries[i] = e
-	} else {
-		d.entries = slices.Insert(d.entries, i, e)
-	}
-}
-
-func (d *dueIndex) remove(key string) {
-	if i, ok := d.find(key); ok {
-		d.entries = slices.Delete(d.entries, i, i+1)
-	}
-}
-
 func (e *dueEntry) reads(num uint16) bool {
 	i := int(num / 8)
 	return i < len(e.readers) && e.readers[i]&(1<<(num%8)) != 0
@@ -68,9 +51,10 @@ func (e *dueEntry) reads(num uint16) bool {
 const dueVersion = 1
 
 func (d *dueIndex) marshal() []byte {
+	all := d.entries.all()
 	b := []byte{dueVersion}
-	b = binary.BigEndian.AppendUint32(b, uint32(len(d.entries)))
-	for _, e := range d.entries {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(all)))
+	for _, e := range all {
 		b = append(b, byte(len(e.key)))
 		b = append(b, e.key...)
 		b = binary.BigEndian.AppendUint16(b, uint16(len(e.name)))
@@ -96,7 +80,7 @@ func parseDueIndex(b []byte) (*dueIndex, error) {
 	if uint64(count)*10 > uint64(len(s)-off) {
 		return nil, errBadDue
 	}
-	d := &dueIndex{entries: make([]dueEntry, 0, count)}
+	entries := make([]dueEntry, 0, count)
 	need := func(n int) bool { return len(s)-off >= n }
 	for range count {
 		var e dueEntry
@@ -126,15 +110,15 @@ func parseDueIndex(b []byte) (*dueIndex, error) {
 		}
 		e.readers = b[off : off+rl : off+rl]
 		off += rl
-		if n := len(d.entries); n > 0 && d.entries[n-1].key >= e.key {
+		if n := len(entries); n > 0 && entries[n-1].key >= e.key {
 			return nil, errBadDue
 		}
-		d.entries = append(d.entries, e)
+		entries = append(entries, e)
 	}
 	if off != len(s) {
 		return nil, errBadDue
 	}
-	return d, nil
+	return &dueIndex{entries: table[dueEntry]{sorted: entries}}, nil
 }
 
 // dueIdx returns the transaction's due index, loading it on first use.
@@ -167,7 +151,7 @@ func (t *txn) noteDue(key []byte, s *secretRecord) error {
 	}
 	t.dueDirty = true
 	if s == nil || s.Purged != nil || s.Deleted != nil || s.Current == nil {
-		d.remove(string(key))
+		d.entries.remove(string(key))
 		return nil
 	}
 	e := dueEntry{key: string(key), name: s.Name, due: dayNumber(rotation.DueDate(s.LastRotated, s.RotateEvery))}
@@ -190,7 +174,7 @@ func (t *txn) noteDue(key []byte, s *secretRecord) error {
 			e.readers[i] |= 1 << (m.Num % 8)
 		}
 	}
-	d.set(e)
+	d.entries.set(e)
 	return nil
 }
 
@@ -295,9 +279,8 @@ func (t *txn) summarize() (*dueSummary, error) {
 		m.earliest = min(m.earliest, e.due)
 		m.flags |= e.flags
 	}
-	for i := range d.entries {
-		e := &d.entries[i]
-		note(&s.all, e)
+	for _, e := range d.entries.all() {
+		note(&s.all, &e)
 		for byteIdx, bits := range e.readers {
 			for bit := range 8 {
 				if bits&(1<<bit) == 0 {
@@ -309,7 +292,7 @@ func (t *txn) summarize() (*dueSummary, error) {
 					m = &memberDue{num: num, earliest: math.MaxInt32}
 					byNum[num] = m
 				}
-				note(m, e)
+				note(m, &e)
 			}
 		}
 	}

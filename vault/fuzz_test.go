@@ -28,7 +28,7 @@ func FuzzParseManifest(f *testing.F) {
 		}
 		// What parses must survive a round trip unchanged.
 		again, err := parseManifest(m.marshal())
-		if err != nil || again.counter != m.counter || again.logLen != m.logLen || !slices.Equal(again.entries, m.entries) {
+		if err != nil || again.counter != m.counter || again.logLen != m.logLen || !slices.Equal(again.entries.all(), m.entries.all()) {
 			t.Fatalf("round trip changed the manifest: %v", err)
 		}
 		if !bytes.Equal(m.marshal(), b) {
@@ -183,8 +183,8 @@ func FuzzParseState(f *testing.F) {
 
 func FuzzParseDueIndex(f *testing.F) {
 	d := &dueIndex{}
-	d.set(dueEntry{key: "k1", name: "airtable", due: 20000, flags: dueRotateNow, readers: []byte{0b110}})
-	d.set(dueEntry{key: "k2", name: "", due: -5})
+	d.entries.set(dueEntry{key: "k1", name: "airtable", due: 20000, flags: dueRotateNow, readers: []byte{0b110}})
+	d.entries.set(dueEntry{key: "k2", name: "", due: -5})
 	f.Add(d.marshal())
 	f.Add([]byte{1, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -195,8 +195,8 @@ func FuzzParseDueIndex(f *testing.F) {
 		if !bytes.Equal(d.marshal(), b) {
 			t.Fatal("parseDueIndex accepted bytes it does not write back")
 		}
-		for i := range d.entries {
-			_ = d.entries[i].reads(uint16(i))
+		for i, e := range d.entries.all() {
+			_ = e.reads(uint16(i))
 		}
 	})
 }

@@ -92,7 +92,7 @@ func checkConsistency(t *testing.T, v *Vault) {
 			}
 		}
 		if !reflect.DeepEqual(normalDue(stored), normalDue(fresh.due)) {
-			t.Errorf("due index out of step:\nstored %+v\nfrom records %+v", stored.entries, fresh.due.entries)
+			t.Errorf("due index out of step:\nstored %+v\nfrom records %+v", stored.entries.all(), fresh.due.entries.all())
 		}
 		sum, err := tx.dueSummary()
 		if err != nil {
@@ -114,8 +114,9 @@ func checkConsistency(t *testing.T, v *Vault) {
 
 // normalDue drops the difference between an empty and a nil reader set.
 func normalDue(d *dueIndex) []dueEntry {
-	out := make([]dueEntry, len(d.entries))
-	for i, e := range d.entries {
+	all := d.entries.all()
+	out := make([]dueEntry, len(all))
+	for i, e := range all {
 		if len(e.readers) == 0 {
 			e.readers = nil
 		}

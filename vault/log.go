@@ -152,7 +152,7 @@ func (v *Vault) Maintain() (Chores, error) {
 // order.
 func (t *txn) flagged() [][]byte {
 	var out [][]byte
-	for _, e := range t.man.entries {
+	for _, e := range t.man.entries.all() {
 		if e.key[0] == codeSecrets && e.flags&flagReencrypt != 0 {
 			out = append(out, []byte(e.key[1:]))
 		}

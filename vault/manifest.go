@@ -3,8 +3,6 @@ package vault
 import (
 	"encoding/binary"
 	"errors"
-	"slices"
-	"strings"
 )
 
 // The manifest is the one record every transaction reads and every write
@@ -15,12 +13,12 @@ import (
 // copy of a record put back in place, or a record deleted or added outside
 // the program, no longer matches the manifest and is reported as tampering.
 //
-// It is read on every command, so it is kept as a sorted slice whose keys
-// share one string: parsing it costs two allocations, not one per record.
+// It is read on every command, so it parses into a sorted table whose keys
+// share one string: two allocations, not one per record.
 type manifest struct {
 	counter uint64
 	logLen  uint64
-	entries []manifestEntry // sorted by key, keys unique
+	entries table[manifestEntry]
 }
 
 type manifestEntry struct {
@@ -28,6 +26,8 @@ type manifestEntry struct {
 	rev   uint64
 	flags byte
 }
+
+func (e manifestEntry) tableKey() string { return e.key }
 
 // Entry flags.
 const (
@@ -45,41 +45,24 @@ const (
 
 func manifestKey(code byte, key []byte) string { return string(code) + string(key) }
 
-func (m *manifest) find(key string) (int, bool) {
-	return slices.BinarySearchFunc(m.entries, key, func(e manifestEntry, k string) int { return strings.Compare(e.key, k) })
-}
-
 // get returns the entry for key.
-func (m *manifest) get(key string) (manifestEntry, bool) {
-	if i, ok := m.find(key); ok {
-		return m.entries[i], true
-	}
-	return manifestEntry{}, false
-}
+func (m *manifest) get(key string) (manifestEntry, bool) { return m.entries.get(key) }
 
 // set adds or replaces the entry with e's key.
-func (m *manifest) set(e manifestEntry) {
-	i, ok := m.find(e.key)
-	if ok {
-		m.entries[i] = e
-		return
-	}
-	m.entries = slices.Insert(m.entries, i, e)
-}
+func (m *manifest) set(e manifestEntry) { m.entries.set(e) }
 
 // remove deletes the entry for key, if any.
-func (m *manifest) remove(key string) {
-	if i, ok := m.find(key); ok {
-		m.entries = slices.Delete(m.entries, i, i+1)
-	}
-}
+func (m *manifest) remove(key string) { m.entries.remove(key) }
 
-// count returns how many entries belong to a bucket: their keys start with
-// its code, so they sit together in the sorted slice.
+// count returns how many entries belong to a bucket.
 func (m *manifest) count(code byte) int {
-	lo, _ := m.find(string(code))
-	hi, _ := m.find(string(code + 1))
-	return hi - lo
+	n := 0
+	for _, e := range m.entries.all() {
+		if e.key[0] == code {
+			n++
+		}
+	}
+	return n
 }
 
 const manifestVersion = 1
@@ -89,16 +72,17 @@ const manifestVersion = 1
 const maxManifestEntries = 1 << 22
 
 func (m *manifest) marshal() []byte {
+	all := m.entries.all()
 	n := 1 + 8 + 8 + 4
-	for _, e := range m.entries {
+	for _, e := range all {
 		n += 1 + len(e.key) + 8 + 1
 	}
 	b := make([]byte, 0, n)
 	b = append(b, manifestVersion)
 	b = binary.BigEndian.AppendUint64(b, m.counter)
 	b = binary.BigEndian.AppendUint64(b, m.logLen)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(m.entries)))
-	for _, e := range m.entries {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(all)))
+	for _, e := range all {
 		b = append(b, byte(len(e.key)))
 		b = append(b, e.key...)
 		b = binary.BigEndian.AppendUint64(b, e.rev)
@@ -125,7 +109,7 @@ func parseManifest(b []byte) (*manifest, error) {
 	if count > maxManifestEntries || uint64(count)*12 > uint64(len(s)-off) {
 		return nil, errBadManifest
 	}
-	m.entries = make([]manifestEntry, 0, count)
+	entries := make([]manifestEntry, 0, count)
 	for range count {
 		if off >= len(s) {
 			return nil, errBadManifest
@@ -140,14 +124,15 @@ func parseManifest(b []byte) (*manifest, error) {
 			flags: s[off+1+kl+8],
 		}
 		// Sorted and unique, as marshal writes them: lookups rely on it.
-		if n := len(m.entries); n > 0 && m.entries[n-1].key >= e.key {
+		if n := len(entries); n > 0 && entries[n-1].key >= e.key {
 			return nil, errBadManifest
 		}
-		m.entries = append(m.entries, e)
+		entries = append(entries, e)
 		off += 1 + kl + 9
 	}
 	if off != len(s) {
 		return nil, errBadManifest
 	}
+	m.entries.sorted = entries
 	return m, nil
 }

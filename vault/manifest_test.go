@@ -30,8 +30,8 @@ func TestManifestMatchesAMap(t *testing.T) {
 			t.Fatalf("step %d: get(%q) = %v, %v; model has %v", i, key, got, ok, model[key])
 		}
 	}
-	if len(m.entries) != len(model) {
-		t.Fatalf("%d entries, model has %d", len(m.entries), len(model))
+	if m.entries.len() != len(model) {
+		t.Fatalf("%d entries, model has %d", m.entries.len(), len(model))
 	}
 	for _, c := range codes {
 		want := 0

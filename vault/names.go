@@ -104,6 +104,9 @@ func sortNames(names []string) {
 	sortByName(names, func(s string) string { return s })
 }
 
+// stableSort is slices.SortStableFunc, named for symmetry with sortByName.
+func stableSort[T any](items []T, cmp func(a, b T) int) { slices.SortStableFunc(items, cmp) }
+
 // sortByName sorts items by the folded form of their names, computing
 // each folded form once.
 func sortByName[T any](items []T, name func(T) string) {

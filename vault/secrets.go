@@ -212,51 +212,60 @@ func (v *Vault) Add(ns NewSecret, val Value) (Secret, error) {
 	}
 	var out Secret
 	err = v.update(func(t *txn) error {
-		key, spec, err := t.checkNew(name, ns.Share)
+		if err := t.add(name, period, ns, val); err != nil {
+			return err
+		}
+		s, _, err := t.secret(name)
 		if err != nil {
 			return err
 		}
-		if !t.v.recovery && !slices.Contains(spec.Members, t.v.wrapID) {
-			spec.Members = append(spec.Members, t.v.wrapID)
-		}
-		readers, err := t.resolve(spec)
-		if err != nil {
-			return err
-		}
-		last := ns.LastRotated
-		if last.IsZero() {
-			last = t.now
-		}
-		if last.After(t.now.Add(24 * time.Hour)) {
-			return errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
-		}
-		cur, err := t.encrypt(val, readers, 1)
-		if err != nil {
-			return err
-		}
-		id, err := newID()
-		if err != nil {
-			return err
-		}
-		s := &secretRecord{
-			ID: id, Name: name, Username: ns.Username, URL: ns.URL, Note: ns.Note,
-			Share: spec, Current: cur, RotateEvery: period, Rules: ns.Rules, LastRotated: last.UTC(),
-			Created: stamp{At: t.now, By: t.v.wrapID}, Updated: stamp{At: t.now, By: t.v.wrapID},
-		}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		view, err := t.secretView(s)
-		if err != nil {
-			return err
-		}
-		if err := t.appendLog("secret.add", name, "shared with "+strings.Join(view.SharedWith, ", ")); err != nil {
-			return err
-		}
-		out = view
-		return nil
+		out, err = t.secretView(s)
+		return err
 	})
 	return out, err
+}
+
+// add stores one new secret; name and period are ns's, already cleaned.
+func (t *txn) add(name string, period rotation.Period, ns NewSecret, val Value) error {
+	key, spec, err := t.checkNew(name, ns.Share)
+	if err != nil {
+		return err
+	}
+	if !t.v.recovery && !slices.Contains(spec.Members, t.v.wrapID) {
+		spec.Members = append(spec.Members, t.v.wrapID)
+	}
+	readers, err := t.resolve(spec)
+	if err != nil {
+		return err
+	}
+	last := ns.LastRotated
+	if last.IsZero() {
+		last = t.now
+	}
+	if last.After(t.now.Add(24 * time.Hour)) {
+		return errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
+	}
+	cur, err := t.encrypt(val, readers, 1)
+	if err != nil {
+		return err
+	}
+	id, err := newID()
+	if err != nil {
+		return err
+	}
+	s := &secretRecord{
+		ID: id, Name: name, Username: ns.Username, URL: ns.URL, Note: ns.Note,
+		Share: spec, Current: cur, RotateEvery: period, Rules: ns.Rules, LastRotated: last.UTC(),
+		Created: stamp{At: t.now, By: t.v.wrapID}, Updated: stamp{At: t.now, By: t.v.wrapID},
+	}
+	if err := t.putSecret(key, s); err != nil {
+		return err
+	}
+	view, err := t.secretView(s)
+	if err != nil {
+		return err
+	}
+	return t.appendLog("secret.add", name, "shared with "+strings.Join(view.SharedWith, ", "))
 }
 
 // parseShare turns member names and @groups (comma-separated lists allowed)

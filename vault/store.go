@@ -363,9 +363,15 @@ type txn struct {
 	dirty         bool
 }
 
+// errClosed is returned by every call on a closed vault.
+var errClosed = errors.New("the vault is closed")
+
 func (v *Vault) view(fn func(*txn) error) (err error) {
 	if v.broken {
 		return errorf(ErrCorrupt, "%s is damaged", v.path)
+	}
+	if v.db == nil {
+		return errClosed
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer v.guard(&err)
@@ -383,6 +389,9 @@ func (v *Vault) view(fn func(*txn) error) (err error) {
 func (v *Vault) update(fn func(*txn) error) (err error) {
 	if v.broken {
 		return errorf(ErrCorrupt, "%s is damaged", v.path)
+	}
+	if v.db == nil {
+		return errClosed
 	}
 	if v.db.IsReadOnly() {
 		return errors.New("the vault was opened read-only")
