@@ -276,8 +276,14 @@ func (v *Vault) Review() (Review, error) {
 				continue
 			}
 			mv := t.memberView(m)
+			// A member who never used the vault counts from when they were
+			// added: someone added today is not inactive.
+			seen := m.LastActive
+			if m.Added.At.After(seen) {
+				seen = m.Added.At
+			}
 			out.Members = append(out.Members, ReviewMember{Name: m.Name, Groups: mv.Groups, Admin: m.Admin, Added: m.Added.At, AddedBy: mv.AddedBy,
-				LastActive: m.LastActive, Inactive: pol.Inactive(m.LastActive, t.now), Reads: reads[m.ID]})
+				LastActive: m.LastActive, Inactive: pol.Inactive(seen, t.now), Reads: reads[m.ID]})
 		}
 		return nil
 	})

@@ -688,17 +688,19 @@ type ShareChange struct {
 // Share lets more members (names or @groups) read a secret, re-encrypting
 // its value for them at once when the acting member can read it.
 func (v *Vault) Share(name string, who []string) (ShareChange, error) {
-	return v.changeShare(name, who, true)
+	return v.UpdateShare(name, who, nil)
 }
 
 // Unshare stops members (names or @groups) from reading a secret. The value
 // is re-encrypted without them, and since they may have seen it, the secret
 // is marked rotate-now.
 func (v *Vault) Unshare(name string, who []string) (ShareChange, error) {
-	return v.changeShare(name, who, false)
+	return v.UpdateShare(name, nil, who)
 }
 
-func (v *Vault) changeShare(name string, who []string, add bool) (ShareChange, error) {
+// UpdateShare adds and removes members and @groups in one change, as a
+// picker does: see [Vault.Share] and [Vault.Unshare].
+func (v *Vault) UpdateShare(name string, add, remove []string) (ShareChange, error) {
 	var out ShareChange
 	err := v.update(func(t *txn) error {
 		s, key, err := t.liveSecret(name)
@@ -708,57 +710,56 @@ func (v *Vault) changeShare(name string, who []string, add bool) (ShareChange, e
 		if err := t.mayChange(s); err != nil {
 			return err
 		}
-		change, err := t.parseShare(who)
+		plus, err := t.parseShare(add)
 		if err != nil {
 			return err
 		}
-		if len(change.Members)+len(change.Groups) == 0 {
+		less, err := t.parseShare(remove)
+		if err != nil {
+			return err
+		}
+		if len(plus.Members)+len(plus.Groups)+len(less.Members)+len(less.Groups) == 0 {
 			return errorf(ErrInvalid, "say who: member names or @groups")
 		}
 		before, err := t.resolve(s.Share)
 		if err != nil {
 			return err
 		}
-		if add {
-			for _, id := range change.Members {
-				if !slices.Contains(s.Share.Members, id) {
-					s.Share.Members = append(s.Share.Members, id)
-				}
+		for _, id := range less.Members {
+			if !slices.Contains(s.Share.Members, id) {
+				return errorf(ErrNotFound, "%q is not shared with %s by name", s.Name, t.nameOf(id))
 			}
-			for _, g := range change.Groups {
-				if !slices.Contains(s.Share.Groups, g) {
-					s.Share.Groups = append(s.Share.Groups, g)
-				}
-			}
-			slices.Sort(s.Share.Groups)
-		} else {
-			for _, id := range change.Members {
-				if !slices.Contains(s.Share.Members, id) {
-					return errorf(ErrNotFound, "%q is not shared with %s by name", s.Name, t.nameOf(id))
-				}
-			}
-			for _, g := range change.Groups {
-				if !slices.Contains(s.Share.Groups, g) {
-					return errorf(ErrNotFound, "%q is not shared with @%s", s.Name, g)
-				}
-			}
-			s.Share.Members = slices.DeleteFunc(s.Share.Members, func(id ID) bool { return slices.Contains(change.Members, id) })
-			s.Share.Groups = slices.DeleteFunc(s.Share.Groups, func(g string) bool { return slices.Contains(change.Groups, g) })
 		}
+		for _, g := range less.Groups {
+			if !slices.Contains(s.Share.Groups, g) {
+				return errorf(ErrNotFound, "%q is not shared with @%s", s.Name, g)
+			}
+		}
+		s.Share.Members = slices.DeleteFunc(s.Share.Members, func(id ID) bool { return slices.Contains(less.Members, id) })
+		s.Share.Groups = slices.DeleteFunc(s.Share.Groups, func(g string) bool { return slices.Contains(less.Groups, g) })
+		for _, id := range plus.Members {
+			if !slices.Contains(s.Share.Members, id) {
+				s.Share.Members = append(s.Share.Members, id)
+			}
+		}
+		for _, g := range plus.Groups {
+			if !slices.Contains(s.Share.Groups, g) {
+				s.Share.Groups = append(s.Share.Groups, g)
+			}
+		}
+		slices.Sort(s.Share.Groups)
 		after, err := t.resolve(s.Share)
 		if err != nil {
 			return err
 		}
-		if !add {
-			for _, id := range change.Members {
-				if slices.Contains(after, id) {
-					m, _ := t.member(id)
-					return errorf(ErrInvalid, "%s still reads %q through a group (%s); unshare the group too, or take %s out of it", m.Name, s.Name, "@"+strings.Join(sharedGroups(m, s), ", @"), m.Name)
-				}
+		for _, id := range less.Members {
+			if slices.Contains(after, id) && !slices.Contains(plus.Members, id) {
+				m, _ := t.member(id)
+				return errorf(ErrInvalid, "%s still reads %q through a group (%s); unshare the group too, or take %s out of it", m.Name, s.Name, "@"+strings.Join(sharedGroups(m, s), ", @"), m.Name)
 			}
-			if len(after) == 0 {
-				return errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first, or remove it", s.Name)
-			}
+		}
+		if len(after) == 0 {
+			return errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first, or remove it", s.Name)
 		}
 		if _, err := t.reconcileAndStore([][]byte{key}, []*secretRecord{s}, "lost access"); err != nil {
 			return err
@@ -774,12 +775,15 @@ func (v *Vault) changeShare(name string, who []string, add bool) (ShareChange, e
 			out.Lost = append(out.Lost, t.nameOf(id))
 		}
 		out.Waiting = t.hasFlag(codeSecrets, key, flagReencrypt)
-		action, list := "secret.share", strings.Join(who, ", ")
-		if !add {
-			action = "secret.unshare"
+		if len(add) > 0 {
+			if err := t.appendLog("secret.share", s.Name, strings.Join(add, ", ")); err != nil {
+				return err
+			}
 		}
-		if err := t.appendLog(action, s.Name, list); err != nil {
-			return err
+		if len(remove) > 0 {
+			if err := t.appendLog("secret.unshare", s.Name, strings.Join(remove, ", ")); err != nil {
+				return err
+			}
 		}
 		out.Secret, err = t.secretView(s)
 		return err

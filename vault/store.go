@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,9 +80,11 @@ type Options struct {
 	StateDir string
 }
 
-// Vault is an open, unlocked vault file. It is not safe for concurrent use
-// by several goroutines; one process should hold one Vault per file.
+// Vault is an open, unlocked vault file. Its methods may be called from
+// several goroutines (they take turns); one process should hold one Vault
+// per file.
 type Vault struct {
+	mu       sync.Mutex
 	db       *bolt.DB
 	path     string
 	identity age.Identity
@@ -135,6 +138,8 @@ func Open(path string, opts Options) (*Vault, error) {
 
 // Close releases the file.
 func (v *Vault) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.db == nil || v.broken {
 		return nil
 	}
@@ -367,6 +372,8 @@ type txn struct {
 var errClosed = errors.New("the vault is closed")
 
 func (v *Vault) view(fn func(*txn) error) (err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.broken {
 		return errorf(ErrCorrupt, "%s is damaged", v.path)
 	}
@@ -387,6 +394,8 @@ func (v *Vault) view(fn func(*txn) error) (err error) {
 // update runs fn in one write transaction: all of its changes are committed
 // together with the new manifest, or none are.
 func (v *Vault) update(fn func(*txn) error) (err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.broken {
 		return errorf(ErrCorrupt, "%s is damaged", v.path)
 	}

@@ -185,3 +185,18 @@ func TestReminderLines(t *testing.T) {
 		})
 	}
 }
+
+// TestNoArgumentsWithoutTerminal: 'vault' alone opens the UI on a
+// terminal; anywhere else it prints help and exits 2.
+func TestNoArgumentsWithoutTerminal(t *testing.T) {
+	c := newCLI(t)
+	code, out, errs := c.run("")
+	if code != exitUsage || out != "" || !strings.Contains(errs, "Usage:") || !strings.Contains(errs, "'vault' alone opens the terminal UI") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
+	}
+	for _, cmd := range []string{"tui", "demo"} {
+		if code, _, errs := c.run("", cmd); code != exitUsage || !strings.Contains(errs, "needs a terminal") {
+			t.Fatalf("vault %s: exit %d, %q", cmd, code, errs)
+		}
+	}
+}

@@ -38,9 +38,16 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, _, ok := a.terminalStreams(); ok {
+				opts, err := a.tuiOptions()
+				if err != nil {
+					return err
+				}
+				return a.runTUI(opts)
+			}
 			cmd.SetOut(a.stderr)
 			_ = cmd.Help()
-			return usageError{fmt.Errorf("say which command to run")}
+			return usageError{fmt.Errorf("say which command to run (on a terminal, 'vault' alone opens the terminal UI)")}
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
@@ -70,7 +77,7 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 		c.GroupID = "people"
 		root.AddCommand(c)
 	}
-	root.AddCommand(a.clipboardClearCommand())
+	root.AddCommand(a.clipboardClearCommand(), a.tuiCommand(), a.demoCommand())
 	return root
 }
 

@@ -2,6 +2,7 @@ package clipboard
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -85,12 +86,16 @@ func (t Tool) Paste() ([]byte, error) {
 
 // ClearIf empties the clipboard if it still holds exactly b, so a value the
 // person copied since is left alone. It reports whether it cleared it.
-func (t Tool) ClearIf(b []byte) (bool, error) {
+func (t Tool) ClearIf(b []byte) (bool, error) { return t.ClearIfSum(sha256.Sum256(b)) }
+
+// ClearIfSum is ClearIf for a value known only by its SHA-256, so that the
+// value itself need not be kept in memory until then.
+func (t Tool) ClearIfSum(sum [32]byte) (bool, error) {
 	now, err := t.Paste()
 	if err != nil {
 		return false, err
 	}
-	if !bytes.Equal(now, b) {
+	if sha256.Sum256(now) != sum {
 		return false, nil
 	}
 	return true, t.Copy(nil)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mutual-aid-vault/vault/tui"
+)
+
+// terminalStreams returns stdin and stdout as files when both are
+// terminals: what the UI needs.
+func (a *app) terminalStreams() (*os.File, *os.File, bool) {
+	in, ok1 := a.stdin.(*os.File)
+	out, ok2 := a.stdout.(*os.File)
+	if !ok1 || !ok2 || !isTerminal(in) || !isTerminal(out) {
+		return nil, nil, false
+	}
+	return in, out, true
+}
+
+func (a *app) tuiOptions() (tui.Options, error) {
+	vp, err := a.vaultPath()
+	if err != nil {
+		return tui.Options{}, err
+	}
+	ip, err := a.identityPath()
+	if err != nil {
+		return tui.Options{}, err
+	}
+	return tui.Options{VaultPath: vp, IdentityPath: ip, StateDir: a.stateDir(), Clock: a.opts.clock,
+		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv}, nil
+}
+
+// runTUI opens the terminal UI, or says why it cannot.
+func (a *app) runTUI(opts tui.Options) error {
+	in, out, ok := a.terminalStreams()
+	if !ok {
+		return usageError{errors.New("the terminal UI needs a terminal; for scripts use the commands ('vault --help')")}
+	}
+	return tui.Run(opts, in, out)
+}
+
+func (a *app) tuiCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "tui",
+		Short: "Open the terminal UI (also what 'vault' alone does on a terminal)",
+		Args:  args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts, err := a.tuiOptions()
+			if err != nil {
+				return err
+			}
+			return a.runTUI(opts)
+		},
+	}
+}
+
+func (a *app) demoCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Try the terminal UI on a throw-away sample vault (deleted on exit)",
+		Long: `Open the terminal UI on a sample vault made for the occasion in a temporary
+folder: a small group with members, groups and secrets in every state (to
+rotate now, overdue, due soon, pending, waiting for re-encryption). Nothing
+you have is touched, and the folder is deleted when you quit.`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, _, ok := a.terminalStreams(); !ok {
+				return usageError{errors.New("the demo needs a terminal")}
+			}
+			dir, err := os.MkdirTemp("", "vault-demo-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			a.note("making a sample vault in %s (deleted when you quit)…", dir)
+			opts, err := tui.BuildDemo(dir, time.Now())
+			if err != nil {
+				return err
+			}
+			opts.Getenv = a.getenv
+			return a.runTUI(opts)
+		},
+	}
+}

@@ -1,0 +1,592 @@
+package tui
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mutual-aid-vault/vault/tui/clipboard"
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// Options says where the vault and the identity are, and how to reach the
+// outside world. Only the paths are required.
+type Options struct {
+	VaultPath    string
+	IdentityPath string
+	// StateDir is passed to vault.Options.StateDir.
+	StateDir string
+	// Identity, when set, is used instead of reading IdentityPath: no
+	// unlock screen (the demo).
+	Identity *vault.Identity
+	// Clock stamps changes; nil means the system clock.
+	Clock vault.Clock
+	// ScryptWorkFactor lowers the cost of new identity files in tests.
+	ScryptWorkFactor int
+	// Getenv reads the environment (to find a clipboard tool); nil means
+	// os.Getenv.
+	Getenv func(string) string
+	// RevealFor is how long a revealed value stays on screen (default 30 s);
+	// ClipboardFor how long a copied one stays on the clipboard (45 s).
+	RevealFor    time.Duration
+	ClipboardFor time.Duration
+	// Title names the program in the header, e.g. "vault demo".
+	Title string
+}
+
+// appState is where the program stands.
+type appState int
+
+const (
+	stateStarting appState = iota // looking at the identity file
+	stateSetup                    // first run: no identity or no vault
+	stateLocked                   // asking for the passphrase
+	stateOpening                  // unlocking and loading
+	stateReady                    // the screens
+	stateFailed                   // cannot go on; says why
+)
+
+// shared is what every screen needs: the vault, who is using it, the keys
+// and styles, and a way to copy to the clipboard. Screens hold a pointer to
+// the one the root owns.
+type shared struct {
+	opts   Options
+	keys   KeyMap
+	styles Styles
+	v      *vault.Vault
+	me     vault.Member
+	info   vault.Info
+	// clipGen counts copies, so that only the latest copy's timer clears.
+	clipGen int
+	clipSum [32]byte
+}
+
+func (sh *shared) getenv(k string) string {
+	if sh.opts.Getenv != nil {
+		return sh.opts.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+func (sh *shared) revealFor() time.Duration {
+	if sh.opts.RevealFor > 0 {
+		return sh.opts.RevealFor
+	}
+	return 30 * time.Second
+}
+
+func (sh *shared) clipboardFor() time.Duration {
+	if sh.opts.ClipboardFor > 0 {
+		return sh.opts.ClipboardFor
+	}
+	return 45 * time.Second
+}
+
+// Messages between commands and models. Errors travel as messages too.
+type (
+	identityMsg struct {
+		id  *vault.Identity
+		err error
+	}
+	openedMsg struct {
+		v         *vault.Vault
+		me        vault.Member
+		info      vault.Info
+		reminders []string
+		chores    int
+		err       error
+	}
+	// statusMsg reports the outcome of an action on the status line.
+	statusMsg struct {
+		text string
+		err  error
+	}
+	clipClearMsg struct{ gen int }
+)
+
+// copyValue puts b on the clipboard: the terminal's (OSC 52) and the
+// system's when there is one, and schedules clearing it.
+func (sh *shared) copyValue(b []byte) tea.Cmd {
+	sh.clipGen++
+	gen := sh.clipGen
+	sh.clipSum = sha256.Sum256(b)
+	text := string(b)
+	cmds := []tea.Cmd{tea.SetClipboard(text)}
+	if tool, ok := clipboard.Find(sh.getenv, exec.LookPath); ok {
+		cmds = append(cmds, func() tea.Msg {
+			if err := tool.Copy([]byte(text)); err != nil {
+				return statusMsg{err: fmt.Errorf("copying with %s: %w", tool.Name, err)}
+			}
+			return nil
+		})
+	}
+	cmds = append(cmds, tea.Tick(sh.clipboardFor(), func(time.Time) tea.Msg { return clipClearMsg{gen} }))
+	return tea.Batch(cmds...)
+}
+
+// clearClipboard empties the clipboards that still hold the copied value.
+func (sh *shared) clearClipboard(gen int) tea.Cmd {
+	if gen != sh.clipGen {
+		return nil
+	}
+	sum := sh.clipSum
+	cmds := []tea.Cmd{tea.ReadClipboard}
+	if tool, ok := clipboard.Find(sh.getenv, exec.LookPath); ok {
+		cmds = append(cmds, func() tea.Msg {
+			_, _ = tool.ClearIfSum(sum)
+			return nil
+		})
+	}
+	return tea.Batch(cmds...)
+}
+
+// Model is the whole terminal UI. Create it with New and run it with
+// bubbletea; call Close when the program ends.
+type Model struct {
+	sh       *shared
+	state    appState
+	width    int
+	height   int
+	help     help.Model
+	showHelp bool
+
+	passphrase secretInput
+	unlockErr  string
+	identity   *vault.Identity
+	setup      *setupScreen
+	failure    error
+
+	screens []screen
+	current int
+	banner  []string
+	status  string
+	errText string
+}
+
+// screen is what every screen of the ready program is: a model with its
+// own size and help.
+type screen interface {
+	help.KeyMap
+	Title() string
+	Init() tea.Cmd
+	Update(tea.Msg) tea.Cmd
+	View() string
+	SetSize(width, height int)
+	// Capturing reports whether the screen is taking text input (a filter
+	// or a form), so that keys such as q and tab go to it.
+	Capturing() bool
+	// Nested reports whether the screen shows something on top of its
+	// list (a dialog, the rotate flow…): its keys win over switching
+	// screens and dismissing the notice.
+	Nested() bool
+}
+
+// New returns the UI for opts. It reads nothing until it runs.
+func New(opts Options) Model {
+	h := help.New()
+	return Model{
+		sh:   &shared{opts: opts, keys: DefaultKeyMap(), styles: DefaultStyles(true)},
+		help: h,
+	}
+}
+
+// Close releases the vault, if the program opened it.
+func (m Model) Close() error {
+	if m.sh.v != nil {
+		return m.sh.v.Close()
+	}
+	return nil
+}
+
+// Init starts by looking at the identity file and the terminal background.
+func (m Model) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, m.readIdentity(nil))
+}
+
+// readIdentity reads the identity with a passphrase (nil: try without).
+func (m Model) readIdentity(pass []byte) tea.Cmd {
+	opts := m.sh.opts
+	return func() tea.Msg {
+		if opts.Identity != nil {
+			return identityMsg{id: opts.Identity}
+		}
+		var ask func() (vault.Value, error)
+		if pass != nil {
+			p := vault.NewValue(pass)
+			ask = func() (vault.Value, error) { return p, nil }
+		}
+		id, err := vault.ReadIdentity(opts.IdentityPath, ask)
+		return identityMsg{id: id, err: err}
+	}
+}
+
+// open unlocks the vault with the identity and gathers the first screen.
+func (m Model) open(id *vault.Identity) tea.Cmd {
+	opts := m.sh.opts
+	return func() tea.Msg {
+		v, err := vault.Open(opts.VaultPath, vault.Options{Identity: id, Clock: opts.Clock, StateDir: opts.StateDir})
+		if err != nil {
+			return openedMsg{err: err}
+		}
+		chores, err := v.Maintain()
+		out := openedMsg{v: v, chores: len(chores.Reencrypted)}
+		if err != nil {
+			out.reminders = append(out.reminders, "could not finish housekeeping: "+err.Error())
+		}
+		out.reminders = append(out.reminders, v.Warnings()...)
+		if out.me, err = v.Me(); err != nil {
+			v.Close()
+			return openedMsg{err: err}
+		}
+		if out.info, err = v.Info(); err != nil {
+			v.Close()
+			return openedMsg{err: err}
+		}
+		if r, err := v.Reminders(); err == nil {
+			out.reminders = append(out.reminders, ReminderLines(r)...)
+		}
+		return out
+	}
+}
+
+// Update handles a message.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		m.resize()
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.sh.styles = DefaultStyles(msg.IsDark())
+		m.help.Styles = help.DefaultStyles(msg.IsDark())
+		return m, nil
+	case clipClearMsg:
+		return m, m.sh.clearClipboard(msg.gen)
+	case tea.ClipboardMsg:
+		if sha256.Sum256([]byte(msg.Content)) == m.sh.clipSum && msg.Content != "" {
+			return m, tea.SetClipboard("")
+		}
+		return m, nil
+	case statusMsg:
+		m.setStatus(msg.text, msg.err)
+		if m.state == stateReady {
+			// The current screen may want it too (to reload).
+			return m, m.screens[m.current].Update(msg)
+		}
+		return m, nil
+	case identityMsg:
+		return m.gotIdentity(msg)
+	case openedMsg:
+		return m.opened(msg)
+	case setupDoneMsg:
+		return m.setupDone(msg)
+	case tea.KeyPressMsg:
+		if key.Matches(msg, m.sh.keys.Quit) && msg.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+	}
+	switch m.state {
+	case stateLocked:
+		return m.updateLocked(msg)
+	case stateSetup:
+		cmd := m.setup.Update(msg)
+		return m, cmd
+	case stateFailed, stateStarting, stateOpening:
+		if k, ok := msg.(tea.KeyPressMsg); ok && key.Matches(k, m.sh.keys.Quit, m.sh.keys.Back) {
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	return m.updateReady(msg)
+}
+
+func (m *Model) setStatus(text string, err error) {
+	m.status, m.errText = text, ""
+	if err != nil {
+		m.status, m.errText = "", oneLine(err.Error())
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (m Model) gotIdentity(msg identityMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case msg.err == nil:
+		m.identity = msg.id
+		m.passphrase.Reset()
+		if _, err := os.Stat(m.sh.opts.VaultPath); errors.Is(err, fs.ErrNotExist) {
+			m.state = stateSetup
+			m.setup = newNoVaultSetup(m.sh, msg.id)
+			m.resize()
+			return m, nil
+		}
+		m.state = stateOpening
+		return m, m.open(msg.id)
+	case errors.Is(msg.err, vault.ErrNoPassphrase):
+		m.state = stateLocked
+		m.passphrase.focused = true
+		return m, nil
+	case errors.Is(msg.err, vault.ErrWrongPassphrase):
+		m.state = stateLocked
+		m.passphrase.Reset()
+		m.unlockErr = "Wrong passphrase. Try again."
+		return m, nil
+	case errors.Is(msg.err, vault.ErrNoIdentity):
+		m.state = stateSetup
+		m.setup = newIdentitySetup(m.sh)
+		m.resize()
+		return m, nil
+	}
+	m.state, m.failure = stateFailed, msg.err
+	return m, nil
+}
+
+func (m Model) updateLocked(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "esc":
+			return m, tea.Quit
+		case "enter":
+			if m.passphrase.Empty() {
+				m.unlockErr = "Type your passphrase, then press enter."
+				return m, nil
+			}
+			pass := append([]byte(nil), m.passphrase.Value()...)
+			m.passphrase.Reset()
+			m.unlockErr = ""
+			m.state = stateOpening
+			return m, m.readIdentity(pass)
+		}
+	}
+	m.passphrase.Update(msg)
+	return m, nil
+}
+
+func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		m.state, m.failure = stateFailed, msg.err
+		return m, nil
+	}
+	m.sh.v, m.sh.me, m.sh.info = msg.v, msg.me, msg.info
+	m.state = stateReady
+	m.banner = msg.reminders
+	if msg.chores > 0 {
+		m.status = fmt.Sprintf("Re-encrypted %d secrets for the people they are now shared with.", msg.chores)
+	}
+	m.screens = []screen{newSecretsScreen(m.sh), newMembersScreen(m.sh), newReviewScreen(m.sh)}
+	m.current = 0
+	m.resize()
+	return m, m.screens[0].Init()
+}
+
+func (m Model) updateReady(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cur := m.screens[m.current]
+	if k, ok := msg.(tea.KeyPressMsg); ok && !cur.Capturing() {
+		keys := m.sh.keys
+		switch {
+		case key.Matches(k, keys.Quit):
+			return m, tea.Quit
+		case key.Matches(k, keys.Help):
+			m.showHelp = !m.showHelp
+			m.resize()
+			return m, nil
+		case cur.Nested():
+		case key.Matches(k, keys.Dismiss) && len(m.banner) > 0:
+			m.banner = nil
+			m.resize()
+			return m, nil
+		case key.Matches(k, keys.NextScreen), key.Matches(k, keys.PrevScreen):
+			step := 1
+			if key.Matches(k, keys.PrevScreen) {
+				step = len(m.screens) - 1
+			}
+			cur.Update(leaveMsg{})
+			m.current = (m.current + step) % len(m.screens)
+			m.status, m.errText = "", ""
+			return m, m.screens[m.current].Init()
+		}
+	}
+	if _, ok := msg.(tea.KeyPressMsg); ok {
+		m.status, m.errText = "", ""
+	}
+	return m, cur.Update(msg)
+}
+
+// leaveMsg tells a screen it is being left: hide any value shown.
+type leaveMsg struct{}
+
+// chrome is the height of what surrounds a screen.
+func (m *Model) chrome() int {
+	h := 2 // header and rule
+	h += len(m.banner)
+	h += 2 // status lines
+	h += lipgloss.Height(m.helpView())
+	return h
+}
+
+func (m *Model) resize() {
+	if m.setup != nil {
+		m.setup.SetSize(m.width, m.height-3)
+	}
+	for _, s := range m.screens {
+		s.SetSize(m.width, max(3, m.height-m.chrome()))
+	}
+}
+
+func (m Model) helpView() string {
+	if m.state != stateReady {
+		return ""
+	}
+	m.help.ShowAll = m.showHelp
+	lines := strings.Split(m.help.View(m.screens[m.current]), "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, max(1, m.width), "…")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// View draws the program.
+func (m Model) View() tea.View {
+	v := tea.NewView(m.render())
+	v.AltScreen = true
+	v.WindowTitle = "vault"
+	return v
+}
+
+func (m Model) render() string {
+	st := m.sh.styles
+	title := m.sh.opts.Title
+	if title == "" {
+		title = "vault"
+	}
+	switch m.state {
+	case stateStarting:
+		return st.Title.Render(title) + "\n\n" + st.Faint.Render("Reading your identity…")
+	case stateOpening:
+		return st.Title.Render(title) + "\n\n" + st.Faint.Render("Unlocking the vault…")
+	case stateFailed:
+		return st.Title.Render(title) + "\n\n" + st.Error.Render(failureText(m.failure)) + "\n\n" + st.Faint.Render("Press q to quit.")
+	case stateLocked:
+		var b strings.Builder
+		b.WriteString(st.Title.Render(title) + "\n\n")
+		b.WriteString("Your identity is protected by a passphrase:\n" + st.Faint.Render(m.sh.opts.IdentityPath) + "\n\n")
+		b.WriteString("Passphrase: " + m.passphrase.View(st) + "\n")
+		if m.unlockErr != "" {
+			b.WriteString("\n" + st.Error.Render(m.unlockErr) + "\n")
+		}
+		b.WriteString("\n" + st.Faint.Render("enter unlock · esc quit"))
+		return b.String()
+	case stateSetup:
+		return st.Title.Render(title) + "\n\n" + m.setup.View()
+	}
+	return m.renderReady()
+}
+
+// failureText says what went wrong and what to do.
+func failureText(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrBusy):
+		return oneLine(err.Error()) + "; close the other vault command and start again."
+	case errors.Is(err, vault.ErrNotMember):
+		return oneLine(err.Error()) + "; send your public key ('vault pubkey') to an admin."
+	case errors.Is(err, vault.ErrCorrupt), errors.Is(err, vault.ErrTampered):
+		return oneLine(err.Error()) + "; restore the file from a backup and tell your admins."
+	}
+	return oneLine(err.Error())
+}
+
+func (m Model) renderReady() string {
+	st := m.sh.styles
+	var b strings.Builder
+	// Header: program, vault, who, tabs.
+	title := m.sh.opts.Title
+	if title == "" {
+		title = "vault"
+	}
+	left := st.Title.Render(title)
+	if m.sh.info.Name != "" {
+		left += st.Faint.Render(" · " + m.sh.info.Name)
+	}
+	who := m.sh.me.Name
+	if m.sh.me.Admin {
+		who += " (admin)"
+	}
+	left += st.Faint.Render(" · " + who)
+	var tabs []string
+	for i, s := range m.screens {
+		if i == m.current {
+			tabs = append(tabs, st.TabOn.Render(s.Title()))
+		} else {
+			tabs = append(tabs, st.Tab.Render(s.Title()))
+		}
+	}
+	right := strings.Join(tabs, "")
+	if room := m.width - lipgloss.Width(right) - 1; lipgloss.Width(left) > room {
+		left = truncate(ansi.Strip(left), max(1, room))
+	}
+	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right))
+	b.WriteString(left + strings.Repeat(" ", gap) + right + "\n")
+	for _, l := range m.banner {
+		b.WriteString(st.Banner.Render(truncate("! "+l, m.width)) + "\n")
+	}
+	b.WriteString(st.Rule.Render(strings.Repeat("─", max(1, m.width))) + "\n")
+	// No screen line may run past the terminal's edge, whatever a screen
+	// draws: long names and keys are cut, not wrapped into a mess.
+	body := strings.Split(m.screens[m.current].View(), "\n")
+	for i, l := range body {
+		body[i] = ansi.Truncate(l, max(1, m.width), "…")
+	}
+	b.WriteString(strings.Join(body, "\n"))
+	// Pad so the help sits at the bottom.
+	used := lipgloss.Height(b.String())
+	helpView := m.helpView()
+	if pad := m.height - used - 2 - lipgloss.Height(helpView); pad > 0 {
+		b.WriteString(strings.Repeat("\n", pad))
+	}
+	switch {
+	case m.errText != "":
+		b.WriteString("\n" + st.Error.Render(twoLines(m.errText, m.width)))
+	case m.status != "":
+		b.WriteString("\n" + st.Status.Render(twoLines(m.status, m.width)))
+	case len(m.banner) > 0:
+		b.WriteString("\n" + st.Faint.Render("x dismisses the notice above"))
+	default:
+		b.WriteString("\n")
+	}
+	b.WriteString("\n" + helpView)
+	return b.String()
+}
+
+// twoLines wraps a message to at most two lines of width, cutting the rest.
+func twoLines(s string, width int) string {
+	lines := strings.Split(wrap(s, max(10, width)), "\n")
+	if len(lines) > 2 {
+		lines = lines[:2]
+		lines[1] = truncate(lines[1]+" …", width)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// truncate cuts s to width cells, with an ellipsis.
+func truncate(s string, width int) string {
+	if width <= 0 || lipgloss.Width(s) <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 0 && lipgloss.Width(string(r))+1 > width {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}

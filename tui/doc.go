@@ -1,0 +1,35 @@
+// Package tui is the terminal UI for organizers: one program that shows, at
+// a glance, the secrets a member can use and what is due, and acts on them
+// with a few keys.
+//
+// # Structure
+//
+// [Model] is the root: it walks through the first run (make an identity,
+// create or join a vault), the unlock (a passphrase prompt that shows
+// neither the passphrase nor its length) and then the screens. Each screen
+// (secrets, members, review) follows one contract: Init, Update, View,
+// SetSize and the help.KeyMap methods, so the help bar always matches the
+// screen. All keys live in one [KeyMap] ([DefaultKeyMap]) and all styles in
+// one [Styles] ([DefaultStyles]).
+//
+// The vault is only ever called inside tea.Cmds; results and errors come
+// back as messages, and an error is shown on the status line, never a
+// crash. The vault's methods take turns, so commands may run at once.
+//
+// # Safety
+//
+// No secret value is on screen until asked for, and then only one, for 30
+// seconds or until the selection moves or the screen changes; the value is
+// wiped when hidden. Passwords typed into forms show as "(typing is
+// hidden)", whatever their length. Copies go to the terminal's clipboard
+// (OSC 52) and, where one exists, the system's, and are cleared after 45
+// seconds if the clipboard still holds them. Deleting goes to a trash,
+// rotation keeps both values until confirmed, and removing a member shows
+// what it does first: a wrong key loses nothing.
+//
+// Nothing the UI runs writes to the terminal behind its back: the
+// clipboard tools' output is discarded, and no identity in use needs a
+// terminal prompt of its own (plugin identities such as hardware keys are
+// not supported yet; when they are, their prompts must run with the
+// program's terminal released).
+package tui

@@ -1,0 +1,183 @@
+package tui
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// demoNow is the fixed moment the test vaults are built at.
+var demoNow = time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
+
+// harness drives a Model the way bubbletea would, synchronously: it sends
+// messages to Update and runs the commands that come back, feeding their
+// messages in turn. Commands that do not return quickly (timers) are left
+// running and ignored; tests send their messages by hand.
+type harness struct {
+	t    *testing.T
+	m    Model
+	quit bool
+}
+
+func newHarness(t *testing.T, opts Options) *harness {
+	t.Helper()
+	h := &harness{t: t, m: New(opts)}
+	t.Cleanup(func() { h.m.Close() })
+	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
+	h.run(h.m.Init())
+	return h
+}
+
+// demo returns a harness on a fresh demo vault, opened as its admin.
+func demo(t *testing.T) *harness {
+	t.Helper()
+	opts, err := BuildDemo(t.TempDir(), demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Getenv = func(string) string { return "" }
+	h := newHarness(t, opts)
+	if h.m.state != stateReady {
+		t.Fatalf("demo did not open: %s", h.view())
+	}
+	return h
+}
+
+func (h *harness) send(msg tea.Msg) {
+	h.t.Helper()
+	switch msg.(type) {
+	case tea.QuitMsg:
+		h.quit = true
+		return
+	}
+	m, cmd := h.m.Update(msg)
+	h.m = m.(Model)
+	h.run(cmd)
+}
+
+func (h *harness) run(cmd tea.Cmd) {
+	h.t.Helper()
+	if cmd == nil {
+		return
+	}
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- cmd() }()
+	select {
+	case msg := <-ch:
+		switch msg := msg.(type) {
+		case nil:
+		case tea.BatchMsg:
+			for _, c := range msg {
+				h.run(c)
+			}
+		default:
+			h.send(msg)
+		}
+	case <-time.After(300 * time.Millisecond):
+		// A timer (a value's time on screen, the clipboard's): left to run
+		// out on its own; tests send timer messages by hand.
+	}
+}
+
+// key sends key presses: names like "enter", "esc", "down", "shift+tab",
+// or text, typed one character at a time.
+func (h *harness) key(keys ...string) {
+	h.t.Helper()
+	for _, k := range keys {
+		h.send(keyMsg(k))
+	}
+}
+
+func (h *harness) typeText(s string) {
+	h.t.Helper()
+	for _, r := range s {
+		h.send(tea.KeyPressMsg{Code: r, Text: string(r)})
+	}
+}
+
+func keyMsg(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	}
+	r := []rune(k)[0]
+	return tea.KeyPressMsg{Code: r, Text: k}
+}
+
+// view is the screen as text, without styling.
+func (h *harness) view() string { return stripANSI(h.m.render()) }
+
+func stripANSI(s string) string { return ansi.Strip(s) }
+
+// mustSee checks the screen shows each part, which may run over a line
+// break (status lines wrap).
+func (h *harness) mustSee(parts ...string) {
+	h.t.Helper()
+	v := h.view()
+	flat := strings.Join(strings.Fields(v), " ")
+	for _, p := range parts {
+		if !strings.Contains(v, p) && !strings.Contains(flat, strings.Join(strings.Fields(p), " ")) {
+			h.t.Fatalf("the screen does not show %q:\n%s", p, v)
+		}
+	}
+}
+
+func (h *harness) mustNotSee(parts ...string) {
+	h.t.Helper()
+	v := h.view()
+	for _, p := range parts {
+		if strings.Contains(v, p) {
+			h.t.Fatalf("the screen shows %q:\n%s", p, v)
+		}
+	}
+}
+
+// secrets returns the secrets screen.
+func (h *harness) secrets() *secretsScreen {
+	s, ok := h.m.screens[0].(*secretsScreen)
+	if !ok {
+		h.t.Fatal("the first screen is not the secrets screen")
+	}
+	return s
+}
+
+// selectSecret moves the cursor to the secret with that name.
+func (h *harness) selectSecret(name string) {
+	h.t.Helper()
+	s := h.secrets()
+	for range len(s.shown) + 1 {
+		if cur, ok := s.selected(); ok && cur.Name == name {
+			return
+		}
+		h.key("down")
+	}
+	h.t.Fatalf("no secret %q on the list:\n%s", name, h.view())
+}
+
+func teaSize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
+
+func displayWidth(s string) int { return ansi.StringWidth(s) }
+
+func pasteMsg(s string) tea.PasteMsg { return tea.PasteMsg{Content: s} }
+
+func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }

@@ -1,0 +1,243 @@
+package tui
+
+import (
+	"strings"
+	"unicode"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// setupDoneMsg ends the first-run screen: either an identity to go on with,
+// or a new identity file to read.
+type setupDoneMsg struct {
+	identity     *vault.Identity
+	identityPath string
+	err          error
+}
+
+// setupScreen is the first run: no identity yet (make one, or point to an
+// existing file), or no vault yet (create one for the group, or send the
+// public key to an admin).
+type setupScreen struct {
+	sh       *shared
+	noVault  bool
+	identity *vault.Identity
+	form     *form
+	formKind string // "identity", "path" or "vault"
+	busy     bool
+	err      string
+	status   string
+	width    int
+}
+
+func newIdentitySetup(sh *shared) *setupScreen { return &setupScreen{sh: sh} }
+
+func newNoVaultSetup(sh *shared, id *vault.Identity) *setupScreen {
+	return &setupScreen{sh: sh, noVault: true, identity: id}
+}
+
+func (s *setupScreen) SetSize(w, _ int) {
+	s.width = w
+	if s.form != nil {
+		s.form.width = w
+	}
+}
+
+// strengthHint says, without judging harshly, how good a passphrase is.
+func strengthHint(p []byte) string {
+	words := len(strings.Fields(string(p)))
+	classes := 0
+	for _, f := range []func(rune) bool{unicode.IsLower, unicode.IsUpper, unicode.IsDigit, unicode.IsPunct} {
+		if strings.IndexFunc(string(p), f) >= 0 {
+			classes++
+		}
+	}
+	switch {
+	case len(p) == 0:
+		return "Four or five random words make a strong passphrase that is easy to type."
+	case len(p) < 8:
+		return "Too short: at least 8 characters. Four or five random words work well."
+	case words >= 4 || len(p) >= 20 || (len(p) >= 14 && classes >= 3):
+		return "Strong."
+	case len(p) >= 12:
+		return "Fair. A few more words would make it strong."
+	}
+	return "Weak: longer is better. Four or five random words work well."
+}
+
+func (s *setupScreen) Update(msg tea.Msg) tea.Cmd {
+	keys := s.sh.keys
+	if m, ok := msg.(setupErrMsg); ok {
+		s.busy, s.err = false, oneLine(m.err.Error())
+		return nil
+	}
+	if s.busy {
+		return nil
+	}
+	if s.form != nil {
+		res, cmd := s.form.Update(msg, keys)
+		switch res {
+		case formCancelled:
+			s.form, s.err = nil, ""
+			return nil
+		case formSubmitted:
+			return s.submit()
+		}
+		if s.formKind == "identity" {
+			s.form.fields[0].hint = strengthHint(s.form.secret("Passphrase").Value())
+		}
+		return cmd
+	}
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok {
+		return nil
+	}
+	switch {
+	case key.Matches(k, keys.Quit), key.Matches(k, keys.Back):
+		return tea.Quit
+	case !s.noVault && k.String() == "n":
+		s.formKind = "identity"
+		s.form = newForm("A new identity, protected by a passphrase",
+			newSecretField("Passphrase", strengthHint(nil)),
+			newSecretField("Again", "Type it once more."))
+	case !s.noVault && k.String() == "o":
+		s.formKind = "path"
+		s.form = newForm("Use an identity file you already have",
+			newField("File", s.sh.opts.IdentityPath, "The path of your identity file (made by 'vault keygen' or age-keygen)."))
+	case s.noVault && k.String() == "n":
+		s.formKind = "vault"
+		s.form = newForm("A new vault for your group",
+			newField("Group", "", "The vault's name, e.g. your group's."),
+			newField("Your name", "", "How the group knows you: a nickname is enough."))
+	case s.noVault && key.Matches(k, keys.Copy):
+		s.status = "Copied your public key. It is safe to share."
+		return s.sh.copyValue([]byte(s.identity.PublicKey()))
+	}
+	if s.form != nil {
+		s.form.width = s.width
+	}
+	return nil
+}
+
+type setupErrMsg struct{ err error }
+
+func (s *setupScreen) submit() tea.Cmd {
+	opts := s.sh.opts
+	switch s.formKind {
+	case "identity":
+		a, b := s.form.secret("Passphrase").Value(), s.form.secret("Again").Value()
+		switch {
+		case len(a) < 8:
+			s.form.err = "The passphrase must be at least 8 characters."
+			return nil
+		case string(a) != string(b):
+			s.form.err = "The two passphrases differ. Type them again."
+			s.form.wipe()
+			s.form.setFocus(0)
+			return nil
+		}
+		pass := vault.NewValue(a)
+		s.form.wipe()
+		s.busy = true
+		return func() tea.Msg {
+			id, err := vault.GenerateIdentity(vault.Classic)
+			if err == nil {
+				err = vault.WriteIdentity(opts.IdentityPath, id, pass, vault.IdentityOptions{ScryptWorkFactor: opts.ScryptWorkFactor})
+			}
+			pass.Wipe()
+			if err != nil {
+				return setupErrMsg{err}
+			}
+			return setupDoneMsg{identity: id}
+		}
+	case "path":
+		p := s.form.value("File")
+		if p == "" {
+			s.form.err = "Type the path of your identity file."
+			return nil
+		}
+		return func() tea.Msg { return setupDoneMsg{identityPath: p} }
+	case "vault":
+		group, me := s.form.value("Group"), s.form.value("Your name")
+		if me == "" {
+			s.form.err = "Type your name in the group (a nickname is enough)."
+			return nil
+		}
+		id := s.identity
+		s.busy = true
+		return func() tea.Msg {
+			v, err := vault.Create(opts.VaultPath, vault.CreateOptions{
+				Options: vault.Options{Identity: id, Clock: opts.Clock, StateDir: opts.StateDir},
+				Name:    group, MemberName: me, PublicKey: id.PublicKey(), Kind: id.Kind(),
+			})
+			if err != nil {
+				return setupErrMsg{err}
+			}
+			v.Close()
+			return setupDoneMsg{identity: id}
+		}
+	}
+	return nil
+}
+
+func (s *setupScreen) View() string {
+	st := s.sh.styles
+	var b strings.Builder
+	switch {
+	case s.busy:
+		b.WriteString(st.Faint.Render("Working…"))
+		return b.String()
+	case s.form != nil:
+		b.WriteString(s.form.View(st))
+	case !s.noVault:
+		b.WriteString("Welcome. You have no identity yet: the key that lets you read the\n")
+		b.WriteString("passwords your group shares with you.\n\n")
+		b.WriteString("  n  make a new identity, protected by a passphrase\n")
+		b.WriteString("  o  use an identity file you already have\n\n")
+		b.WriteString(st.Faint.Render("It will be saved in " + s.sh.opts.IdentityPath + " (only you can read it)."))
+	default:
+		b.WriteString("There is no vault at " + s.sh.opts.VaultPath + " yet.\n\n")
+		b.WriteString(st.Heading.Render("Joining a group?") + " Send this public key to one of its admins.\n")
+		b.WriteString("It is safe to send by chat or email; read the first and last few\ncharacters to them to check it arrived intact.\n\n")
+		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), max(20, s.width-2))) + "\n\n")
+		b.WriteString("  c  copy the public key\n")
+		b.WriteString("  n  start a new vault for your group (you will be its first admin)\n")
+		b.WriteString("  q  quit\n")
+	}
+	if s.err != "" {
+		b.WriteString("\n\n" + st.Error.Render(s.err))
+	}
+	if s.status != "" {
+		b.WriteString("\n\n" + st.Status.Render(s.status))
+	}
+	return b.String()
+}
+
+// wrapKey breaks a long public key (post-quantum keys are 2,000 characters)
+// into lines of width.
+func wrapKey(k string, width int) string {
+	var lines []string
+	for len(k) > width {
+		lines = append(lines, k[:width])
+		k = k[width:]
+	}
+	return strings.Join(append(lines, k), "\n")
+}
+
+// setupDone goes on from the first-run screen.
+func (m Model) setupDone(msg setupDoneMsg) (tea.Model, tea.Cmd) {
+	if msg.err != nil {
+		m.state, m.failure = stateFailed, msg.err
+		return m, nil
+	}
+	m.setup = nil
+	if msg.identityPath != "" {
+		m.sh.opts.IdentityPath = msg.identityPath
+		m.state = stateStarting
+		return m, m.readIdentity(nil)
+	}
+	return m.gotIdentity(identityMsg{id: msg.identity})
+}

@@ -1,0 +1,78 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault"
+)
+
+// ReminderLines turns reminders into at most two short lines, the same for
+// the command line (on stderr) and the terminal UI (its startup banner):
+//
+//	2 secrets overdue for rotation (airtable, call-log) and the access review is due; run 'vault due'
+func ReminderLines(r vault.Reminders) []string {
+	var mine, admin []string
+	if n := len(r.RotateNow); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s to rotate now (%s)", plural(n, "secret"), names(r.RotateNow)))
+	}
+	if n := len(r.Overdue); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s overdue for rotation (%s)", plural(n, "secret"), names(r.Overdue)))
+	}
+	if n := len(r.Pending); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s to confirm (%s)", plural(n, "rotation"), names(r.Pending)))
+	}
+	if r.Review != nil {
+		admin = append(admin, "the access review is "+map[bool]string{true: "overdue", false: "due"}[r.Review.State == rotation.Overdue])
+	}
+	if n := len(r.Waiting); n > 0 {
+		admin = append(admin, fmt.Sprintf("%s waiting for a reader to re-encrypt (%s)", plural(n, "secret"), names(r.Waiting)))
+	}
+	all := append(append([]string(nil), mine...), admin...)
+	if len(all) == 0 {
+		return nil
+	}
+	const hint = "; run 'vault due'"
+	if one := joinAnd(all) + hint; len(one) <= 110 || len(mine) == 0 || len(admin) == 0 {
+		return []string{one}
+	}
+	return []string{joinAnd(mine), joinAnd(admin) + hint}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// names lists up to three names, then how many more.
+func names(ns []string) string {
+	if len(ns) <= 3 {
+		return strings.Join(ns, ", ")
+	}
+	return strings.Join(ns[:3], ", ") + fmt.Sprintf(" and %d more", len(ns)-3)
+}
+
+func joinAnd(parts []string) string {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// StateWords says a rotation state in words: "rotate now", "overdue"…
+func StateWords(s rotation.State) string {
+	switch s {
+	case rotation.RotateNow:
+		return "rotate now"
+	case rotation.Overdue:
+		return "overdue"
+	case rotation.Pending:
+		return "rotation pending"
+	case rotation.DueSoon:
+		return "due soon"
+	}
+	return "ok"
+}
