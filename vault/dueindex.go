@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"unsafe"
 	"slices"
 	"time"
 
@@ -74,7 +75,9 @@ func parseDueIndex(b []byte) (*dueIndex, error) {
 		return nil, errBadDue
 	}
 	count := binary.BigEndian.Uint32(b[1:5])
-	s := string(b) // names and keys are slices of one string
+	// Names and keys are slices of one string over the input, which the
+	// caller hands over (a fresh plaintext, never written again).
+	s := unsafe.String(unsafe.SliceData(b), len(b))
 	off := 5
 	// Each entry takes at least 10 bytes, which bounds count by the input.
 	if uint64(count)*10 > uint64(len(s)-off) {

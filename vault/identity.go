@@ -158,6 +158,15 @@ func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOpt
 // into place, so a crash leaves either the old file or the new one. Without
 // replace, an existing file at path is never touched.
 func writeFileAtomic(path string, data []byte, replace bool) error {
+	return writeFile(path, data, replace, true)
+}
+
+// writeHint replaces a file that only saves time (a cache, a hint): it is
+// replaced atomically but not synced to disk, so a crash may lose it, and
+// then the next run just does the slower thing.
+func writeHint(path string, data []byte) error { return writeFile(path, data, true, false) }
+
+func writeFile(path string, data []byte, replace, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -172,9 +181,11 @@ func writeFileAtomic(path string, data []byte, replace bool) error {
 		f.Close()
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
@@ -95,12 +96,17 @@ type Vault struct {
 	// or a recovery key's ID.
 	wrapID   ID
 	recovery bool
-	// man is the manifest as last read or committed.
+	// man is the manifest as last read or committed, and me the acting
+	// member's record as last read (nil after a write).
 	man *manifest
+	me  *memberRecord
 	// stateDir holds what this member's machine remembers of the vault;
 	// see state.go.
 	stateDir string
 	warnings []string
+	// structureChecked is set when Open checked the whole file's structure
+	// (for tests: otherwise this machine had checked the same file before).
+	structureChecked bool
 	// broken is set after a panic inside bbolt was recovered: the database's
 	// locks may be held, so it must not be used, or even closed, again.
 	broken bool
@@ -119,7 +125,8 @@ func Open(path string, opts Options) (*Vault, error) {
 	if timeout == 0 {
 		timeout = DefaultLockTimeout
 	}
-	if err := precheck(path, timeout); err != nil {
+	head, err := precheck(path, timeout)
+	if err != nil {
 		return nil, err
 	}
 	v := &Vault{path: path, identity: opts.Identity, clock: opts.Clock, stateDir: opts.StateDir}
@@ -127,6 +134,12 @@ func Open(path string, opts Options) (*Vault, error) {
 		v.clock = systemClock{}
 	}
 	if err := v.openBolt(opts); err != nil {
+		return nil, err
+	}
+	if err := v.checkStructure(head); err != nil {
+		if !v.broken {
+			v.db.Close()
+		}
 		return nil, err
 	}
 	if err := v.unlock(); err != nil {
@@ -151,62 +164,96 @@ func (v *Vault) Close() error {
 // Path returns the file the vault was opened from.
 func (v *Vault) Path() string { return v.path }
 
-// precheck refuses files bbolt must not be given: missing, empty, not a
-// bbolt file, truncated or structurally damaged. It holds a shared lock
-// while it reads, so that it never sees a file another vault process is in
-// the middle of writing; the lock goes with the file when it returns, before
-// bbolt takes its own (two locks on one file in one process would deadlock).
-func precheck(path string, timeout time.Duration) (err error) {
+// precheck refuses files bbolt must not be given to open: missing, empty,
+// not a bbolt file, truncated, or with meta pages or a freelist (which
+// bbolt reads as it opens a file) that could crash it. It reads a few
+// pages under a shared lock, so that it never sees a file another vault
+// process is in the middle of writing; the lock goes with the file when it
+// returns, before bbolt takes its own (two locks on one file in one
+// process would deadlock). The rest of the structure is checked by
+// checkMapped, once bbolt holds the file.
+func precheck(path string, timeout time.Duration) (boltcheck.Head, error) {
+	var none boltcheck.Head
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return errorf(ErrNoVault, "no vault at %s", path)
+			return none, errorf(ErrNoVault, "no vault at %s", path)
 		}
-		return err
+		return none, err
 	}
 	defer f.Close()
 	if err := lockShared(f, timeout); err != nil {
 		if errors.Is(err, errLockTimeout) {
-			return errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, timeout)
+			return none, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, timeout)
 		}
-		return fmt.Errorf("cannot lock %s: %w", path, err)
+		return none, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
 	info, err := f.Stat()
 	if err != nil {
-		return err
+		return none, err
 	}
 	if !info.Mode().IsRegular() {
-		return errorf(ErrNotVault, "%s is not a regular file", path)
+		return none, errorf(ErrNotVault, "%s is not a regular file", path)
 	}
-	size := info.Size()
-	if size == 0 {
-		return errorf(ErrCorrupt, "%s is empty", path)
+	if info.Size() == 0 {
+		return none, errorf(ErrCorrupt, "%s is empty", path)
 	}
-	if size > 1<<34 {
-		return errorf(ErrNotVault, "%s is far larger than a vault can be", path)
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	defer syscall.Munmap(data)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		// The file shrank under us while we read it.
-		if r := recover(); r != nil {
-			err = errorf(ErrCorrupt, "%s changed size while being read", path)
-		}
-	}()
-	switch err := boltcheck.Check(data); {
+	head, err := boltcheck.CheckHead(f, info.Size())
+	return head, fileError(path, err)
+}
+
+// fileError turns a structural check's finding into the vault's error.
+func fileError(path string, err error) error {
+	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, boltcheck.ErrNotBolt):
 		return errorf(ErrNotVault, "%s is not a vault file", path)
 	case errors.Is(err, boltcheck.ErrTruncated):
 		return errorf(ErrCorrupt, "%s is truncated (%v)", path, err)
-	default:
+	case errors.Is(err, boltcheck.ErrCorrupt):
 		return errorf(ErrCorrupt, "%s is damaged (%v)", path, err)
 	}
+	return fmt.Errorf("cannot read %s: %w", path, err)
+}
+
+// checkStructure checks the whole structure of the file before bbolt reads
+// more of it than its meta pages and freelist, unless this machine checked
+// the very same file before (see checkedFile). head is what precheck read.
+func (v *Vault) checkStructure(head boltcheck.Head) error {
+	info, err := os.Stat(v.path)
+	if err != nil {
+		return err
+	}
+	id, known := identify(info, head)
+	if known && v.wasChecked(id) {
+		return nil
+	}
+	if err := v.checkMapped(info.Size()); err != nil {
+		return err
+	}
+	v.structureChecked = true
+	if known {
+		v.noteChecked(id)
+	}
+	return nil
+}
+
+// checkMapped checks the whole structure of the file, of size bytes. It
+// reads bbolt's own memory mapping, under bbolt's lock: no other process
+// can be writing, and the pages it touches are the ones bbolt reads next
+// anyway.
+func (v *Vault) checkMapped(size int64) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer v.guard(&err)
+	if size <= 0 || size > 1<<40 {
+		return errorf(ErrCorrupt, "%s changed size", v.path)
+	}
+	// The mapping is not Go memory; the pointer bbolt hands out is only
+	// ever read here, before any transaction can remap it.
+	raw := v.db.Info().Data
+	base := *(*unsafe.Pointer)(unsafe.Pointer(&raw))
+	return fileError(v.path, boltcheck.Check(unsafe.Slice((*byte)(base), size)))
 }
 
 var errLockTimeout = errors.New("lock timeout")
@@ -330,7 +377,8 @@ func (v *Vault) unlock() error {
 		}
 		v.man = t.man
 		v.noteState(state)
-		if _, err := t.member(v.wrapID); err == nil {
+		if m, err := t.member(v.wrapID); err == nil {
+			v.me = m
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
@@ -431,7 +479,9 @@ func (v *Vault) update(fn func(*txn) error) (err error) {
 		t.man.counter = t.rev
 		return t.saveManifest()
 	})
+	v.me = nil // members may have changed, or the transaction failed
 	if err == nil {
+		t.man.entries.freeze()
 		v.keys, v.man = t.keys, t.man
 		v.noteState(v.readState())
 	}

@@ -64,6 +64,14 @@ func (t *table[E]) len() int {
 	return len(t.sorted)
 }
 
+// freeze turns the table back into its sorted, read-only form, for
+// a table kept after the transaction that changed it.
+func (t *table[E]) freeze() {
+	if t.byKey != nil {
+		t.sorted, t.byKey = t.all(), nil
+	}
+}
+
 // all returns the entries sorted by key. The caller must not change the
 // slice.
 func (t *table[E]) all() []E {

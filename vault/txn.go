@@ -111,7 +111,16 @@ func (t *txn) actor() (*memberRecord, error) {
 	if t.v.recovery {
 		return nil, nil
 	}
-	return t.member(t.v.wrapID)
+	// Reads share the record read last: the file cannot change while the
+	// vault is open. Writes read it afresh, since they may change it.
+	if t.rev == 0 && t.v.me != nil {
+		return t.v.me, nil
+	}
+	m, err := t.member(t.v.wrapID)
+	if err == nil && t.rev == 0 {
+		t.v.me = m
+	}
+	return m, err
 }
 
 // requireAdmin fails unless the acting member is an admin (a recovery key

@@ -1,6 +1,7 @@
 // Command interleave times two commands run alternately, so that both see
-// the same machine load, and reports each one's median wall time and the
-// ratio of the medians.
+// the same machine load, and reports each one's median wall time, the ratio
+// of the medians, and the median of the ratios of each pair of runs (which
+// the load of the moment affects least).
 //
 //	go run ./bench/interleave -n 200 -a 'vault get x' -b 'age -d -i key file'
 //
@@ -24,6 +25,7 @@ func main() {
 	warm := flag.Int("warmup", 10, "untimed runs of each command first")
 	a := flag.String("a", "", "first command")
 	b := flag.String("b", "", "second command (the baseline)")
+	touch := flag.String("touch", "", "touch this file before every run (untimed), as if it had just changed")
 	flag.Parse()
 	if *a == "" || *b == "" {
 		fmt.Fprintln(os.Stderr, "interleave: -a and -b are required")
@@ -32,6 +34,12 @@ func main() {
 	ca, cb := strings.Fields(*a), strings.Fields(*b)
 	var ta, tb []time.Duration
 	for i := range *warm + *n {
+		if *touch != "" {
+			now := time.Now()
+			if err := os.Chtimes(*touch, now, now); err != nil {
+				fail("touch", err)
+			}
+		}
 		da, err := timeOnce(ca)
 		if err != nil {
 			fail(*a, err)
@@ -45,10 +53,15 @@ func main() {
 		}
 	}
 	ma, mb := median(ta), median(tb)
+	ratios := make([]float64, len(ta))
+	for i := range ta {
+		ratios[i] = float64(ta[i]) / float64(tb[i])
+	}
+	slices.Sort(ratios)
 	fmt.Printf("runs:      %d each, interleaved\n", *n)
 	fmt.Printf("A median:  %v  (%s)\n", ma, *a)
 	fmt.Printf("B median:  %v  (%s)\n", mb, *b)
-	fmt.Printf("ratio A/B: %.2f\n", float64(ma)/float64(mb))
+	fmt.Printf("ratio A/B: %.2f (of the medians); %.2f (median of the %d paired ratios)\n", float64(ma)/float64(mb), ratios[len(ratios)/2], len(ratios))
 }
 
 func timeOnce(argv []string) (time.Duration, error) {

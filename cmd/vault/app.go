@@ -60,7 +60,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, tty: tty, opts: opts}
-	root := a.rootCommand()
+	root := a.rootCommand(args[1:])
 	root.SetArgs(args[1:])
 	root.SetIn(stdin)
 	root.SetOut(stdout)

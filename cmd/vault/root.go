@@ -3,12 +3,17 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 )
 
-func (a *app) rootCommand() *cobra.Command {
+// rootCommand builds the command tree. When the first argument names a
+// command, only that command is built: every run would otherwise build
+// all of them, which 'vault get' in a script pays for each time.
+func (a *app) rootCommand(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "vault",
 		Short: "Shared passwords for a volunteer group, each readable only by who needs it",
@@ -64,21 +69,48 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 		return usageError{fmt.Errorf("%v; see '%s --help'", err, cmd.CommandPath())}
 	})
 	root.AddGroup(&cobra.Group{ID: "secrets", Title: "Secrets:"}, &cobra.Group{ID: "people", Title: "Members and keys:"})
-	for _, c := range []*cobra.Command{
-		a.addCommand(), a.getCommand(), a.listCommand(), a.showCommand(), a.setCommand(), a.editCommand(),
-		a.rotateCommand(), a.dueCommand(), a.reviewCommand(),
-		a.shareCommand(true), a.shareCommand(false), a.rmCommand(), a.restoreCommand(), a.purgeCommand(),
-		a.historyCommand(), a.logCommand(),
-	} {
-		c.GroupID = "secrets"
-		root.AddCommand(c)
+	commands := a.commands()
+	if len(args) > 0 {
+		if c, ok := commands[args[0]]; ok {
+			root.AddCommand(c.build())
+			return root
+		}
 	}
-	for _, c := range []*cobra.Command{a.keygenCommand(), a.pubkeyCommand(), a.initCommand(), a.memberCommand()} {
-		c.GroupID = "people"
-		root.AddCommand(c)
+	for _, name := range slices.Sorted(maps.Keys(commands)) {
+		root.AddCommand(commands[name].build())
 	}
-	root.AddCommand(a.clipboardClearCommand(), a.tuiCommand(), a.demoCommand())
 	return root
+}
+
+// command builds one top-level command, in its help group.
+type command struct {
+	group string
+	make  func() *cobra.Command
+}
+
+func (c command) build() *cobra.Command {
+	cmd := c.make()
+	cmd.GroupID = c.group
+	return cmd
+}
+
+// commands are the top-level commands by name.
+func (a *app) commands() map[string]command {
+	secrets := func(f func() *cobra.Command) command { return command{"secrets", f} }
+	people := func(f func() *cobra.Command) command { return command{"people", f} }
+	other := func(f func() *cobra.Command) command { return command{"", f} }
+	return map[string]command{
+		"add": secrets(a.addCommand), "get": secrets(a.getCommand), "list": secrets(a.listCommand),
+		"show": secrets(a.showCommand), "set": secrets(a.setCommand), "edit": secrets(a.editCommand),
+		"rotate": secrets(a.rotateCommand), "due": secrets(a.dueCommand), "review": secrets(a.reviewCommand),
+		"share":   secrets(func() *cobra.Command { return a.shareCommand(true) }),
+		"unshare": secrets(func() *cobra.Command { return a.shareCommand(false) }),
+		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
+		"history": secrets(a.historyCommand), "log": secrets(a.logCommand),
+		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
+		"member":          people(a.memberCommand),
+		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),
+	}
 }
 
 func unknownCommand(cmd *cobra.Command, name string) error {

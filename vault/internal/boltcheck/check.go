@@ -117,37 +117,11 @@ func check(data []byte) error {
 		return fmt.Errorf("%w: %d bytes, shorter than two %d-byte meta pages", ErrTruncated, n, psz)
 	}
 
-	// Pick the meta as bbolt's db.meta() does: the valid one with the
-	// higher txid, else the other valid one.
-	m0, s0 := readMeta(data, 0)
-	m1, s1 := readMeta(data, psz)
-	var m meta
-	switch {
-	case s0 == metaValid && s1 == metaValid:
-		m = m0
-		if m1.txid > m0.txid {
-			m = m1
-		}
-	case s0 == metaValid:
-		m = m0
-	case s1 == metaValid:
-		m = m1
-	case s0 == metaNoMagic && s1 == metaNoMagic:
-		return fmt.Errorf("%w: no bbolt magic in either meta page", ErrNotBolt)
-	default:
-		return fmt.Errorf("%w: both meta pages invalid", ErrCorrupt)
+	m, err := pickMeta(data, psz, n)
+	if err != nil {
+		return err
 	}
-	if uint64(m.pageSize) != psz {
-		return fmt.Errorf("%w: meta page size %d differs from the file's page size %d", ErrCorrupt, m.pageSize, psz)
-	}
-
 	hwm := m.pgid
-	if hwm > n/psz {
-		return fmt.Errorf("%w: %d bytes, shorter than the high-water mark of %d pages of %d bytes", ErrTruncated, n, hwm, psz)
-	}
-	if hwm < 3 {
-		return fmt.Errorf("%w: high-water mark %d leaves no room for a root page", ErrCorrupt, hwm)
-	}
 
 	c := checker{data: data, psz: psz, hwm: hwm, seen: make([]uint64, (hwm+63)/64)}
 	c.seen[0] |= 3 // the meta pages
@@ -173,6 +147,40 @@ func check(data []byte) error {
 	return nil
 }
 
+// pickMeta picks the meta as bbolt's db.meta() does: the valid one with the
+// higher txid, else the other valid one; and checks it against the page
+// size and the file's length n.
+func pickMeta(data []byte, psz, n uint64) (meta, error) {
+	m0, s0 := readMeta(data, 0)
+	m1, s1 := readMeta(data, psz)
+	var m meta
+	switch {
+	case s0 == metaValid && s1 == metaValid:
+		m = m0
+		if m1.txid > m0.txid {
+			m = m1
+		}
+	case s0 == metaValid:
+		m = m0
+	case s1 == metaValid:
+		m = m1
+	case s0 == metaNoMagic && s1 == metaNoMagic:
+		return meta{}, fmt.Errorf("%w: no bbolt magic in either meta page", ErrNotBolt)
+	default:
+		return meta{}, fmt.Errorf("%w: both meta pages invalid", ErrCorrupt)
+	}
+	if uint64(m.pageSize) != psz {
+		return meta{}, fmt.Errorf("%w: meta page size %d differs from the file's page size %d", ErrCorrupt, m.pageSize, psz)
+	}
+	if m.pgid > n/psz {
+		return meta{}, fmt.Errorf("%w: %d bytes, shorter than the high-water mark of %d pages of %d bytes", ErrTruncated, n, m.pgid, psz)
+	}
+	if m.pgid < 3 {
+		return meta{}, fmt.Errorf("%w: high-water mark %d leaves no room for a root page", ErrCorrupt, m.pgid)
+	}
+	return m, nil
+}
+
 type metaStatus int
 
 const (
@@ -188,6 +196,7 @@ type meta struct {
 	freelist uint64
 	pgid     uint64
 	txid     uint64
+	checksum uint64
 }
 
 // readMeta reads and validates the meta of the page at offset off, as
@@ -207,6 +216,7 @@ func readMeta(data []byte, off uint64) (meta, metaStatus) {
 		freelist: ne.Uint64(b[metaFreelist:]),
 		pgid:     ne.Uint64(b[metaPgid:]),
 		txid:     ne.Uint64(b[metaTxid:]),
+		checksum: ne.Uint64(b[metaChecksum:]),
 	}
 	if ne.Uint32(b[metaVersion:]) != version || ne.Uint64(b[metaChecksum:]) != fnv64a(b[:metaChecksum]) {
 		return m, metaInvalid
