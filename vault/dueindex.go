@@ -5,9 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"unsafe"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/mutual-aid-vault/vault/rotation"
 )
