@@ -97,11 +97,7 @@ func (s *membersScreen) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case doneMsg:
 		if msg.err != nil {
-			if s.form != nil {
-				s.form.err = oneLine(msg.err.Error())
-				return nil
-			}
-			return statusCmd("", msg.err)
+			return failed(s.form, msg.err)
 		}
 		s.form, s.confirm = nil, nil
 		return tea.Batch(statusCmd(msg.text, nil), s.load())

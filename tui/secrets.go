@@ -276,11 +276,7 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		return nil
 	case doneMsg:
 		if msg.err != nil {
-			if s.form != nil {
-				s.form.err = oneLine(msg.err.Error())
-				return nil
-			}
-			return statusCmd("", msg.err)
+			return failed(s.form, msg.err)
 		}
 		s.form, s.confirm = nil, nil
 		if s.mode == modeForm || s.mode == modeConfirm {
@@ -329,6 +325,15 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		return s.updateTrash(msg)
 	}
 	return s.updateList(msg)
+}
+
+// failed shows an error in the open form, if any, else on the status line.
+func failed(f *form, err error) tea.Cmd {
+	if f != nil {
+		f.err = oneLine(err.Error())
+		return nil
+	}
+	return statusCmd("", err)
 }
 
 func statusCmd(text string, err error) tea.Cmd {

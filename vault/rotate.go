@@ -40,11 +40,7 @@ func (v *Vault) StartRotation(name string, val Value) (Secret, error) {
 	}
 	var out Secret
 	err := v.update(func(t *txn) error {
-		s, key, wanted, err := t.checkSet(name)
-		if err != nil {
-			return err
-		}
-		p, err := t.encrypt(val, wanted, s.latest()+1)
+		s, key, p, err := t.nextVersion(name, val)
 		if err != nil {
 			return err
 		}
@@ -88,11 +84,8 @@ func (v *Vault) ConfirmRotation(name string) (Secret, error) {
 		if err != nil {
 			return err
 		}
-		s.History = append(s.History, *s.Current)
-		s.Current, s.Pending = s.Pending, nil
-		s.LastRotated = t.now
-		s.RotateNow = nil
-		s.Updated = stamp{At: t.now, By: t.v.wrapID}
+		t.makeCurrent(s, s.Pending)
+		s.Pending = nil
 		if err := t.putSecret(key, s); err != nil {
 			return err
 		}

@@ -461,19 +461,11 @@ func (v *Vault) Set(name string, val Value) (Secret, error) {
 	}
 	var out Secret
 	err := v.update(func(t *txn) error {
-		s, key, wanted, err := t.checkSet(name)
+		s, key, next, err := t.nextVersion(name, val)
 		if err != nil {
 			return err
 		}
-		next, err := t.encrypt(val, wanted, s.latest()+1)
-		if err != nil {
-			return err
-		}
-		s.History = append(s.History, *s.Current)
-		s.Current = next
-		s.LastRotated = t.now
-		s.RotateNow = nil
-		s.Updated = stamp{At: t.now, By: t.v.wrapID}
+		t.makeCurrent(s, next)
 		t.setFlag(codeSecrets, key, flagReencrypt, false)
 		if err := t.putSecret(key, s); err != nil {
 			return err
@@ -514,6 +506,30 @@ func (t *txn) checkSet(name string) (*secretRecord, []byte, []ID, error) {
 		return nil, nil, nil, errorf(ErrInvalid, "a rotation of %q is pending; confirm or abort it first", s.Name)
 	}
 	return s, key, wanted, nil
+}
+
+// nextVersion encrypts val as the next version of a secret the acting
+// member may set, to the readers it is shared with.
+func (t *txn) nextVersion(name string, val Value) (*secretRecord, []byte, *version, error) {
+	s, key, wanted, err := t.checkSet(name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	next, err := t.encrypt(val, wanted, s.latest()+1)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return s, key, next, nil
+}
+
+// makeCurrent makes v the current value of s: the old one goes into
+// history, and the secret counts as rotated now, with no rotate-now mark.
+func (t *txn) makeCurrent(s *secretRecord, v *version) {
+	s.History = append(s.History, *s.Current)
+	s.Current = v
+	s.LastRotated = t.now
+	s.RotateNow = nil
+	s.Updated = stamp{At: t.now, By: t.v.wrapID}
 }
 
 // latest returns the highest version number used so far.
@@ -616,20 +632,30 @@ func (v *Vault) Remove(name string) error {
 	})
 }
 
+// trashedSecret finds a secret in the trash that the acting member may
+// change; hint ends the error when it is not in the trash.
+func (t *txn) trashedSecret(name, hint string) (*secretRecord, []byte, error) {
+	s, key, err := t.secret(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if s.Purged != nil {
+		return nil, nil, errorf(ErrNoSecret, "no secret named %q", name)
+	}
+	if s.Deleted == nil {
+		return nil, nil, errorf(ErrInvalid, "%q is not in the trash%s", s.Name, hint)
+	}
+	if err := t.mayChange(s); err != nil {
+		return nil, nil, err
+	}
+	return s, key, nil
+}
+
 // Restore brings a secret back from the trash.
 func (v *Vault) Restore(name string) error {
 	return v.update(func(t *txn) error {
-		s, key, err := t.secret(name)
+		s, key, err := t.trashedSecret(name, "")
 		if err != nil {
-			return err
-		}
-		if s.Purged != nil {
-			return errorf(ErrNoSecret, "no secret named %q", name)
-		}
-		if s.Deleted == nil {
-			return errorf(ErrInvalid, "%q is not in the trash", s.Name)
-		}
-		if err := t.mayChange(s); err != nil {
 			return err
 		}
 		s.Deleted = nil
@@ -647,17 +673,8 @@ func (v *Vault) Restore(name string) error {
 // hold old ciphertext until the file is compacted.
 func (v *Vault) Purge(name string) error {
 	return v.update(func(t *txn) error {
-		s, key, err := t.secret(name)
+		s, key, err := t.trashedSecret(name, "; remove it first (purging is for secrets already in the trash)")
 		if err != nil {
-			return err
-		}
-		if s.Purged != nil {
-			return errorf(ErrNoSecret, "no secret named %q", name)
-		}
-		if s.Deleted == nil {
-			return errorf(ErrInvalid, "%q is not in the trash; remove it first (purging is for secrets already in the trash)", s.Name)
-		}
-		if err := t.mayChange(s); err != nil {
 			return err
 		}
 		for _, ver := range s.versions() {

@@ -419,14 +419,22 @@ type txn struct {
 // errClosed is returned by every call on a closed vault.
 var errClosed = errors.New("the vault is closed")
 
-func (v *Vault) view(fn func(*txn) error) (err error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+// usable fails when the vault can take no more calls.
+func (v *Vault) usable() error {
 	if v.broken {
 		return errorf(ErrCorrupt, "%s is damaged", v.path)
 	}
 	if v.db == nil {
 		return errClosed
+	}
+	return nil
+}
+
+func (v *Vault) view(fn func(*txn) error) (err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if err := v.usable(); err != nil {
+		return err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer v.guard(&err)
@@ -444,11 +452,8 @@ func (v *Vault) view(fn func(*txn) error) (err error) {
 func (v *Vault) update(fn func(*txn) error) (err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.broken {
-		return errorf(ErrCorrupt, "%s is damaged", v.path)
-	}
-	if v.db == nil {
-		return errClosed
+	if err := v.usable(); err != nil {
+		return err
 	}
 	if v.db.IsReadOnly() {
 		return errors.New("the vault was opened read-only")
