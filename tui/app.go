@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -64,12 +65,40 @@ type shared struct {
 	opts   Options
 	keys   KeyMap
 	styles Styles
-	v      *vault.Vault
-	me     vault.Member
-	info   vault.Info
+	// id is the unlocked identity: unlocked once per session. The vault
+	// file itself is opened for each action and closed right after, so the
+	// command line (a script, cron) can use it while the UI is open.
+	id   *vault.Identity
+	mu   sync.Mutex // one action at a time: each takes the file's lock
+	me   vault.Member
+	info vault.Info
 	// clipGen counts copies, so that only the latest copy's timer clears.
 	clipGen int
 	clipSum [32]byte
+}
+
+// with opens the vault, runs fn, and closes it.
+func (sh *shared) with(fn func(*vault.Vault) error) error {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	v, err := vault.Open(sh.opts.VaultPath, vault.Options{Identity: sh.id, Clock: sh.opts.Clock, StateDir: sh.opts.StateDir})
+	if err != nil {
+		return err
+	}
+	defer v.Close()
+	return fn(v)
+}
+
+// call is a command that runs fn with the vault open and returns its
+// message; if the vault cannot be opened, fail says so.
+func (sh *shared) call(fn func(*vault.Vault) tea.Msg, fail func(error) tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		var msg tea.Msg
+		if err := sh.with(func(v *vault.Vault) error { msg = fn(v); return nil }); err != nil {
+			return fail(err)
+		}
+		return msg
+	}
 }
 
 func (sh *shared) getenv(k string) string {
@@ -100,7 +129,7 @@ type (
 		err error
 	}
 	openedMsg struct {
-		v         *vault.Vault
+		id        *vault.Identity
 		me        vault.Member
 		info      vault.Info
 		reminders []string
@@ -201,11 +230,10 @@ func New(opts Options) Model {
 	}
 }
 
-// Close releases the vault, if the program opened it.
+// Close ends the session: the identity is forgotten. (The vault file is
+// only ever open during an action.)
 func (m Model) Close() error {
-	if m.sh.v != nil {
-		return m.sh.v.Close()
-	}
+	m.sh.id = nil
 	return nil
 }
 
@@ -239,18 +267,17 @@ func (m Model) open(id *vault.Identity) tea.Cmd {
 		if err != nil {
 			return openedMsg{err: err}
 		}
+		defer v.Close()
 		chores, err := v.Maintain()
-		out := openedMsg{v: v, chores: len(chores.Reencrypted)}
+		out := openedMsg{id: id, chores: len(chores.Reencrypted)}
 		if err != nil {
 			out.reminders = append(out.reminders, "could not finish housekeeping: "+err.Error())
 		}
 		out.reminders = append(out.reminders, v.Warnings()...)
 		if out.me, err = v.Me(); err != nil {
-			v.Close()
 			return openedMsg{err: err}
 		}
 		if out.info, err = v.Info(); err != nil {
-			v.Close()
 			return openedMsg{err: err}
 		}
 		if r, err := v.Reminders(); err == nil {
@@ -379,7 +406,7 @@ func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
 		m.state, m.failure = stateFailed, msg.err
 		return m, nil
 	}
-	m.sh.v, m.sh.me, m.sh.info = msg.v, msg.me, msg.info
+	m.sh.id, m.sh.me, m.sh.info = msg.id, msg.me, msg.info
 	m.state = stateReady
 	m.banner = msg.reminders
 	if msg.chores > 0 {

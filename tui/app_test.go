@@ -2,6 +2,7 @@ package tui
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/charmbracelet/colorprofile"
 	"testing"
@@ -198,4 +199,25 @@ func TestNoColor(t *testing.T) {
 			t.Fatalf("NO_COLOR=%s: %v, %v", v, p, ok)
 		}
 	}
+}
+
+// TestVaultFreeWhileOpen: the UI holds the file only during an action, so
+// a script or cron job can use the vault while an organizer has it open.
+func TestVaultFreeWhileOpen(t *testing.T) {
+	h := demo(t)
+	h.selectSecret("airtable")
+	v, err := vault.Open(h.m.sh.opts.VaultPath, vault.Options{Identity: h.m.sh.id, LockTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("the vault is held by the UI: %v", err)
+	}
+	if _, err := v.Add(vault.NewSecret{Name: "added-outside"}, vault.NewValue([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	// The UI sees it on its next load.
+	h.key("tab", "shift+tab")
+	h.mustSee("9 secrets")
+	h.key("/")
+	h.typeText("outside")
+	h.mustSee("added-outside")
 }

@@ -14,7 +14,10 @@
 //
 // The vault is only ever called inside tea.Cmds; results and errors come
 // back as messages, and an error is shown on the status line, never a
-// crash. The vault's methods take turns, so commands may run at once.
+// crash. The identity is unlocked once per session, but the vault file is
+// opened for each action and closed right after (one action at a time), so
+// scripts and cron jobs can use the vault while an organizer has the UI
+// open.
 //
 // # Safety
 //

@@ -8,6 +8,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // demoNow is the fixed moment the test vaults are built at.
@@ -181,3 +183,30 @@ func displayWidth(s string) int { return ansi.StringWidth(s) }
 func pasteMsg(s string) tea.PasteMsg { return tea.PasteMsg{Content: s} }
 
 func writeFile(path string, b []byte) error { return os.WriteFile(path, b, 0o600) }
+
+// checkVault is a vault opened as the UI's member, to check what the UI
+// did; it is closed when the test ends. The UI opens the file for each
+// action, so both can take turns.
+type checkVault struct {
+	h *harness
+}
+
+// v returns a way to read the vault as the UI's member.
+func (h *harness) v() checkVault { return checkVault{h} }
+
+func (c checkVault) do(fn func(v *vault.Vault) error) {
+	c.h.t.Helper()
+	if err := c.h.m.sh.with(fn); err != nil {
+		c.h.t.Fatal(err)
+	}
+}
+
+func (c checkVault) Reveal(name string, n int) (out vault.Value, err error) {
+	c.do(func(v *vault.Vault) error { out, err = v.Reveal(name, n); return nil })
+	return out, err
+}
+
+func (c checkVault) Get(name string) (out vault.Secret, err error) {
+	c.do(func(v *vault.Vault) error { out, err = v.Get(name); return nil })
+	return out, err
+}

@@ -56,8 +56,7 @@ func (s *membersScreen) Nested() bool    { return s.form != nil || s.confirm != 
 func (s *membersScreen) Init() tea.Cmd { return s.load() }
 
 func (s *membersScreen) load() tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		ms, err := v.Members()
 		if err != nil {
 			return membersMsg{err: err}
@@ -77,15 +76,14 @@ func (s *membersScreen) load() tea.Cmd {
 			rows = append(rows, row)
 		}
 		return membersMsg{rows: rows}
-	}
+	}, func(err error) tea.Msg { return membersMsg{err: err} })
 }
 
 func (s *membersScreen) act(fn func(v *vault.Vault) (string, error)) tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		text, err := fn(v)
 		return doneMsg{text: text, err: err}
-	}
+	}, func(err error) tea.Msg { return doneMsg{err: err} })
 }
 
 func (s *membersScreen) Update(msg tea.Msg) tea.Cmd {

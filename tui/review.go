@@ -42,11 +42,10 @@ func (s *reviewScreen) FullHelp() [][]key.Binding {
 }
 
 func (s *reviewScreen) load() tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		r, err := v.Review()
 		return reviewMsg{r: r, err: err}
-	}
+	}, func(err error) tea.Msg { return reviewMsg{err: err} })
 }
 
 func (s *reviewScreen) Update(msg tea.Msg) tea.Cmd {
@@ -70,13 +69,12 @@ func (s *reviewScreen) Update(msg tea.Msg) tea.Cmd {
 			switch {
 			case key.Matches(msg, keys.Yes):
 				s.confirm = false
-				v := s.sh.v
-				return func() tea.Msg {
+				return s.sh.call(func(v *vault.Vault) tea.Msg {
 					if err := v.MarkReviewed(); err != nil {
 						return doneMsg{err: err}
 					}
 					return doneMsg{text: "Recorded the access review as held today."}
-				}
+				}, func(err error) tea.Msg { return doneMsg{err: err} })
 			case key.Matches(msg, keys.No):
 				s.confirm = false
 			}

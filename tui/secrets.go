@@ -132,20 +132,18 @@ func (s *secretsScreen) Init() tea.Cmd { return s.load() }
 
 // load reads the summaries of every secret.
 func (s *secretsScreen) load() tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		items, err := v.Overview()
 		return overviewMsg{items: items, err: err}
-	}
+	}, func(err error) tea.Msg { return overviewMsg{err: err} })
 }
 
 // loadDetail reads one secret's details.
 func (s *secretsScreen) loadDetail(name string) tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		sec, err := v.Get(name)
 		return detailMsg{name: name, secret: sec, err: err}
-	}
+	}, func(err error) tea.Msg { return detailMsg{name: name, err: err} })
 }
 
 func (s *secretsScreen) selected() (vault.Summary, bool) {
@@ -445,8 +443,8 @@ func (s *secretsScreen) fetchValue(cur vault.Summary, pending, copy bool) tea.Cm
 	if !cur.CanRead && !pending {
 		return statusCmd("", fmt.Errorf("you are not a reader of %s; ask one of its readers or an admin to share it with you", cur.Name))
 	}
-	v, name := s.sh.v, cur.Name
-	return func() tea.Msg {
+	name := cur.Name
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		var val vault.Value
 		var err error
 		if pending {
@@ -455,16 +453,15 @@ func (s *secretsScreen) fetchValue(cur vault.Summary, pending, copy bool) tea.Cm
 			val, err = v.Reveal(name, 0)
 		}
 		return valueMsg{name: name, pending: pending, copy: copy, val: val, err: err}
-	}
+	}, func(err error) tea.Msg { return valueMsg{name: name, err: err} })
 }
 
 // act runs a change in a command and reports it.
 func (s *secretsScreen) act(fn func(v *vault.Vault) (string, error), selectAfter string) tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		text, err := fn(v)
 		return doneMsg{text: text, err: err, select_: selectAfter}
-	}
+	}, func(err error) tea.Msg { return doneMsg{err: err} })
 }
 
 func (s *secretsScreen) ask(text string, onYes tea.Cmd) {
@@ -710,19 +707,17 @@ type (
 )
 
 func (s *secretsScreen) loadHistory(name string) tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		items, err := v.History(name)
 		return historyMsg{items: items, err: err}
-	}
+	}, func(err error) tea.Msg { return historyMsg{err: err} })
 }
 
 func (s *secretsScreen) loadTrash() tea.Cmd {
-	v := s.sh.v
-	return func() tea.Msg {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		items, err := v.List(true)
 		return trashMsg{items: items, err: err}
-	}
+	}, func(err error) tea.Msg { return trashMsg{err: err} })
 }
 
 func (s *secretsScreen) updateHistory(msg tea.Msg) tea.Cmd {

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -102,11 +103,11 @@ func TestRotateConfirm(t *testing.T) {
 	h.key("y")
 	h.mustSee("Rotated slack-admin: version 2 is current")
 	h.mustNotSee(newValue)
-	got, err := h.m.sh.v.Reveal("slack-admin", 0)
+	got, err := h.v().Reveal("slack-admin", 0)
 	if err != nil || string(got.Bytes()) != newValue {
 		t.Fatalf("current value after confirm: %v", err)
 	}
-	old, _ := h.m.sh.v.Reveal("slack-admin", 1)
+	old, _ := h.v().Reveal("slack-admin", 1)
 	if string(old.Bytes()) != "sl4ck-Admin-#1" {
 		t.Fatal("the old value is not in history")
 	}
@@ -124,12 +125,12 @@ func TestRotateAbortAndPendingEverywhere(t *testing.T) {
 	h.mustSee("A new password (version 2) is pending")
 	h.key("x")
 	h.mustSee("Dropped the new password of shared-inbox (kept in history as version 2)")
-	sec, err := h.m.sh.v.Get("shared-inbox")
+	sec, err := h.v().Get("shared-inbox")
 	if err != nil || sec.Pending || sec.State == rotation.Pending {
 		t.Fatalf("after abort: %+v, %v", sec, err)
 	}
-	cur, _ := h.m.sh.v.Reveal("shared-inbox", 0)
-	kept, _ := h.m.sh.v.Reveal("shared-inbox", 2)
+	cur, _ := h.v().Reveal("shared-inbox", 0)
+	kept, _ := h.v().Reveal("shared-inbox", 2)
 	if string(cur.Bytes()) != "inbox-Spring-77" || string(kept.Bytes()) != "inbox-Autumn-2026" {
 		t.Fatal("abort lost a value")
 	}
@@ -140,15 +141,24 @@ func TestRotateAbortAndPendingEverywhere(t *testing.T) {
 func TestFailingVaultShowsError(t *testing.T) {
 	h := demo(t)
 	h.selectSecret("airtable")
-	h.m.sh.v.Close()
+	// The file goes away (a sync tool, a mistake): every action says so.
+	if err := os.Rename(h.m.sh.opts.VaultPath, h.m.sh.opts.VaultPath+".gone"); err != nil {
+		t.Fatal(err)
+	}
 	h.key("enter")
-	h.mustSee("the vault is closed")
+	h.mustSee("no vault at")
 	h.key("r", "g")
-	h.mustSee("the vault is closed")
+	h.mustSee("no vault at")
 	h.key("esc", "tab")
-	h.mustSee("the vault is closed")
+	h.mustSee("no vault at")
 	h.key("tab")
-	h.mustSee("the vault is closed")
+	h.mustSee("no vault at")
+	// It comes back: things work again.
+	if err := os.Rename(h.m.sh.opts.VaultPath+".gone", h.m.sh.opts.VaultPath); err != nil {
+		t.Fatal(err)
+	}
+	h.key("tab")
+	h.mustSee("airtable")
 }
 
 func TestAddForm(t *testing.T) {
@@ -172,7 +182,7 @@ func TestAddForm(t *testing.T) {
 	h.key("enter")
 	h.mustSee("Added food-bank, shared with alex, sam.")
 	h.mustNotSee("pantry-Pass-99")
-	got, err := h.m.sh.v.Reveal("food-bank", 0)
+	got, err := h.v().Reveal("food-bank", 0)
 	if err != nil || string(got.Bytes()) != "pantry-Pass-99" {
 		t.Fatalf("stored value: %v", err)
 	}
@@ -184,7 +194,7 @@ func TestAddForm(t *testing.T) {
 	h.key("enter")
 	h.mustSee("write the date as YYYY-MM-DD")
 	h.key("esc")
-	if _, err := h.m.sh.v.Get("bad-date"); err == nil {
+	if _, err := h.v().Get("bad-date"); err == nil {
 		t.Fatal("a refused form stored a secret")
 	}
 }
@@ -216,7 +226,7 @@ func TestHistoryRestore(t *testing.T) {
 	h.mustSee("Make version 1 of dispatch/van-lockbox the current value again?")
 	h.key("y")
 	h.mustSee("Version 1 of dispatch/van-lockbox is current again (as version 3).")
-	got, _ := h.m.sh.v.Reveal("dispatch/van-lockbox", 0)
+	got, _ := h.v().Reveal("dispatch/van-lockbox", 0)
 	if string(got.Bytes()) != "4711" {
 		t.Fatal("not restored")
 	}

@@ -39,15 +39,14 @@ func newSharePicker(sh *shared, sec vault.Secret) *sharePicker {
 }
 
 func (p *sharePicker) load() tea.Cmd {
-	v := p.sh.v
-	return func() tea.Msg {
+	return p.sh.call(func(v *vault.Vault) tea.Msg {
 		ms, err := v.Members()
 		if err != nil {
 			return shareDataMsg{err: err}
 		}
 		gs, err := v.Groups()
 		return shareDataMsg{members: ms, groups: gs, err: err}
-	}
+	}, func(err error) tea.Msg { return shareDataMsg{err: err} })
 }
 
 func (p *sharePicker) loaded(msg shareDataMsg) {
