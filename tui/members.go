@@ -23,7 +23,6 @@ type membersScreen struct {
 	form    *form
 	kind    string // "add" or "groups"
 	confirm *confirm
-	pending vault.NewMember
 }
 
 type memberRow struct {

@@ -18,7 +18,6 @@ type sharePicker struct {
 	secret  vault.Secret
 	list    *listView[shareItem]
 	members []vault.Member
-	err     string
 }
 
 type shareItem struct {

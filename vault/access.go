@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bytes"
 	"fmt"
 	"runtime"
 	"slices"
@@ -207,21 +206,12 @@ func idsKey(ids []ID) string {
 	return string(b)
 }
 
-// reconcile makes a secret's current and pending values readable by exactly
-// the members its share spec resolves to. When the acting key can read them
-// it re-encrypts now; otherwise it flags the secret so that the next reader
-// who opens the vault does it. It returns the members who lose access; the
-// caller marks the secret rotate-now for them. The caller stores s.
-func (t *txn) reconcile(key []byte, s *secretRecord) (lost []ID, err error) {
-	lost2, err := t.reconcileAll([][]byte{key}, []*secretRecord{s}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return lost2[0], nil
-}
-
-// reconcileAll is reconcile for many secrets at once, re-encrypting them
-// in parallel. It returns the members each one's readers lose.
+// reconcileAll makes secrets' current and pending values readable by
+// exactly the members their share specs resolve to. Where the acting key
+// can read them it re-encrypts them now, in parallel; otherwise it flags
+// them so that the next reader who opens the vault does it. It returns the
+// members each one's readers lose; the caller marks those secrets
+// rotate-now and stores them.
 func (t *txn) reconcileAll(keys [][]byte, secrets []*secretRecord, progress func(done, total int)) ([][]ID, error) {
 	lost := make([][]ID, len(secrets))
 	var jobs []*reencryption
@@ -284,9 +274,4 @@ func (t *txn) lostReason(lost []ID, how string) string {
 	}
 	slices.Sort(names)
 	return fmt.Sprintf("%s %s on %s", strings.Join(names, ", "), how, t.now.Format("2006-01-02"))
-}
-
-// sortIDs sorts IDs in byte order, the order readers are encrypted in.
-func sortIDs(ids []ID) {
-	slices.SortFunc(ids, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 }
