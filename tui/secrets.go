@@ -51,9 +51,9 @@ type (
 	hideMsg struct{ gen int }
 	// doneMsg is the outcome of a change: a status line, and what to show.
 	doneMsg struct {
-		text    string
-		err     error
-		select_ string
+		text  string
+		err   error
+		focus string // the secret to select once the list reloads
 	}
 )
 
@@ -280,7 +280,7 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		if s.mode == modeForm || s.mode == modeConfirm {
 			s.mode = modeList
 		}
-		s.pendingSelect = msg.select_
+		s.pendingSelect = msg.focus
 		s.detailFor = ""
 		cmds := []tea.Cmd{statusCmd(msg.text, nil), s.load()}
 		switch s.mode {
@@ -460,7 +460,7 @@ func (s *secretsScreen) fetchValue(cur vault.Summary, pending, copy bool) tea.Cm
 func (s *secretsScreen) act(fn func(v *vault.Vault) (string, error), selectAfter string) tea.Cmd {
 	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		text, err := fn(v)
-		return doneMsg{text: text, err: err, select_: selectAfter}
+		return doneMsg{text: text, err: err, focus: selectAfter}
 	}, func(err error) tea.Msg { return doneMsg{err: err} })
 }
 
