@@ -46,10 +46,7 @@ func (v *Vault) StartRotation(name string, val Value) (Secret, error) {
 		}
 		s.Pending = p
 		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		if err := t.appendLog("secret.rotate", s.Name, fmt.Sprintf("version %d pending", p.N)); err != nil {
+		if err := t.saveSecret(key, s, "secret.rotate", s.Name, fmt.Sprintf("version %d pending", p.N)); err != nil {
 			return err
 		}
 		out, err = t.secretView(s)
@@ -86,10 +83,7 @@ func (v *Vault) ConfirmRotation(name string) (Secret, error) {
 		}
 		t.makeCurrent(s, s.Pending)
 		s.Pending = nil
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		if err := t.appendLog("secret.rotate.confirm", s.Name, fmt.Sprintf("version %d current", s.Current.N)); err != nil {
+		if err := t.saveSecret(key, s, "secret.rotate.confirm", s.Name, fmt.Sprintf("version %d current", s.Current.N)); err != nil {
 			return err
 		}
 		out, err = t.secretView(s)
@@ -116,10 +110,7 @@ func (v *Vault) AbortRotation(name string) (Secret, int, error) {
 		slices.SortFunc(s.History, func(a, b version) int { return a.N - b.N })
 		s.Pending = nil
 		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		if err := t.appendLog("secret.rotate.abort", s.Name, fmt.Sprintf("version %d dropped", n)); err != nil {
+		if err := t.saveSecret(key, s, "secret.rotate.abort", s.Name, fmt.Sprintf("version %d dropped", n)); err != nil {
 			return err
 		}
 		out, err = t.secretView(s)

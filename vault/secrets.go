@@ -467,25 +467,13 @@ func (v *Vault) Set(name string, val Value) (Secret, error) {
 		}
 		t.makeCurrent(s, next)
 		t.setFlag(codeSecrets, key, flagReencrypt, false)
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		if err := t.appendLog("secret.set", s.Name, fmt.Sprintf("version %d", next.N)); err != nil {
+		if err := t.saveSecret(key, s, "secret.set", s.Name, fmt.Sprintf("version %d", next.N)); err != nil {
 			return err
 		}
 		out, err = t.secretView(s)
 		return err
 	})
 	return out, err
-}
-
-// CheckSet reports whether [Vault.Set] would accept a new value for name,
-// so that callers can refuse before asking for the value.
-func (v *Vault) CheckSet(name string) error {
-	return v.view(func(t *txn) error {
-		_, _, _, err := t.checkSet(name)
-		return err
-	})
 }
 
 // checkSet finds a secret the acting member may set, and who its new value
@@ -600,10 +588,7 @@ func (v *Vault) Edit(name string, e SecretEdit) (Secret, error) {
 		}
 		if len(fields) > 0 {
 			s.Updated = stamp{At: t.now, By: t.v.wrapID}
-			if err := t.putSecret(key, s); err != nil {
-				return err
-			}
-			if err := t.appendLog("secret.edit", s.Name, strings.Join(fields, ", ")); err != nil {
+			if err := t.saveSecret(key, s, "secret.edit", s.Name, strings.Join(fields, ", ")); err != nil {
 				return err
 			}
 		}
@@ -625,10 +610,7 @@ func (v *Vault) Remove(name string) error {
 			return err
 		}
 		s.Deleted = &stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		return t.appendLog("secret.remove", s.Name, "moved to the trash")
+		return t.saveSecret(key, s, "secret.remove", s.Name, "moved to the trash")
 	})
 }
 
@@ -660,10 +642,7 @@ func (v *Vault) Restore(name string) error {
 		}
 		s.Deleted = nil
 		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		return t.appendLog("secret.restore", s.Name, "restored from the trash")
+		return t.saveSecret(key, s, "secret.restore", s.Name, "restored from the trash")
 	})
 }
 
@@ -684,10 +663,7 @@ func (v *Vault) Purge(name string) error {
 		}
 		tomb := &secretRecord{ID: s.ID, Name: s.Name, Created: s.Created, Purged: &stamp{At: t.now, By: t.v.wrapID}}
 		t.setFlag(codeSecrets, key, flagReencrypt, false)
-		if err := t.putSecret(key, tomb); err != nil {
-			return err
-		}
-		return t.appendLog("secret.purge", s.Name, "deleted for good")
+		return t.saveSecret(key, tomb, "secret.purge", s.Name, "deleted for good")
 	})
 }
 

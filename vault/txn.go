@@ -200,6 +200,14 @@ func (t *txn) putSecret(key []byte, s *secretRecord) error {
 	return t.putJSON(bucketSecrets, codeSecrets, key, s)
 }
 
+// saveSecret stores a secret record and logs the change, in one go.
+func (t *txn) saveSecret(key []byte, s *secretRecord, action, target, detail string) error {
+	if err := t.putSecret(key, s); err != nil {
+		return err
+	}
+	return t.appendLog(action, target, detail)
+}
+
 // allSecrets returns every secret record with its key, purged ones
 // included, in key order.
 func (t *txn) allSecrets() ([]*secretRecord, [][]byte, error) {
