@@ -320,7 +320,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case setupDoneMsg:
 		return m.setupDone(msg)
 	case tea.KeyPressMsg:
-		if key.Matches(msg, m.sh.keys.Quit) && msg.String() == "ctrl+c" {
+		if msg.String() == "ctrl+c" { // quits from anywhere, even a form
 			return m, tea.Quit
 		}
 	}

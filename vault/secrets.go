@@ -367,6 +367,16 @@ func findVersion(s *secretRecord, n int) (*version, error) {
 	return nil, errorf(ErrNotFound, "%q has no version %d; see its history", s.Name, n)
 }
 
+// liveVersion finds version n (0: the current one) of a live secret.
+func (t *txn) liveVersion(name string, n int) (*secretRecord, *version, error) {
+	s, _, err := t.liveSecret(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	ver, err := findVersion(s, n)
+	return s, ver, err
+}
+
 // notReader explains why the acting member cannot read a version.
 func (t *txn) notReader(s *secretRecord, v *version) error {
 	wanted, err := t.resolve(s.Share)
@@ -392,11 +402,7 @@ func (t *txn) notReader(s *secretRecord, v *version) error {
 func (v *Vault) Reveal(name string, version int) (Value, error) {
 	var out Value
 	err := v.view(func(t *txn) error {
-		s, _, err := t.liveSecret(name)
-		if err != nil {
-			return err
-		}
-		ver, err := findVersion(s, version)
+		s, ver, err := t.liveVersion(name, version)
 		if err != nil {
 			return err
 		}
@@ -415,11 +421,7 @@ func (v *Vault) Reveal(name string, version int) (Value, error) {
 func (v *Vault) Ciphertext(name string, version int) ([]byte, error) {
 	var out []byte
 	err := v.view(func(t *txn) error {
-		s, _, err := t.liveSecret(name)
-		if err != nil {
-			return err
-		}
-		ver, err := findVersion(s, version)
+		_, ver, err := t.liveVersion(name, version)
 		if err != nil {
 			return err
 		}
