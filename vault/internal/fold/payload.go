@@ -1,0 +1,472 @@
+package fold
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
+)
+
+// Operation kinds. Changing who may do what is "authority": only admins
+// make those, and they are resolved first (see Fold).
+const (
+	KindCreate       = "vault.create"
+	KindMemberAdd    = "member.add"
+	KindMemberEdit   = "member.edit"
+	KindMemberRemove = "member.remove"
+	KindRekey        = "vault.rekey"
+	KindGrant        = "keys.grant"
+	KindReview       = "review.done"
+	KindActive       = "member.active"
+	KindSecretAdd    = "secret.add"
+	KindSecretEdit   = "secret.edit"
+	KindSecretShare  = "secret.share"
+	KindSecretSet    = "secret.set"
+	KindRotate       = "secret.rotate"
+	KindConfirm      = "secret.rotate.confirm"
+	KindAbort        = "secret.rotate.abort"
+	KindTrash        = "secret.trash"
+	KindRestore      = "secret.restore"
+	KindPurge        = "secret.purge"
+	KindReencrypt    = "secret.reencrypt"
+)
+
+// IsAuthority reports whether an operation of this kind changes who may
+// do what.
+func IsAuthority(kind string) bool {
+	switch kind {
+	case KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview:
+		return true
+	}
+	return false
+}
+
+// NewMember describes a member (or recovery key) being added.
+type NewMember struct {
+	ID       MemberID `json:"id"`
+	Name     string   `json:"name"`
+	Age      string   `json:"age"`
+	Sign     []byte   `json:"sign,omitempty"`
+	Groups   []string `json:"groups,omitempty"`
+	Admin    bool     `json:"admin,omitempty"`
+	Recovery bool     `json:"recovery,omitempty"`
+}
+
+// Create is the first operation: the vault, its creator and its recovery
+// keys, and the first vault key granted to each.
+type Create struct {
+	Name     string      `json:"name"`
+	Kind     string      `json:"kind"`
+	Creator  NewMember   `json:"creator"`
+	Recovery []NewMember `json:"recovery,omitempty"`
+	Grants   []Grant     `json:"grants"`
+}
+
+// MemberAdd adds a member and grants them every vault key.
+type MemberAdd struct {
+	Member NewMember `json:"member"`
+	Grant  Grant     `json:"grant"`
+}
+
+// MemberEdit changes a member's groups or admin flag.
+type MemberEdit struct {
+	Member       MemberID `json:"member"`
+	AddGroups    []string `json:"add_groups,omitempty"`
+	RemoveGroups []string `json:"remove_groups,omitempty"`
+	Admin        *bool    `json:"admin,omitempty"`
+}
+
+// MemberRemove removes a member and starts a new epoch: a new vault key
+// granted to everyone else.
+type MemberRemove struct {
+	Member MemberID `json:"member"`
+	Epoch  EpochID  `json:"epoch"`
+	Grants []Grant  `json:"grants"`
+}
+
+// Rekey starts a new epoch without removing anyone (after concurrent
+// removals left a removed member holding the current key).
+type Rekey struct {
+	Epoch  EpochID `json:"epoch"`
+	Grants []Grant `json:"grants"`
+}
+
+// GrantKeys gives members keys they lack (added while a concurrent
+// removal issued a key they were not given).
+type GrantKeys struct {
+	Grants []Grant `json:"grants"`
+}
+
+// Empty is the payload of kinds that need none.
+type Empty struct{}
+
+// Value is one version of a value: the age file's hash and its recipients
+// in stanza order.
+type Value struct {
+	Blob    Hash       `json:"blob"`
+	Readers []MemberID `json:"readers"`
+}
+
+// SecretAdd adds a secret with its first value.
+type SecretAdd struct {
+	Secret      SecretID        `json:"secret"`
+	Name        string          `json:"name"`
+	Username    string          `json:"username,omitempty"`
+	URL         string          `json:"url,omitempty"`
+	Note        string          `json:"note,omitempty"`
+	Share       Share           `json:"share"`
+	RotateEvery rotation.Period `json:"rotate_every"`
+	Rules       rotation.Rules  `json:"rules"`
+	LastRotated time.Time       `json:"last_rotated"`
+	Value       Value           `json:"value"`
+}
+
+// SecretEdit changes metadata; nil fields stay as they are.
+type SecretEdit struct {
+	Secret      SecretID         `json:"secret"`
+	Username    *string          `json:"username,omitempty"`
+	URL         *string          `json:"url,omitempty"`
+	Note        *string          `json:"note,omitempty"`
+	RotateEvery *rotation.Period `json:"rotate_every,omitempty"`
+	Rules       *rotation.Rules  `json:"rules,omitempty"`
+	LastRotated *time.Time       `json:"last_rotated,omitempty"`
+}
+
+// SecretShare changes who a secret is shared with, and carries the
+// re-encryptions its author could do at once.
+type SecretShare struct {
+	Secret    SecretID    `json:"secret"`
+	Add       Share       `json:"add"`
+	Remove    Share       `json:"remove"`
+	Reencrypt []Reencrypt `json:"reencrypt,omitempty"`
+}
+
+// Reencrypt is a new age file for an existing version, for new readers.
+type Reencrypt struct {
+	Version OpID  `json:"version"`
+	Value   Value `json:"value"`
+}
+
+// SecretValue sets a new value (KindSecretSet) or starts a rotation with
+// it (KindRotate).
+type SecretValue struct {
+	Secret SecretID `json:"secret"`
+	Value  Value    `json:"value"`
+}
+
+// Settle confirms or aborts a rotation: Version is the pending value.
+type Settle struct {
+	Secret  SecretID `json:"secret"`
+	Version OpID     `json:"version"`
+}
+
+// SecretRef names a secret (trash, restore, purge).
+type SecretRef struct {
+	Secret SecretID `json:"secret"`
+}
+
+// SecretReencrypt re-encrypts versions for who should read them now.
+type SecretReencrypt struct {
+	Secret SecretID    `json:"secret"`
+	Items  []Reencrypt `json:"items"`
+}
+
+// maxList bounds the lists in a payload.
+const maxList = 4096
+
+// Decode decodes and validates the payload of an operation of kind.
+func Decode(kind string, raw []byte) (any, error) {
+	var p interface{ validate() error }
+	switch kind {
+	case KindCreate:
+		p = &Create{}
+	case KindMemberAdd:
+		p = &MemberAdd{}
+	case KindMemberEdit:
+		p = &MemberEdit{}
+	case KindMemberRemove:
+		p = &MemberRemove{}
+	case KindRekey:
+		p = &Rekey{}
+	case KindGrant:
+		p = &GrantKeys{}
+	case KindReview, KindActive:
+		p = &Empty{}
+	case KindSecretAdd:
+		p = &SecretAdd{}
+	case KindSecretEdit:
+		p = &SecretEdit{}
+	case KindSecretShare:
+		p = &SecretShare{}
+	case KindSecretSet, KindRotate:
+		p = &SecretValue{}
+	case KindConfirm, KindAbort:
+		p = &Settle{}
+	case KindTrash, KindRestore, KindPurge:
+		p = &SecretRef{}
+	case KindReencrypt:
+		p = &SecretReencrypt{}
+	default:
+		return nil, fmt.Errorf("unknown kind of change %q (made by a newer version of vault?)", kind)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return nil, fmt.Errorf("malformed %s: %v", kind, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("malformed %s: trailing data", kind)
+	}
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (c *Create) validate() error {
+	if c.Name != "" {
+		if _, err := naming.Vault(c.Name); err != nil {
+			return err
+		}
+	}
+	if c.Kind != "x25519" && c.Kind != "pq" {
+		return fmt.Errorf("unknown vault kind %q", c.Kind)
+	}
+	if err := c.Creator.validate(c.Kind); err != nil {
+		return err
+	}
+	if c.Creator.Recovery || len(c.Creator.Sign) == 0 {
+		return errors.New("the creator must be a member with a signing key")
+	}
+	if len(c.Recovery) > 64 || len(c.Grants) > 65 {
+		return errors.New("too many recovery keys")
+	}
+	for _, r := range c.Recovery {
+		if err := r.validate(c.Kind); err != nil {
+			return err
+		}
+		if !r.Recovery {
+			return errors.New("a recovery key is not marked as one")
+		}
+	}
+	return validGrants(c.Grants)
+}
+
+func (m *NewMember) validate(kind string) error {
+	if m.ID.IsZero() {
+		return errors.New("member has no ID")
+	}
+	if _, err := naming.Member(m.Name); err != nil {
+		return err
+	}
+	if err := checkAgeKey(m.Age, kind); err != nil {
+		return err
+	}
+	if len(m.Sign) != 0 && len(m.Sign) != ed25519.PublicKeySize {
+		return errors.New("malformed signing key")
+	}
+	return validGroups(m.Groups)
+}
+
+// checkAgeKey checks a stored age recipient of the vault's kind.
+func checkAgeKey(s, kind string) error {
+	var err error
+	switch {
+	case kind == "pq" && strings.HasPrefix(s, "age1pq1"):
+		_, err = age.ParseHybridRecipient(s)
+	case kind == "x25519" && !strings.HasPrefix(s, "age1pq1"):
+		_, err = age.ParseX25519Recipient(s)
+	default:
+		return fmt.Errorf("a %s key in a %s vault", map[bool]string{true: "post-quantum", false: "classic"}[strings.HasPrefix(s, "age1pq1")], kind)
+	}
+	if err != nil {
+		return errors.New("malformed public key")
+	}
+	return nil
+}
+
+func validGroups(gs []string) error {
+	if len(gs) > 64 {
+		return errors.New("too many groups")
+	}
+	for _, g := range gs {
+		c, err := naming.Group(g)
+		if err != nil {
+			return err
+		}
+		if c != g {
+			return fmt.Errorf("group %q is not in canonical form", g)
+		}
+	}
+	return nil
+}
+
+func validGrants(gs []Grant) error {
+	if len(gs) > maxList {
+		return errors.New("too many key grants")
+	}
+	for _, g := range gs {
+		if g.To.IsZero() || g.Blob.IsZero() || len(g.Epochs) == 0 || len(g.Epochs) > maxList {
+			return errors.New("malformed key grant")
+		}
+		if !g.Op.IsZero() {
+			return errors.New("malformed key grant")
+		}
+	}
+	return nil
+}
+
+func (p *MemberAdd) validate() error {
+	if p.Member.ID.IsZero() || p.Grant.To != p.Member.ID {
+		return errors.New("malformed member addition")
+	}
+	if _, err := naming.Member(p.Member.Name); err != nil {
+		return err
+	}
+	if len(p.Member.Sign) != ed25519.PublicKeySize || p.Member.Recovery {
+		return errors.New("a member needs a signing key")
+	}
+	if err := validGroups(p.Member.Groups); err != nil {
+		return err
+	}
+	return validGrants([]Grant{p.Grant})
+}
+
+func (p *MemberEdit) validate() error {
+	if p.Member.IsZero() {
+		return errors.New("malformed member change")
+	}
+	if err := validGroups(p.AddGroups); err != nil {
+		return err
+	}
+	return validGroups(p.RemoveGroups)
+}
+
+func (p *MemberRemove) validate() error {
+	if p.Member.IsZero() {
+		return errors.New("malformed removal")
+	}
+	return validGrants(p.Grants)
+}
+
+func (p *Rekey) validate() error     { return validGrants(p.Grants) }
+func (p *GrantKeys) validate() error { return validGrants(p.Grants) }
+func (p *Empty) validate() error     { return nil }
+
+func (v *Value) validate() error {
+	if v.Blob.IsZero() || len(v.Readers) == 0 || len(v.Readers) > maxList {
+		return errors.New("malformed value")
+	}
+	for i, r := range v.Readers {
+		if r.IsZero() || slices.Contains(v.Readers[:i], r) {
+			return errors.New("malformed value readers")
+		}
+	}
+	return nil
+}
+
+func (s *Share) validate() error {
+	if len(s.Members) > maxList {
+		return errors.New("share list too long")
+	}
+	return validGroups(s.Groups)
+}
+
+func (p *SecretAdd) validate() error {
+	if _, err := naming.Secret(p.Name); err != nil {
+		return err
+	}
+	if err := naming.Fields(p.Username, p.URL, p.Note); err != nil {
+		return err
+	}
+	if !p.RotateEvery.IsZero() {
+		if err := p.RotateEvery.Validate(); err != nil {
+			return err
+		}
+	}
+	if err := p.Rules.Validate(); err != nil {
+		return err
+	}
+	if err := p.Share.validate(); err != nil {
+		return err
+	}
+	return p.Value.validate()
+}
+
+func (p *SecretEdit) validate() error {
+	if p.Username != nil {
+		if err := naming.Field("username", *p.Username, naming.MaxUsername); err != nil {
+			return err
+		}
+	}
+	if p.URL != nil {
+		if err := naming.Field("URL", *p.URL, naming.MaxURL); err != nil {
+			return err
+		}
+	}
+	if p.Note != nil {
+		if err := naming.Field("note", *p.Note, naming.MaxNote); err != nil {
+			return err
+		}
+	}
+	if p.RotateEvery != nil {
+		if err := p.RotateEvery.Validate(); err != nil {
+			return err
+		}
+	}
+	if p.Rules != nil {
+		if err := p.Rules.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *SecretShare) validate() error {
+	if err := p.Add.validate(); err != nil {
+		return err
+	}
+	if err := p.Remove.validate(); err != nil {
+		return err
+	}
+	return validReencrypts(p.Reencrypt)
+}
+
+func validReencrypts(items []Reencrypt) error {
+	if len(items) > 2 {
+		return errors.New("too many re-encryptions")
+	}
+	for _, r := range items {
+		if r.Version.IsZero() {
+			return errors.New("malformed re-encryption")
+		}
+		if err := r.Value.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *SecretValue) validate() error { return p.Value.validate() }
+func (p *Settle) validate() error {
+	if p.Version.IsZero() {
+		return errors.New("malformed rotation")
+	}
+	return nil
+}
+func (p *SecretRef) validate() error { return nil }
+func (p *SecretReencrypt) validate() error {
+	if len(p.Items) == 0 {
+		return errors.New("malformed re-encryption")
+	}
+	return validReencrypts(p.Items)
+}

@@ -1,0 +1,402 @@
+package fold
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"slices"
+	"time"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+)
+
+// Short names for the log's identifiers.
+type (
+	// OpID names an operation.
+	OpID = oplog.ID
+	// MemberID names a member or a recovery key.
+	MemberID = oplog.Member
+	// EpochID names a vault key.
+	EpochID = oplog.EpochID
+	// Hash is the SHA-256 of a blob.
+	Hash = oplog.Hash
+)
+
+// SecretID is a secret's stable random identifier, chosen when it is
+// added; names may change (a clash on merge renames one), IDs never.
+type SecretID [16]byte
+
+// MarshalText encodes the ID in hex.
+func (s SecretID) MarshalText() ([]byte, error) { return oplog.Member(s).MarshalText() }
+
+// UnmarshalText decodes a hex ID.
+func (s *SecretID) UnmarshalText(b []byte) error { return (*oplog.Member)(s).UnmarshalText(b) }
+
+// String returns the ID in hex.
+func (s SecretID) String() string { return oplog.Member(s).String() }
+
+// Stamp records who did something, when, and in which operation.
+type Stamp struct {
+	At time.Time `json:"at"`
+	By MemberID  `json:"by"`
+	Op OpID      `json:"op"`
+}
+
+// Auth is the part of the state that says who may do what: the vault's
+// settings, its members and recovery keys, and its keys. It is small, so it
+// is copied freely; authority is always checked against a copy of it as it
+// stood when an operation was made.
+type Auth struct {
+	Vault   OpID   `json:"vault"`
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Created Stamp  `json:"created"`
+	// Members are every member and recovery key ever added, removed ones
+	// included, sorted by ID.
+	Members []*Member `json:"members"`
+	// Epoch is the current vault key, which new operations are sealed
+	// under; Epochs are all of them, in the order issued.
+	Epoch  EpochID `json:"epoch"`
+	Epochs []Epoch `json:"epochs"`
+	// Grants are every key grant ever made: an age file of vault keys
+	// encrypted to one member.
+	Grants   []Grant `json:"grants"`
+	Reviewed *Stamp  `json:"reviewed,omitempty"`
+	// Folded counts the operations folded so far, valid or not: the
+	// position the next one takes.
+	Folded  int64  `json:"folded"`
+	NextNum uint16 `json:"next_num"`
+}
+
+// Member is a person in the group, or a recovery key.
+type Member struct {
+	ID MemberID `json:"id"`
+	// Num is a small number, unique in the vault and never reused, that
+	// stands for the member in compact indexes.
+	Num  uint16 `json:"num"`
+	Name string `json:"name"`
+	// Age is the member's age recipient (public key).
+	Age string `json:"age"`
+	// Sign is the member's Ed25519 public key; empty for a recovery key
+	// that was given without one (it can read, not change).
+	Sign   []byte   `json:"sign,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	Admin  bool     `json:"admin,omitempty"`
+	// AdminSince is the position of the operation that last made this
+	// member an admin: the lower, the more senior. It breaks ties when
+	// admins remove each other at once.
+	AdminSince int64 `json:"admin_since,omitempty"`
+	// Recovery marks a recovery key: every value is encrypted to it, it
+	// holds every vault key, and (with a signing key) it acts as an admin.
+	Recovery   bool      `json:"recovery,omitempty"`
+	Added      Stamp     `json:"added"`
+	Removed    *Stamp    `json:"removed,omitempty"`
+	LastActive time.Time `json:"last_active"`
+}
+
+// Active reports whether the member has not been removed.
+func (m *Member) Active() bool { return m.Removed == nil }
+
+// Epoch is one vault key.
+type Epoch struct {
+	ID      EpochID `json:"id"`
+	Created Stamp   `json:"created"`
+}
+
+// Grant is an age file of vault keys encrypted to one member.
+type Grant struct {
+	To     MemberID  `json:"to"`
+	Blob   Hash      `json:"blob"`
+	Epochs []EpochID `json:"epochs"`
+	Op     OpID      `json:"op,omitempty"`
+}
+
+// Clone returns a deep copy.
+func (a *Auth) Clone() *Auth {
+	c := *a
+	c.Members = make([]*Member, len(a.Members))
+	for i, m := range a.Members {
+		mm := *m
+		mm.Groups = slices.Clone(m.Groups)
+		c.Members[i] = &mm
+	}
+	c.Epochs = slices.Clone(a.Epochs)
+	c.Grants = slices.Clone(a.Grants)
+	if a.Reviewed != nil {
+		r := *a.Reviewed
+		c.Reviewed = &r
+	}
+	return &c
+}
+
+// Member returns the member (or recovery key) with id, removed or not.
+func (a *Auth) Member(id MemberID) *Member {
+	i, ok := slices.BinarySearchFunc(a.Members, id, func(m *Member, id MemberID) int { return bytes.Compare(m.ID[:], id[:]) })
+	if !ok {
+		return nil
+	}
+	return a.Members[i]
+}
+
+func (a *Auth) addMember(m *Member) {
+	i, _ := slices.BinarySearchFunc(a.Members, m.ID, func(x *Member, id MemberID) int { return bytes.Compare(x.ID[:], id[:]) })
+	a.Members = slices.Insert(a.Members, i, m)
+}
+
+// ByName returns the active member (not recovery key) with that name,
+// ignoring case.
+func (a *Auth) ByName(name string) *Member {
+	want := naming.Fold(name)
+	for _, m := range a.Members {
+		if m.Active() && !m.Recovery && naming.Fold(m.Name) == want {
+			return m
+		}
+	}
+	return nil
+}
+
+// ByKey returns the active member or recovery key with that age recipient
+// or signing key.
+func (a *Auth) ByKey(age string, sign ed25519.PublicKey) *Member {
+	for _, m := range a.Members {
+		if m.Active() && (m.Age == age || (len(sign) > 0 && bytes.Equal(m.Sign, sign))) {
+			return m
+		}
+	}
+	return nil
+}
+
+// Recovery returns the active recovery keys, in ID order.
+func (a *Auth) Recovery() []*Member {
+	var out []*Member
+	for _, m := range a.Members {
+		if m.Recovery && m.Active() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Admins counts the active admins (people, not recovery keys).
+func (a *Auth) Admins() int {
+	n := 0
+	for _, m := range a.Members {
+		if m.Active() && m.Admin && !m.Recovery {
+			n++
+		}
+	}
+	return n
+}
+
+// Groups returns every group some active member is in, sorted.
+func (a *Auth) Groups() []string {
+	var out []string
+	for _, m := range a.Members {
+		if m.Active() {
+			out = append(out, m.Groups...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// mayAdminister reports whether m can make admin changes: an active admin,
+// or a recovery key that can sign.
+func mayAdminister(m *Member) bool {
+	return m != nil && m.Active() && (m.Admin || (m.Recovery && len(m.Sign) > 0))
+}
+
+// HasEpoch reports whether member id was granted the key of epoch e.
+func (a *Auth) HasEpoch(id MemberID, e EpochID) bool {
+	for _, g := range a.Grants {
+		if g.To == id && slices.Contains(g.Epochs, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Share is who a secret is meant to be shared with: members by ID and
+// groups by name. It is resolved to members whenever it is read.
+type Share struct {
+	Members []MemberID `json:"members,omitempty"`
+	Groups  []string   `json:"groups,omitempty"`
+}
+
+// Resolve returns the active members (not recovery keys) a share names,
+// directly or through a group, in ID order.
+func (a *Auth) Resolve(s Share) []MemberID {
+	var out []MemberID
+	for _, m := range a.Members {
+		if !m.Active() || m.Recovery {
+			continue
+		}
+		if slices.Contains(s.Members, m.ID) || hasAnyGroup(m.Groups, s.Groups) {
+			out = append(out, m.ID)
+		}
+	}
+	return out
+}
+
+func hasAnyGroup(have, want []string) bool {
+	for _, g := range want {
+		if slices.Contains(have, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// Secret is a secret as the log made it: its metadata and every version of
+// its value (the values are age files stored apart, by hash).
+type Secret struct {
+	ID       SecretID `json:"id"`
+	Name     string   `json:"name"`
+	Username string   `json:"username,omitempty"`
+	URL      string   `json:"url,omitempty"`
+	Note     string   `json:"note,omitempty"`
+	Share    Share    `json:"share"`
+	// Versions lists every value ever stored, oldest first.
+	Versions []*Version `json:"versions"`
+	// Current and Pending are the op IDs of the current and pending
+	// versions; Pending is zero when no rotation is under way.
+	Current OpID `json:"current"`
+	Pending OpID `json:"pending,omitempty"`
+	// CurrentSince is the operation that made the current version
+	// current: a set, an add or a confirmed rotation.
+	CurrentSince OpID            `json:"current_since"`
+	RotateEvery  rotation.Period `json:"rotate_every"`
+	Rules        rotation.Rules  `json:"rules"`
+	LastRotated  time.Time       `json:"last_rotated"`
+	RotateNow    []Reason        `json:"rotate_now,omitempty"`
+	Created      Stamp           `json:"created"`
+	Updated      Stamp           `json:"updated"`
+	Deleted      *Stamp          `json:"deleted,omitempty"`
+	Purged       *Stamp          `json:"purged,omitempty"`
+	// Wanted are the members the share resolves to now: who should be
+	// able to read the current value. Derived; kept so that readers know
+	// without the whole member list.
+	Wanted []MemberID `json:"wanted"`
+}
+
+// Version is one stored value.
+type Version struct {
+	// Op is the operation that wrote the value: its identity.
+	Op OpID `json:"op"`
+	// N numbers the versions of a secret 1, 2, 3… in log order.
+	N    int  `json:"n"`
+	Blob Hash `json:"blob"`
+	// Readers are the age file's recipients in stanza order: members,
+	// then recovery keys.
+	Readers []MemberID `json:"readers"`
+	Created Stamp      `json:"created"`
+	// Aborted is set on a pending value that was dropped; Superseded on
+	// one that a concurrent rotation replaced. Both stay in history in
+	// case the service has them after all.
+	Aborted    *Stamp `json:"aborted,omitempty"`
+	Superseded bool   `json:"superseded,omitempty"`
+}
+
+// Reason says why a secret must be rotated now.
+type Reason struct {
+	Text string    `json:"text"`
+	At   time.Time `json:"at"`
+	By   MemberID  `json:"by"`
+	// Cause is the operation that gave the reason; a new value clears it
+	// only if its author had seen that operation.
+	Cause OpID `json:"cause"`
+	// Who are the members who could read a value they may no longer read.
+	Who []MemberID `json:"who,omitempty"`
+}
+
+// Version returns the version written by op, or nil.
+func (s *Secret) Version(op OpID) *Version {
+	for _, v := range s.Versions {
+		if v.Op == op {
+			return v
+		}
+	}
+	return nil
+}
+
+// CurrentVersion returns the current version (nil only for a purged
+// secret).
+func (s *Secret) CurrentVersion() *Version { return s.Version(s.Current) }
+
+// PendingVersion returns the pending version, or nil.
+func (s *Secret) PendingVersion() *Version {
+	if s.Pending.IsZero() {
+		return nil
+	}
+	return s.Version(s.Pending)
+}
+
+// Live reports whether the secret is neither in the trash nor purged.
+func (s *Secret) Live() bool { return s.Deleted == nil && s.Purged == nil }
+
+// Clone returns a deep copy.
+func (s *Secret) Clone() *Secret {
+	c := *s
+	c.Share = Share{Members: slices.Clone(s.Share.Members), Groups: slices.Clone(s.Share.Groups)}
+	c.Versions = make([]*Version, len(s.Versions))
+	for i, v := range s.Versions {
+		vv := *v
+		vv.Readers = slices.Clone(v.Readers)
+		c.Versions[i] = &vv
+	}
+	c.RotateNow = slices.Clone(s.RotateNow)
+	c.Wanted = slices.Clone(s.Wanted)
+	return &c
+}
+
+// NeedsReencrypt reports whether the current or pending value is not
+// encrypted to exactly the members who should read it.
+func (s *Secret) NeedsReencrypt(a *Auth) bool {
+	if !s.Live() {
+		return false
+	}
+	for _, v := range []*Version{s.CurrentVersion(), s.PendingVersion()} {
+		if v != nil && !sameMembers(people(a, v.Readers), s.Wanted) {
+			return true
+		}
+	}
+	return false
+}
+
+// people filters recovery keys out of a reader list.
+func people(a *Auth, ids []MemberID) []MemberID {
+	var out []MemberID
+	for _, id := range ids {
+		if m := a.Member(id); m == nil || !m.Recovery {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// People returns the readers of a version that are members, not recovery
+// keys.
+func (v *Version) People(a *Auth) []MemberID { return people(a, v.Readers) }
+
+func sameMembers(a, b []MemberID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			return false
+		}
+	}
+	return true
+}
+
+func minus(a, b []MemberID) []MemberID {
+	var out []MemberID
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,347 @@
+package oplog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// ID names an operation: the SHA-256 of its body.
+type ID [32]byte
+
+// String returns the ID in hex.
+func (id ID) String() string { return hex.EncodeToString(id[:]) }
+
+// Short returns the first 12 hex digits, for messages.
+func (id ID) Short() string { return id.String()[:12] }
+
+// IsZero reports whether id is unset.
+func (id ID) IsZero() bool { return id == ID{} }
+
+// MarshalText encodes the ID in hex.
+func (id ID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText decodes a hex ID.
+func (id *ID) UnmarshalText(b []byte) error { return decodeHex(id[:], b) }
+
+// Compare orders IDs bytewise.
+func (id ID) Compare(o ID) int { return bytes.Compare(id[:], o[:]) }
+
+// EpochID names one vault key: random, chosen by the operation that
+// issued the key.
+type EpochID [16]byte
+
+// String returns the epoch ID in hex.
+func (e EpochID) String() string { return hex.EncodeToString(e[:]) }
+
+// MarshalText encodes the epoch ID in hex.
+func (e EpochID) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
+
+// UnmarshalText decodes a hex epoch ID.
+func (e *EpochID) UnmarshalText(b []byte) error { return decodeHex(e[:], b) }
+
+// NewEpochID returns a random epoch ID.
+func NewEpochID() (EpochID, error) {
+	var e EpochID
+	_, err := rand.Read(e[:])
+	return e, err
+}
+
+// Member identifies a member (or a recovery key) across the whole log: a
+// random ID given when they were added.
+type Member [16]byte
+
+// String returns the member ID in hex.
+func (m Member) String() string { return hex.EncodeToString(m[:]) }
+
+// IsZero reports whether m is unset.
+func (m Member) IsZero() bool { return m == Member{} }
+
+// MarshalText encodes the member ID in hex.
+func (m Member) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText decodes a hex member ID.
+func (m *Member) UnmarshalText(b []byte) error { return decodeHex(m[:], b) }
+
+func decodeHex(dst, b []byte) error {
+	if hex.DecodedLen(len(b)) != len(dst) {
+		return errors.New("bad id length")
+	}
+	_, err := hex.Decode(dst, b)
+	return err
+}
+
+// Body is what an author signs: everything about an operation.
+type Body struct {
+	// Vault is the vault's ID (the ID of its first operation); zero in the
+	// first operation itself.
+	Vault ID `json:"vault"`
+	// Epoch is the key epoch the operation is sealed under; binding it
+	// here stops an envelope from being re-sealed under another key.
+	Epoch EpochID `json:"epoch"`
+	// Parents are the heads the author had seen: the operations this one
+	// was made on top of, sorted.
+	Parents []ID      `json:"parents"`
+	Author  Member    `json:"author"`
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	// Payload is the kind's own data.
+	Payload json.RawMessage `json:"payload"`
+}
+
+// Limits that bound what decoding a hostile envelope can cost.
+const (
+	MaxEnvelope = 1 << 20
+	MaxParents  = 256
+)
+
+// Op is an operation read from the log: its body decoded, its signatures
+// not yet checked (that needs the author's key, which only the state
+// knows).
+type Op struct {
+	ID   ID
+	Body Body
+	// Raw is the body as signed.
+	Raw  []byte
+	Sigs []Signature
+}
+
+// Signature is one signature over the body.
+type Signature struct {
+	Alg   byte
+	Bytes []byte
+}
+
+// Signature algorithms. Only Ed25519 exists today; a post-quantum one
+// gets the next number.
+const (
+	AlgEd25519 byte = 1
+)
+
+// Signer signs operation bodies for their author. The private key may live
+// in another process (an agent); only the signature comes back.
+type Signer interface {
+	// SigningKey returns the Ed25519 public key.
+	SigningKey() ed25519.PublicKey
+	// SignOp returns the Ed25519 signature of msg.
+	SignOp(msg []byte) ([]byte, error)
+}
+
+const (
+	idDomain  = "vault op id v1\x00"
+	sigDomain = "vault op signature v1\x00"
+)
+
+// IDOf returns the ID of a body as signed.
+func IDOf(raw []byte) ID {
+	h := sha256.New()
+	h.Write([]byte(idDomain))
+	h.Write(raw)
+	var id ID
+	h.Sum(id[:0])
+	return id
+}
+
+func sigMessage(raw []byte) []byte {
+	return append([]byte(sigDomain), raw...)
+}
+
+// Sign encodes body, signs it with s and returns the operation.
+func Sign(body Body, s Signer) (*Op, error) {
+	if len(body.Parents) > MaxParents {
+		return nil, fmt.Errorf("an operation can have at most %d parents", MaxParents)
+	}
+	body.At = body.At.UTC()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.SignOp(sigMessage(raw))
+	if err != nil {
+		return nil, fmt.Errorf("cannot sign: %w", err)
+	}
+	return &Op{ID: IDOf(raw), Body: body, Raw: raw, Sigs: []Signature{{Alg: AlgEd25519, Bytes: sig}}}, nil
+}
+
+// Verify checks the operation's Ed25519 signature with key.
+func (op *Op) Verify(key ed25519.PublicKey) bool {
+	if len(key) != ed25519.PublicKeySize {
+		return false
+	}
+	for _, s := range op.Sigs {
+		if s.Alg == AlgEd25519 {
+			return len(s.Bytes) == ed25519.SignatureSize && ed25519.Verify(key, sigMessage(op.Raw), s.Bytes)
+		}
+	}
+	return false
+}
+
+// Envelope layout: version (1) | epoch (16) | nonce (24) | ciphertext.
+// The plaintext is uvarint(len body) | body | count (1) | count × (alg (1)
+// | uvarint(len) | signature).
+const (
+	envelopeVersion = 2
+	envelopeHeader  = 1 + 16 + chacha20poly1305.NonceSizeX
+	envelopeAD      = "vault op envelope v1\x00"
+)
+
+// ErrUnseal is returned by Open for an envelope that does not authenticate
+// under the key given, or that is malformed.
+var ErrUnseal = errors.New("operation does not open with this key")
+
+// EnvelopeEpoch returns the epoch an envelope claims to be sealed under,
+// so the caller can pick the key.
+func EnvelopeEpoch(env []byte) (EpochID, bool) {
+	var e EpochID
+	if len(env) < envelopeHeader || env[0] != envelopeVersion {
+		return e, false
+	}
+	copy(e[:], env[1:17])
+	return e, true
+}
+
+// Seal encrypts op under key, the vault key of op.Body.Epoch.
+func Seal(op *Op, key *[32]byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(key[:])
+	if err != nil {
+		return nil, err
+	}
+	pt := binary.AppendUvarint(nil, uint64(len(op.Raw)))
+	pt = append(pt, op.Raw...)
+	pt = append(pt, byte(len(op.Sigs)))
+	for _, s := range op.Sigs {
+		pt = append(pt, s.Alg)
+		pt = binary.AppendUvarint(pt, uint64(len(s.Bytes)))
+		pt = append(pt, s.Bytes...)
+	}
+	out := make([]byte, envelopeHeader, envelopeHeader+len(pt)+aead.Overhead())
+	out[0] = envelopeVersion
+	copy(out[1:17], op.Body.Epoch[:])
+	if _, err := rand.Read(out[17:envelopeHeader]); err != nil {
+		return nil, err
+	}
+	out = aead.Seal(out, out[17:envelopeHeader], pt, additional(op.Body.Epoch))
+	if len(out) > MaxEnvelope {
+		return nil, fmt.Errorf("operation is larger than %d bytes", MaxEnvelope)
+	}
+	return out, nil
+}
+
+func additional(e EpochID) []byte { return append([]byte(envelopeAD), e[:]...) }
+
+// Open decrypts an envelope with key and decodes the operation. It checks
+// that the body names the epoch the envelope was sealed under; the caller
+// checks that the ID it was stored under is the returned op's ID.
+func Open(env []byte, key *[32]byte) (*Op, error) {
+	epoch, ok := EnvelopeEpoch(env)
+	if !ok || len(env) > MaxEnvelope || len(env) < envelopeHeader+chacha20poly1305.Overhead {
+		return nil, ErrUnseal
+	}
+	aead, err := chacha20poly1305.NewX(key[:])
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, env[17:envelopeHeader], env[envelopeHeader:], additional(epoch))
+	if err != nil {
+		return nil, ErrUnseal
+	}
+	op, err := decodePlaintext(pt)
+	if err != nil {
+		return nil, err
+	}
+	if op.Body.Epoch != epoch {
+		return nil, fmt.Errorf("%w: sealed under another epoch than it names", ErrMalformed)
+	}
+	return op, nil
+}
+
+// ErrMalformed is returned for an envelope that opens but whose content is
+// not a well-formed operation.
+var ErrMalformed = errors.New("malformed operation")
+
+func decodePlaintext(pt []byte) (*Op, error) {
+	n, k := binary.Uvarint(pt)
+	if k <= 0 || n > uint64(len(pt)-k) {
+		return nil, fmt.Errorf("%w: bad body length", ErrMalformed)
+	}
+	raw := pt[k : k+int(n)]
+	rest := pt[k+int(n):]
+	op := &Op{Raw: raw, ID: IDOf(raw)}
+	if err := decodeBody(raw, &op.Body); err != nil {
+		return nil, err
+	}
+	if len(rest) < 1 {
+		return nil, fmt.Errorf("%w: no signatures", ErrMalformed)
+	}
+	count := int(rest[0])
+	rest = rest[1:]
+	for range count {
+		if len(rest) < 2 {
+			return nil, fmt.Errorf("%w: truncated signature", ErrMalformed)
+		}
+		alg := rest[0]
+		l, k := binary.Uvarint(rest[1:])
+		if k <= 0 || l > uint64(len(rest)-1-k) {
+			return nil, fmt.Errorf("%w: bad signature length", ErrMalformed)
+		}
+		start := 1 + k
+		op.Sigs = append(op.Sigs, Signature{Alg: alg, Bytes: rest[start : start+int(l)]})
+		rest = rest[start+int(l):]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
+	}
+	return op, nil
+}
+
+func decodeBody(raw []byte, b *Body) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(b); err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data", ErrMalformed)
+	}
+	switch {
+	case len(b.Parents) > MaxParents:
+		return fmt.Errorf("%w: too many parents", ErrMalformed)
+	case b.Kind == "" || len(b.Kind) > 64:
+		return fmt.Errorf("%w: bad kind", ErrMalformed)
+	case b.At.IsZero():
+		return fmt.Errorf("%w: no time", ErrMalformed)
+	}
+	for i := 1; i < len(b.Parents); i++ {
+		if b.Parents[i-1].Compare(b.Parents[i]) >= 0 {
+			return fmt.Errorf("%w: parents not sorted and unique", ErrMalformed)
+		}
+	}
+	return nil
+}
+
+// Hash is the SHA-256 of a blob: an age file of a value, or of a key grant.
+type Hash [32]byte
+
+// HashOf returns the SHA-256 of b.
+func HashOf(b []byte) Hash { return sha256.Sum256(b) }
+
+// String returns the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is unset.
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// MarshalText encodes the hash in hex.
+func (h Hash) MarshalText() ([]byte, error) { return []byte(h.String()), nil }
+
+// UnmarshalText decodes a hex hash.
+func (h *Hash) UnmarshalText(b []byte) error { return decodeHex(h[:], b) }
