@@ -7,8 +7,8 @@ import (
 	"maps"
 	"math/rand/v2"
 	"os"
-	"strconv"
 	"slices"
+	"strconv"
 	"testing"
 	"testing/cryptotest"
 
