@@ -133,7 +133,6 @@ type (
 		me        vault.Member
 		info      vault.Info
 		reminders []string
-		chores    int
 		err       error
 	}
 	// statusMsg reports the outcome of an action on the status line.
@@ -268,11 +267,8 @@ func (m Model) open(id *vault.Identity) tea.Cmd {
 			return openedMsg{err: err}
 		}
 		defer v.Close()
-		chores, err := v.Maintain()
-		out := openedMsg{id: id, chores: len(chores.Reencrypted)}
-		if err != nil {
-			out.reminders = append(out.reminders, "could not finish housekeeping: "+err.Error())
-		}
+		out := openedMsg{id: id}
+		out.reminders = append(out.reminders, IncomingLines(v.Incoming())...)
 		out.reminders = append(out.reminders, v.Warnings()...)
 		if out.me, err = v.Me(); err != nil {
 			return openedMsg{err: err}
@@ -409,9 +405,6 @@ func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
 	m.sh.id, m.sh.me, m.sh.info = msg.id, msg.me, msg.info
 	m.state = stateReady
 	m.banner = msg.reminders
-	if msg.chores > 0 {
-		m.status = fmt.Sprintf("Re-encrypted %d secrets for the people they are now shared with.", msg.chores)
-	}
 	m.screens = []screen{newSecretsScreen(m.sh), newMembersScreen(m.sh), newReviewScreen(m.sh)}
 	m.current = 0
 	m.resize()

@@ -23,10 +23,13 @@ func ReminderLines(r vault.Reminders) []string {
 	if n := len(r.Pending); n > 0 {
 		mine = append(mine, fmt.Sprintf("%s to confirm (%s)", plural(n, "rotation"), names(r.Pending)))
 	}
+	if n := len(r.Reencrypt); n > 0 {
+		mine = append(mine, fmt.Sprintf("%s to re-encrypt for new readers (%s; your next change or 'vault sync' does it)", plural(n, "secret"), names(r.Reencrypt)))
+	}
 	if r.Review != nil {
 		admin = append(admin, "the access review is "+map[bool]string{true: "overdue", false: "due"}[r.Review.State == rotation.Overdue])
 	}
-	if n := len(r.Waiting); n > 0 {
+	if n := len(r.Waiting); n > 0 && len(r.Reencrypt) < n {
 		admin = append(admin, fmt.Sprintf("%s waiting for a reader to re-encrypt (%s)", plural(n, "secret"), names(r.Waiting)))
 	}
 	all := append(append([]string(nil), mine...), admin...)
@@ -38,6 +41,30 @@ func ReminderLines(r vault.Reminders) []string {
 		return []string{one}
 	}
 	return []string{joinAnd(mine), joinAnd(admin) + hint}
+}
+
+// IncomingLines describes changes other members made since this machine
+// last looked: one line naming the first few.
+func IncomingLines(events []vault.Event) []string {
+	var parts []string
+	n := 0
+	for _, e := range events {
+		if e.Rejected != "" || e.Action == "member.active" {
+			continue
+		}
+		n++
+		if n <= 3 {
+			parts = append(parts, e.Summary)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	line := "New since you last looked: " + strings.Join(parts, "; ")
+	if n > 3 {
+		line += fmt.Sprintf("; and %d more", n-3)
+	}
+	return []string{line}
 }
 
 func plural(n int, word string) string {

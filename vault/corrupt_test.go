@@ -100,7 +100,7 @@ func TestCorruptFile(t *testing.T) {
 		for _, read := range []func() error{
 			func() error { _, err := v.List(false); return err },
 			func() error { _, err := v.Members(); return err },
-			func() error { _, err := v.Log(); return err },
+			func() error { _, err := v.Log(0); return err },
 		} {
 			if err := read(); err != nil {
 				clean(err)
@@ -115,7 +115,7 @@ func TestCorruptFile(t *testing.T) {
 		}
 	}
 
-	flips := 1000
+	flips := 400
 	if testing.Short() || raceEnabled {
 		flips = 150
 	}

@@ -1,44 +1,57 @@
 package vault
 
 import (
-	"encoding/binary"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // CreateOptions describes a new vault. Identity (in Options) and PublicKey
 // are required: they are the creator's, who becomes the first member and an
-// admin.
+// admin. The identity must be able to sign (a [Signer]).
 type CreateOptions struct {
 	Options
 	// Name names the vault, e.g. the group ("Eastside Mutual Aid").
 	Name string
 	// MemberName is the creator's display name; a nickname is enough.
 	MemberName string
-	// PublicKey is the creator's public key, from [Identity.PublicKey].
+	// PublicKey is the creator's public key line, from
+	// [Identity.PublicKey].
 	PublicKey string
 	// Kind is the kind of vault wanted. Empty means the kind of PublicKey;
 	// otherwise PublicKey must be of this kind.
 	Kind Kind
-	// Recovery are public keys that every secret is also encrypted to, kept
-	// offline by the group so that losing every member's key loses nothing.
+	// Recovery are public keys (a member key line, or a bare age key) that
+	// every secret is also encrypted to, kept offline by the group so that
+	// losing every member's key loses nothing. A recovery key given with
+	// its signing key can also act as an admin; a bare age key can only
+	// read.
 	Recovery []string
 }
 
 type createPlan struct {
-	name, member, key string
-	kind              Kind
-	recovery          []string
+	name, member string
+	key          MemberKey
+	recovery     []MemberKey
 }
 
 func (c CreateOptions) plan() (*createPlan, error) {
-	p := &createPlan{name: c.Name}
-	if p.name != "" {
-		n, err := cleanName("vault", p.name, maxMemberName)
+	p := &createPlan{}
+	if c.Name != "" {
+		n, err := naming.Vault(c.Name)
 		if err != nil {
-			return nil, err
+			return nil, errorf(ErrBadName, "%v", err)
 		}
 		p.name = n
 	}
@@ -51,27 +64,27 @@ func (c CreateOptions) plan() (*createPlan, error) {
 		return nil, err
 	}
 	p.member = m
-	key, kind, err := ParsePublicKey(c.PublicKey)
+	key, err := ParseMemberKey(c.PublicKey)
 	if err != nil {
 		return nil, err
 	}
-	if c.Kind != "" && c.Kind != kind {
+	if c.Kind != "" && c.Kind != key.Kind {
 		hint := "create one with 'vault keygen --pq'"
 		if c.Kind == Classic {
 			hint = "create one with 'vault keygen'"
 		}
-		return nil, errorf(ErrWrongKind, "a %s vault needs a %s identity, and yours is %s; %s", c.Kind, c.Kind, kind, hint)
+		return nil, errorf(ErrWrongKind, "a %s vault needs a %s identity, and yours is %s; %s", c.Kind, c.Kind, key.Kind, hint)
 	}
-	p.key, p.kind = key, kind
+	p.key = key
 	for _, r := range c.Recovery {
-		rk, rkind, err := ParsePublicKey(r)
+		rk, err := parseKey(r, true)
 		if err != nil {
 			return nil, err
 		}
-		if rkind != kind {
-			return nil, errorf(ErrWrongKind, "recovery key is %s but the vault is %s", rkind, kind)
+		if rk.Kind != key.Kind {
+			return nil, errorf(ErrWrongKind, "recovery key is %s but the vault is %s", rk.Kind, key.Kind)
 		}
-		if rk == key || slices.Contains(p.recovery, rk) {
+		if rk.Age == key.Age || slices.ContainsFunc(p.recovery, func(x MemberKey) bool { return x.Age == rk.Age }) {
 			return nil, errorf(ErrExists, "a recovery key is listed twice or is your own key")
 		}
 		p.recovery = append(p.recovery, rk)
@@ -79,82 +92,175 @@ func (c CreateOptions) plan() (*createPlan, error) {
 	return p, nil
 }
 
-// write builds the whole vault in the (empty) file at path in one
-// transaction.
-func (p *createPlan) write(path string, now time.Time) (err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: DefaultLockTimeout})
+func kindName(k Kind) string {
+	if k == PostQuantum {
+		return "pq"
+	}
+	return "x25519"
+}
+
+// Create makes a new vault file at path with one member, the creator, who
+// is an admin. It never replaces an existing file: the vault is built in a
+// temporary file and linked into place only when complete.
+func Create(path string, c CreateOptions) (*Vault, error) {
+	if c.Identity == nil {
+		return nil, errors.New("vault.Create: no identity given")
+	}
+	signer, ok := c.Identity.(Signer)
+	if !ok {
+		return nil, errorf(ErrReadOnly, "this identity cannot sign, so it cannot create a vault")
+	}
+	p, err := c.plan()
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.PublicKey(p.key.Sign).Equal(signer.SigningKey()) {
+		return nil, errorf(ErrBadKey, "the public key given is not this identity's")
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return nil, errorf(ErrExists, "%s already exists", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	v, err := newVault(path, c.Options)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.create(p); err != nil {
+		v.Close()
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) create(p *createPlan) error {
+	epoch, err := oplog.NewEpochID()
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := db.Close(); err == nil {
-			err = cerr
-		}
-	}()
-	var vaultID [16]byte
-	id, err := newID()
+	key, err := randomKey()
 	if err != nil {
 		return err
 	}
-	copy(vaultID[:], id[:])
-	ring, err := newKeyring(vaultID, 1)
+	local, err := randomKey()
 	if err != nil {
 		return err
 	}
-	me, err := newID()
+	v.keys.add(epoch, key)
+	v.keys.local = local
+	v.ik = deriveIndexKeys(local)
+	newID := func() (oplog.Member, error) {
+		var id oplog.Member
+		_, err := rand.Read(id[:])
+		return id, err
+	}
+	creator, err := newID()
 	if err != nil {
 		return err
 	}
-	v := &Vault{path: path, keys: ring, vaultID: vaultID, wrapID: me, clock: systemClock{}}
-	return db.Update(func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
-			if _, err := tx.CreateBucket([]byte(b)); err != nil {
-				return err
-			}
-		}
-		meta := tx.Bucket([]byte(bucketMeta))
-		if err := meta.Put([]byte(metaApp), []byte(appName)); err != nil {
+	payload := fold.Create{Name: p.name, Kind: kindName(p.key.Kind),
+		Creator: fold.NewMember{ID: creator, Name: p.member, Age: p.key.Age, Sign: p.key.Sign, Admin: true}}
+	in := newIncoming()
+	grant := func(to oplog.Member, age string) error {
+		blob, err := v.keys.grant(age, []oplog.EpochID{epoch})
+		if err != nil {
 			return err
 		}
-		if err := meta.Put([]byte(metaFormat), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
+		h := oplog.HashOf(blob)
+		in.grants[h] = blob
+		payload.Grants = append(payload.Grants, fold.Grant{To: to, Blob: h, Epochs: []oplog.EpochID{epoch}})
+		return nil
+	}
+	if err := grant(creator, p.key.Age); err != nil {
+		return err
+	}
+	for i, r := range p.recovery {
+		id, err := newID()
+		if err != nil {
 			return err
 		}
-		if err := meta.Put([]byte(metaID), vaultID[:]); err != nil {
+		name := "recovery"
+		if len(p.recovery) > 1 {
+			name = "recovery-" + string(rune('1'+i))
+		}
+		payload.Recovery = append(payload.Recovery, fold.NewMember{ID: id, Name: name, Age: r.Age, Sign: r.Sign, Recovery: true})
+		if err := grant(id, r.Age); err != nil {
 			return err
 		}
-		t := &txn{v: v, tx: tx, keys: ring, man: &manifest{}, rev: 1, now: now}
-		settings := &settingsRecord{ID: id, Name: p.name, Kind: p.kind, Created: stamp{At: now, By: me}}
-		for _, r := range p.recovery {
-			rid, err := newID()
-			if err != nil {
-				return err
-			}
-			settings.Recovery = append(settings.Recovery, recoveryKey{ID: rid, Key: r})
-		}
-		if err := t.putSettings(settings); err != nil {
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	op, err := oplog.Sign(oplog.Body{Epoch: epoch, Author: creator, At: v.now(), Kind: fold.KindCreate, Payload: raw}, v.signer)
+	if err != nil {
+		return err
+	}
+	env, err := oplog.Seal(op, &key)
+	if err != nil {
+		return err
+	}
+	in.ops[op.ID] = env
+	v.vaultID = op.ID
+	v.repPath = v.replicaPath(op.ID)
+	if err := v.openReplica(true); err != nil {
+		return err
+	}
+	v.openedGrants[payload.Grants[0].Blob] = true
+	v.keysChanged = true
+	err = v.update0(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte(bLocal)).Put([]byte(lVault), v.vaultID[:]); err != nil {
 			return err
 		}
-		m := &memberRecord{ID: me, Num: 1, Name: p.member, Key: p.key, Admin: true, Added: stamp{At: now, By: me}, LastActive: now}
-		if err := t.putMember(m); err != nil {
+		rep, err := v.ingest(tx, in)
+		if err != nil {
 			return err
 		}
-		if err := t.rewrap([]*memberRecord{m}, settings); err != nil {
-			return err
+		if len(rep.events) != 1 || rep.events[0].Rejected != "" {
+			return errorf(ErrRejected, "the new vault's first change was refused")
 		}
-		t.due, t.dueDirty = &dueIndex{}, true
-		if err := t.saveDue(); err != nil {
-			return err
-		}
-		if err := t.saveDueSummary(); err != nil {
-			return err
-		}
-		if err := t.appendLog("vault.create", p.name, p.kind.String()+" vault"); err != nil {
-			return err
-		}
-		if err := t.appendLog("member.add", p.member, "admin"); err != nil {
-			return err
-		}
-		t.man.counter = t.rev
-		return t.saveManifest()
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if v.me != creator {
+		return errorf(ErrRejected, "the new vault does not know its creator")
+	}
+	// Build the file beside its place and link it in: never replace.
+	tmp, err := os.CreateTemp(filepath.Dir(v.path), "."+filepath.Base(v.path)+".new-*")
+	if err != nil {
+		return err
+	}
+	tmpPath := tmp.Name()
+	tmp.Close()
+	defer os.Remove(tmpPath)
+	if err := os.Truncate(tmpPath, 0); err != nil {
+		return err
+	}
+	if err := v.fillShared(tmpPath, true); err != nil {
+		return err
+	}
+	if err := os.Link(tmpPath, v.path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return errorf(ErrExists, "%s already exists", v.path)
+		}
+		return err
+	}
+	// Unlinking the temporary name changes the file's change time: do it
+	// before taking the stamp.
+	os.Remove(tmpPath)
+	info, err := os.Stat(v.path)
+	if err != nil {
+		return err
+	}
+	v.noteWritten(v.path, info)
+	if err := v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, stampOf(info)) }); err != nil {
+		return err
+	}
+	if err := v.setPin(v.path, pin{Vault: v.vaultID, Name: p.name}); err != nil {
+		return err
+	}
+	return v.checkMembership()
 }

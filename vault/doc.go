@@ -1,6 +1,7 @@
-// Package vault is the store: one encrypted file of a group's shared
-// secrets, each readable only by the members it is shared with. It is the
-// only package that touches the disk or keys.
+// Package vault is the store: a group's shared secrets, each readable only
+// by the members it is shared with, kept as a signed change log that any
+// number of copies can be merged from. It is the only package that touches
+// the disk or keys.
 //
 // # Use
 //
@@ -8,45 +9,62 @@
 // [WriteIdentity] (protected by a passphrase, or plain for scripts);
 // [ReadIdentity] unlocks it. [Create] makes a vault with its creator as the
 // first member and admin; [Open] opens one with any member's identity (an
-// [age.Identity], so an agent could hold the key instead). Methods on
-// [Vault] then add members and secrets, share and unshare, reveal, rotate
-// in two phases ([Vault.StartRotation], [Vault.ConfirmRotation]), and say
-// what is due ([Vault.Reminders], [Vault.Due], [Vault.Review]). Every change
-// is one bbolt transaction: all of it happens, or none.
+// [age.Identity], so an agent could hold the key instead; a [Signer] too, to
+// make changes). Methods on [Vault] then add members and secrets, share and
+// unshare, reveal, rotate in two phases ([Vault.StartRotation],
+// [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
+// [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]) and sync
+// through git ([Vault.Sync]).
 //
-// # What is stored, and how
+// # The change log
 //
-// A secret's value is a standard age file encrypted to exactly its readers'
-// public keys (and any recovery keys): a member can always decrypt it with
-// the stock age tool. Everything else (names, usernames, notes, members,
-// groups, dates, the change log) is sealed with a random vault key using
-// XChaCha20-Poly1305, with the bucket, the record's key, its revision and
-// the key's epoch as additional data; the vault key is age-encrypted to each
-// member separately. bbolt keys are random IDs or keyed hashes of names. A
-// sealed manifest lists the revision of every record, so a record changed,
-// moved, deleted, added or replaced by an older copy outside this package is
-// reported as [ErrTampered], never used.
+// The vault's truth is a set of operations (internal/oplog): each names its
+// author, its time, the operations it was made on top of (by hash, as git
+// commits do) and a payload, is signed with its author's Ed25519 key, and is
+// sealed with the vault key of its epoch, signature inside, so only members
+// learn who did what. The vault's identity is the hash of its first
+// operation. The state every method shows is a deterministic function of
+// the set (internal/fold): merging copies is the union of their operations,
+// in any order, any number of times. Each operation is checked, against the
+// state it was made in, for its author's right to make it; a removed
+// member's changes made concurrently with the removal are void; whatever a
+// member forges with other tools is refused and reported, never applied.
 //
-// Removing a member issues a new vault key, re-seals every record under it,
-// re-encrypts what the acting member can read without the removed one (the
-// rest waits for its next reader: [Vault.Maintain]) and marks each of those
-// secrets rotate-now.
+// # Files
+//
+// The shared file (the one members sync, keep in git, or copy around) is a
+// bbolt file holding only the log: sealed operations, the age files of
+// values (a standard age file per version, encrypted to exactly its
+// readers and the recovery keys, bound by hash to the operation that wrote
+// it), and key grants (the vault keys age-encrypted to each member). It is
+// never written in place: a change is written to a new file beside it and
+// renamed over it, so a sync tool never copies a half-written file.
+//
+// Each machine keeps its own copy in its state folder (Options.StateDir):
+// every operation it has seen, and the folded state, sealed under a key
+// only the member can unlock. Every command reads that copy, so reads never
+// write to the shared file; when the shared file changes, what it brings is
+// taken in, and what it lacks (a sync tool put back an older or forked
+// copy) is put back, with a warning naming what was missing. Copies that
+// sync tools leave beside the file are merged and removed. A machine
+// remembers which vault it opened at each path and refuses another there
+// ([ErrOtherVault]).
 //
 // # Damaged files
 //
 // bbolt trusts its file; a damaged one could crash it in ways no recover
 // catches. [Open] checks what bbolt reads while opening before bbolt sees
 // the file, and the whole structure on bbolt's own mapping the first time
-// this machine opens the file after it changed (see Options.StateDir), so a
-// truncated, bit-flipped or foreign file gives [ErrCorrupt] or
-// [ErrNotVault]; panics inside bbolt and faults on its mapping are turned
-// into [ErrCorrupt] too.
+// this machine reads the file after it changed, so a truncated, bit-flipped
+// or foreign file gives [ErrCorrupt] or [ErrNotVault]; an operation or
+// value that does not authenticate is dropped and reported. A damaged
+// shared file is rebuilt from this machine's copy (the damaged one kept).
 //
 // # Caveats
 //
-// Every member holds the vault key and so can read all metadata (not other
-// people's values). Rules such as "only admins change membership" are
-// enforced here, not by cryptography. A removed member keeps whatever they
-// saw or copied before; that is why removal marks secrets rotate-now. Freed
-// bbolt pages may hold old ciphertext until the file is compacted.
+// Every member holds the vault keys and so can read all metadata (not other
+// people's values) and all of the log. A removed member keeps whatever they
+// saw or copied before; that is why removal marks secrets rotate-now. A
+// machine that never saw a change cannot know it is missing: the change
+// comes back when any machine that saw it next writes the file.
 package vault

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 )
 
 // Reminders are what one member should be told at the start of every
@@ -23,83 +24,85 @@ type Reminders struct {
 	// Waiting are, for admins, secrets whose readers changed and that wait
 	// for one of their readers to re-encrypt them.
 	Waiting []string
+	// Reencrypt are the waiting secrets this member can re-encrypt: their
+	// next change (or 'vault sync') does it.
+	Reencrypt []string
 }
 
 // Empty reports whether there is nothing to remind of.
 func (r Reminders) Empty() bool {
-	return len(r.Overdue)+len(r.RotateNow)+len(r.Pending)+len(r.Waiting) == 0 && r.Review == nil
+	return len(r.Overdue)+len(r.RotateNow)+len(r.Pending)+len(r.Waiting)+len(r.Reencrypt) == 0 && r.Review == nil
+}
+
+// lastReview is when the access review was last held, or when the vault
+// was created if never.
+func lastReview(a *fold.Auth) time.Time {
+	if a.Reviewed != nil {
+		return a.Reviewed.At
+	}
+	return a.Created.At
 }
 
 // Reminders says what the acting member can act on that is due. It reads
-// the due summary (a few hundred bytes) and, only when something is due for
-// this member, the due index for the names; never every secret. So it costs
-// little enough to run before every command.
+// the secrets flagged (rotate now, pending, waiting) and the overdue end
+// of the due index, never every secret, so it costs little enough to run
+// before every command.
 func (v *Vault) Reminders() (Reminders, error) {
 	var out Reminders
-	err := v.view(func(t *txn) error {
-		sum, err := t.dueSummary()
-		if err != nil {
-			return err
-		}
-		me, err := t.actor()
-		if err != nil {
-			return err
-		}
-		admin := me == nil || me.Admin
-		today := dayNumber(t.now)
-		pol := t.v.policy()
-		mine := sum.all
-		if me != nil {
-			mine = sum.member(me.Num)
-		}
+	err := v.view(func(r *reader) error {
+		me := r.me()
+		admin := r.isAdmin()
+		pol := v.policy()
 		if admin {
-			if state, left := pol.ByDate(fromDayNumber(sum.review), t.now); state != rotation.OK {
-				out.Review = &rotation.Status{State: state, Due: fromDayNumber(sum.review), DaysLeft: left}
+			st := pol.Review(lastReview(r.auth), r.now)
+			if st.State != rotation.OK {
+				out.Review = &st
 			}
 		}
-		if mine.flags == 0 && mine.earliest >= today && !(admin && sum.waiting) {
-			return nil
-		}
-		d, err := t.dueIdx()
-		if err != nil {
-			return err
-		}
-		for _, e := range d.entries.all() {
-			if me != nil && !e.reads(me.Num) {
-				continue
+		mine := func(e *dueEntry) bool { return me.Recovery || e.reads(me.Num) }
+		err := r.ix.b(bFlagged).ForEach(func(k, _ []byte) error {
+			var e dueEntry
+			if _, err := r.ix.getJSON(bFlagged, k, &e); err != nil {
+				return err
 			}
 			switch {
-			case e.flags&dueRotateNow != 0:
-				out.RotateNow = append(out.RotateNow, e.name)
-			case e.flags&duePending != 0:
-				out.Pending = append(out.Pending, e.name)
-			case e.due < today:
-				out.Overdue = append(out.Overdue, e.name)
+			case e.Flags&dueRotateNow != 0 && mine(&e):
+				out.RotateNow = append(out.RotateNow, e.Name)
+			case e.Flags&duePending != 0 && mine(&e):
+				out.Pending = append(out.Pending, e.Name)
 			}
-		}
-		if !admin {
+			if e.Flags&dueWaiting != 0 && admin {
+				out.Waiting = append(out.Waiting, e.Name)
+			}
+			if e.Flags&dueWaiting != 0 && !e.Deleted && e.reads(me.Num) {
+				out.Reencrypt = append(out.Reencrypt, e.Name)
+			}
 			return nil
+		})
+		if err != nil {
+			return err
 		}
-		for _, key := range t.flagged() {
-			if e, ok := d.entries.get(string(key)); ok {
-				out.Waiting = append(out.Waiting, e.name)
+		today := dayNumber(r.now)
+		c := r.ix.b(bDue).Cursor()
+		for k, _ := c.First(); k != nil && int32(be32(k)) < today; k, _ = c.Next() {
+			var e dueEntry
+			if _, err := r.ix.getJSON(bDue, k, &e); err != nil {
+				return err
+			}
+			if !e.Deleted && e.Flags&(dueRotateNow|duePending) == 0 && mine(&e) {
+				out.Overdue = append(out.Overdue, e.Name)
 			}
 		}
 		return nil
 	})
-	for _, l := range [][]string{out.Overdue, out.RotateNow, out.Pending, out.Waiting} {
+	for _, l := range [][]string{out.Overdue, out.RotateNow, out.Pending, out.Waiting, out.Reencrypt} {
 		sortNames(l)
 	}
 	return out, err
 }
 
-// lastReview is when the access review was last held, or when the vault was
-// created if never.
-func (s *settingsRecord) lastReview() time.Time {
-	if s.Reviewed != nil {
-		return s.Reviewed.At
-	}
-	return s.Created.At
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
 
 // DueItem is one thing that is due: a secret to rotate, the access review,
@@ -125,58 +128,46 @@ type DueItem struct {
 // waiting to be re-encrypted for new readers.
 func (v *Vault) Due(within int) ([]DueItem, error) {
 	var out []DueItem
-	err := v.view(func(t *txn) error {
-		pol := t.v.policy()
+	err := v.view(func(r *reader) error {
+		pol := v.policy()
 		if within >= 0 {
 			pol.Window = within
 		}
-		me, err := t.actor()
-		if err != nil {
-			return err
-		}
-		admin := me == nil || me.Admin
-		secrets, keys, err := t.allSecrets()
-		if err != nil {
-			return err
-		}
-		for i, s := range secrets {
-			if s.Purged != nil || s.Deleted != nil {
-				continue
+		err := r.ix.Each(func(s *fold.Secret) error {
+			if !s.Live() {
+				return nil
 			}
-			view, err := t.secretView(s)
-			if err != nil {
-				return err
-			}
+			view := r.secretView(s)
 			rs := rotation.Secret{LastRotated: s.LastRotated, Every: s.RotateEvery}
-			if s.RotateNow != nil {
-				rs.RotateNow = s.RotateNow.Text
+			if view.RotateNow != nil {
+				rs.RotateNow = view.RotateNow.Text
 			}
-			if s.Pending != nil {
-				rs.Pending = s.Pending.Created.At
+			if p := s.PendingVersion(); p != nil {
+				rs.Pending = p.Created.At
 			}
-			st := pol.Status(rs, t.now)
+			st := pol.Status(rs, r.now)
 			if st.State != rotation.OK {
 				date := st.Due
 				switch st.State {
 				case rotation.RotateNow:
-					date = s.RotateNow.At
+					date = s.RotateNow[0].At
 				case rotation.Pending:
-					date = s.Pending.Created.At
+					date = s.PendingVersion().Created.At
 				}
 				out = append(out, DueItem{Kind: "secret", Name: s.Name, State: st.State, Date: date, Reason: st.Reason, CanAct: view.CanRead, Readers: view.Readers})
 			}
-			if t.hasFlag(codeSecrets, keys[i], flagReencrypt) {
+			if s.NeedsReencrypt(r.auth) {
 				out = append(out, DueItem{Kind: "reencrypt", Name: s.Name, State: rotation.Pending, Date: s.Updated.At,
-					Reason: "waiting for one of its readers (" + strings.Join(view.Readers, ", ") + ") to re-encrypt it for " + strings.Join(view.Waiting, ", "),
+					Reason: "waiting for one of its readers (" + strings.Join(view.Readers, ", ") + ") to re-encrypt it" + forWhom(view),
 					CanAct: view.CanRead, Readers: view.Readers})
 			}
-		}
-		settings, err := t.settings()
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		if st := pol.Review(settings.lastReview(), t.now); st.State != rotation.OK {
-			out = append(out, DueItem{Kind: "review", State: st.State, Date: st.Due, Reason: st.Reason, CanAct: admin})
+		if st := pol.Review(lastReview(r.auth), r.now); st.State != rotation.OK {
+			out = append(out, DueItem{Kind: "review", State: st.State, Date: st.Due, Reason: st.Reason, CanAct: r.isAdmin()})
 		}
 		return nil
 	})
@@ -192,6 +183,13 @@ func (v *Vault) Due(within int) ([]DueItem, error) {
 	return out, err
 }
 
+func forWhom(s Secret) string {
+	if len(s.Waiting) > 0 {
+		return " for " + strings.Join(s.Waiting, ", ")
+	}
+	return " without those who lost access"
+}
+
 // Review is the group's periodic data and access audit: what is stored,
 // who can read it, who the members are and whether they are still active.
 // It never holds a secret value.
@@ -204,6 +202,8 @@ type Review struct {
 	Next         rotation.Status `json:"next"`
 	Secrets      []ReviewSecret  `json:"secrets"`
 	Members      []ReviewMember  `json:"members"`
+	// Recovery are the vault's recovery keys, which can read everything.
+	Recovery []RecoveryKey `json:"recovery"`
 	// InactiveAfter is the number of days that make a member inactive.
 	InactiveAfter int `json:"inactive_after_days"`
 }
@@ -222,13 +222,14 @@ type ReviewSecret struct {
 
 // ReviewMember is one member in the review.
 type ReviewMember struct {
-	Name       string    `json:"name"`
-	Groups     []string  `json:"groups"`
-	Admin      bool      `json:"admin"`
-	Added      time.Time `json:"added"`
-	AddedBy    string    `json:"added_by"`
-	LastActive time.Time `json:"last_active"`
-	Inactive   bool      `json:"inactive"`
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	Groups      []string  `json:"groups"`
+	Admin       bool      `json:"admin"`
+	Added       time.Time `json:"added"`
+	AddedBy     string    `json:"added_by"`
+	LastActive  time.Time `json:"last_active"`
+	Inactive    bool      `json:"inactive"`
 	// Reads is how many secrets the member can read.
 	Reads int `json:"reads"`
 }
@@ -236,54 +237,49 @@ type ReviewMember struct {
 // Review gathers the access review.
 func (v *Vault) Review() (Review, error) {
 	var out Review
-	err := v.view(func(t *txn) error {
-		pol := t.v.policy()
-		settings, err := t.settings()
-		if err != nil {
-			return err
+	err := v.view(func(r *reader) error {
+		pol := v.policy()
+		a := r.auth
+		out = Review{Vault: a.Name, At: r.now, Next: pol.Review(lastReview(a), r.now), InactiveAfter: pol.InactiveAfter,
+			Secrets: []ReviewSecret{}, Members: []ReviewMember{}, Recovery: []RecoveryKey{}}
+		if a.Reviewed != nil {
+			at := a.Reviewed.At
+			out.LastReview, out.LastReviewBy = &at, r.nameOf(a.Reviewed.By)
 		}
-		out = Review{Vault: settings.Name, At: t.now, Next: pol.Review(settings.lastReview(), t.now), InactiveAfter: pol.InactiveAfter,
-			Secrets: []ReviewSecret{}, Members: []ReviewMember{}}
-		if settings.Reviewed != nil {
-			at := settings.Reviewed.At
-			out.LastReview, out.LastReviewBy = &at, t.nameOf(settings.Reviewed.By)
-		}
-		secrets, _, err := t.allSecrets()
-		if err != nil {
-			return err
-		}
-		reads := map[ID]int{}
-		for _, s := range secrets {
-			if s.Purged != nil || s.Deleted != nil {
-				continue
+		reads := map[fold.MemberID]int{}
+		err := r.ix.Each(func(s *fold.Secret) error {
+			if !s.Live() {
+				return nil
 			}
-			view, err := t.secretView(s)
-			if err != nil {
-				return err
-			}
-			for _, id := range s.Current.Readers {
+			view := r.secretView(s)
+			for _, id := range s.CurrentVersion().Readers {
 				reads[id]++
 			}
 			out.Secrets = append(out.Secrets, ReviewSecret{Name: s.Name, SharedWith: view.SharedWith, Readers: view.Readers, Waiting: view.Waiting,
 				LastRotated: s.LastRotated, Due: view.Due, State: view.State, Reason: view.Reason})
-		}
-		all, err := t.allMembers()
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for _, m := range all {
-			if m.Removed != nil {
+		for _, m := range a.Members {
+			if !m.Active() {
 				continue
 			}
-			mv := t.memberView(m)
+			mv := r.memberView(m)
+			if m.Recovery {
+				out.Recovery = append(out.Recovery, RecoveryKey{Name: m.Name, PublicKey: mv.PublicKey, Fingerprint: mv.Fingerprint,
+					CanSign: len(m.Sign) > 0, Added: m.Added.At, AddedBy: mv.AddedBy})
+				continue
+			}
 			// A member who never used the vault counts from when they were
 			// added: someone added today is not inactive.
 			seen := m.LastActive
 			if m.Added.At.After(seen) {
 				seen = m.Added.At
 			}
-			out.Members = append(out.Members, ReviewMember{Name: m.Name, Groups: mv.Groups, Admin: m.Admin, Added: m.Added.At, AddedBy: mv.AddedBy,
-				LastActive: m.LastActive, Inactive: pol.Inactive(seen, t.now), Reads: reads[m.ID]})
+			out.Members = append(out.Members, ReviewMember{Name: m.Name, Fingerprint: mv.Fingerprint, Groups: mv.Groups, Admin: m.Admin, Added: m.Added.At, AddedBy: mv.AddedBy,
+				LastActive: m.LastActive, Inactive: pol.Inactive(seen, r.now), Reads: reads[m.ID]})
 		}
 		return nil
 	})
@@ -295,18 +291,11 @@ func (v *Vault) Review() (Review, error) {
 // MarkReviewed records that the group held its access review now, which
 // starts the next period. Only admins may.
 func (v *Vault) MarkReviewed() error {
-	return v.update(func(t *txn) error {
-		if err := t.requireAdmin("mark the access review done"); err != nil {
-			return err
+	_, err := v.update(func(r *reader) ([]change, error) {
+		if err := r.requireAdmin("mark the access review done"); err != nil {
+			return nil, err
 		}
-		s, err := t.settings()
-		if err != nil {
-			return err
-		}
-		s.Reviewed = &stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSettings(s); err != nil {
-			return err
-		}
-		return t.appendLog("review.done", "", "next due "+t.v.policy().Review(t.now, t.now).Due.Format(time.DateOnly))
+		return []change{{kind: fold.KindReview, payload: fold.Empty{}}}, nil
 	})
+	return err
 }

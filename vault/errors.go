@@ -49,6 +49,13 @@ var (
 	// ErrTampered is returned when a sealed record fails its integrity check:
 	// it was changed, moved, replayed or deleted outside this program.
 	ErrTampered = errors.New("vault record failed its integrity check")
+	// ErrOtherVault is returned by [Open] when the file at the path is not
+	// the vault this machine opened there before (another vault was put in
+	// its place), and by [Vault.Merge] for a copy of another vault.
+	ErrOtherVault = errors.New("a different vault")
+	// ErrOldFormat is returned by [Open] for a file of an unreleased test
+	// version of this program (format 1).
+	ErrOldFormat = errors.New("vault from an unreleased test version")
 
 	// Looking things up and access.
 
@@ -70,6 +77,13 @@ var (
 	// ErrLastAdmin is returned when a change would leave the vault without
 	// an admin.
 	ErrLastAdmin = errors.New("last admin")
+	// ErrReadOnly is returned when the identity can read the vault but not
+	// sign changes (a recovery key given without a signing key), or the
+	// vault was opened read-only.
+	ErrReadOnly = errors.New("cannot change the vault")
+	// ErrRejected is returned when the change log refuses a change this
+	// program made; nothing is stored.
+	ErrRejected = errors.New("change refused")
 
 	// Bad input.
 

@@ -3,6 +3,11 @@ package vault
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -36,24 +41,101 @@ func (k Kind) String() string {
 	return "classic"
 }
 
-// Identity is a member's unlocked key pair. It decrypts (it is an
-// [age.Identity]) and knows its public key. Its String method is redacted;
-// the secret key leaves it only through [WriteIdentity].
+// Identity is a member's unlocked key pair: an age key that decrypts (it
+// is an [age.Identity]) and an Ed25519 key that signs the member's changes
+// (it is a [Signer]). The signing key is derived from the age secret key,
+// so the identity file stays exactly what age-keygen writes and the stock
+// age tool reads it. Its String method is redacted; the secret key leaves
+// it only through [WriteIdentity].
 type Identity struct {
 	id     age.Identity
 	public string
 	kind   Kind
 	secret string
+	sign   ed25519.PrivateKey
 }
 
-var _ age.Identity = (*Identity)(nil)
+var (
+	_ age.Identity = (*Identity)(nil)
+	_ Signer       = (*Identity)(nil)
+)
+
+// Signer signs a member's changes. An [Options.Identity] that is also a
+// Signer can change the vault; one that is not can only read it.
+type Signer interface {
+	// SigningKey returns the Ed25519 public key.
+	SigningKey() ed25519.PublicKey
+	// SignOp returns the Ed25519 signature of msg.
+	SignOp(msg []byte) ([]byte, error)
+}
 
 // Unwrap implements [age.Identity].
 func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) { return i.id.Unwrap(stanzas) }
 
-// PublicKey returns the public key: what a member sends to an admin to be
-// added. It is safe to share.
-func (i *Identity) PublicKey() string { return i.public }
+// SigningKey implements [Signer].
+func (i *Identity) SigningKey() ed25519.PublicKey { return i.sign.Public().(ed25519.PublicKey) }
+
+// SignOp implements [Signer].
+func (i *Identity) SignOp(msg []byte) ([]byte, error) { return ed25519.Sign(i.sign, msg), nil }
+
+// PublicKey returns the member's public key line, both keys in one line:
+// what a member sends an admin to be added. It is safe to share.
+func (i *Identity) PublicKey() string {
+	return MemberKey{Age: i.public, Sign: i.SigningKey(), Kind: i.kind}.String()
+}
+
+// Recipient returns the age public key alone, for use with the age tool.
+func (i *Identity) Recipient() string { return i.public }
+
+// Fingerprint returns a short code covering both public keys, to read
+// aloud when checking a key by another channel.
+func (i *Identity) Fingerprint() string {
+	return MemberKey{Age: i.public, Sign: i.SigningKey(), Kind: i.kind}.Fingerprint()
+}
+
+// deriveSigningKey derives the Ed25519 key from the age secret key.
+func deriveSigningKey(secret string) ed25519.PrivateKey {
+	seed, err := hkdf.Key(sha256.New, []byte(secret), nil, "vault signing key v1", ed25519.SeedSize)
+	if err != nil {
+		panic(err) // only for lengths HKDF cannot give; 32 bytes it always can
+	}
+	return ed25519.NewKeyFromSeed(seed)
+}
+
+func newIdentity(id age.Identity, public string, kind Kind, secret string) *Identity {
+	return &Identity{id: id, public: public, kind: kind, secret: secret, sign: deriveSigningKey(secret)}
+}
+
+// MemberKey is what a member sends an admin: their age public key and
+// their signing key. Its text form is one line, "age1…:ed25519:…".
+type MemberKey struct {
+	Age  string
+	Sign ed25519.PublicKey
+	Kind Kind
+}
+
+const signTag = ":ed25519:"
+
+// String returns the one-line form.
+func (k MemberKey) String() string {
+	if len(k.Sign) == 0 {
+		return k.Age
+	}
+	return k.Age + signTag + base64.RawURLEncoding.EncodeToString(k.Sign)
+}
+
+// Fingerprint returns 20 characters in groups of four (e.g.
+// "K4TQ-8ZPA-3MXE-W7RB-N2C5") that cover both keys: what two people read to
+// each other to be sure a key is the right one.
+func (k MemberKey) Fingerprint() string {
+	h := sha256.New()
+	h.Write([]byte("vault member key v1\x00"))
+	h.Write([]byte(k.Age))
+	h.Write([]byte{0})
+	h.Write(k.Sign)
+	enc := base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding).EncodeToString(h.Sum(nil)[:13])[:20]
+	return enc[0:4] + "-" + enc[4:8] + "-" + enc[8:12] + "-" + enc[12:16] + "-" + enc[16:20]
+}
 
 // Kind reports whether the key is classic or post-quantum.
 func (i *Identity) Kind() Kind { return i.kind }
@@ -72,13 +154,13 @@ func GenerateIdentity(kind Kind) (*Identity, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Identity{id: k, public: k.Recipient().String(), kind: Classic, secret: k.String()}, nil
+		return newIdentity(k, k.Recipient().String(), Classic, k.String()), nil
 	case PostQuantum:
 		k, err := age.GenerateHybridIdentity()
 		if err != nil {
 			return nil, err
 		}
-		return &Identity{id: k, public: k.Recipient().String(), kind: PostQuantum, secret: k.String()}, nil
+		return newIdentity(k, k.Recipient().String(), PostQuantum, k.String()), nil
 	}
 	return nil, fmt.Errorf("unknown key kind %q", kind)
 }
@@ -120,6 +202,7 @@ func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOpt
 	var plain bytes.Buffer
 	fmt.Fprintf(&plain, "# created: %s\n", now.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&plain, "# public key: %s\n", id.public)
+	fmt.Fprintf(&plain, "# vault member key: %s\n", id.PublicKey())
 	fmt.Fprintf(&plain, "%s\n", id.secret)
 
 	content := plain.Bytes()
@@ -311,13 +394,13 @@ func parseIdentity(data []byte) (*Identity, error) {
 			if err != nil {
 				return nil, fmt.Errorf("line %d is not a valid post-quantum secret key", n)
 			}
-			id = &Identity{id: k, public: k.Recipient().String(), kind: PostQuantum, secret: line}
+			id = newIdentity(k, k.Recipient().String(), PostQuantum, line)
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
 			k, err := age.ParseX25519Identity(line)
 			if err != nil {
 				return nil, fmt.Errorf("line %d is not a valid secret key", n)
 			}
-			id = &Identity{id: k, public: k.Recipient().String(), kind: Classic, secret: line}
+			id = newIdentity(k, k.Recipient().String(), Classic, line)
 		case strings.HasPrefix(line, "AGE-PLUGIN-"):
 			return nil, fmt.Errorf("line %d is a plugin identity (a hardware key); vault does not support those yet", n)
 		default:
@@ -338,31 +421,59 @@ func parseIdentity(data []byte) (*Identity, error) {
 }
 
 // ParsePublicKey checks that s is a public key a member can be added with
-// and returns it trimmed, with its kind. A pasted secret key is recognised
-// and refused with [ErrSecretKey]; the error never repeats it.
+// (a member key line, or for a recovery key also a bare age public key) and
+// returns it trimmed, with its kind. A pasted secret key is recognised and
+// refused with [ErrSecretKey]; the error never repeats it.
 func ParsePublicKey(s string) (string, Kind, error) {
+	k, err := parseKey(s, true)
+	if err != nil {
+		return "", "", err
+	}
+	return k.String(), k.Kind, nil
+}
+
+// ParseMemberKey parses the line a member sends an admin ('vault pubkey'
+// prints it): their age public key and signing key.
+func ParseMemberKey(s string) (MemberKey, error) { return parseKey(s, false) }
+
+func parseKey(s string, ageOnlyOK bool) (MemberKey, error) {
 	s = strings.TrimSpace(s)
 	upper := strings.ToUpper(s)
 	if strings.HasPrefix(upper, "AGE-SECRET-KEY-") || strings.HasPrefix(upper, "AGE-PLUGIN-") {
-		return "", "", errorf(ErrSecretKey, "that is a SECRET key, not a public key: it is now exposed and must be replaced; its owner runs 'vault keygen --force' and sends the output of 'vault pubkey' instead")
+		return MemberKey{}, errorf(ErrSecretKey, "that is a SECRET key, not a public key: it is now exposed and must be replaced; its owner runs 'vault keygen --force' and sends the output of 'vault pubkey' instead")
+	}
+	var k MemberKey
+	agePart, signPart, hasSign := strings.Cut(s, signTag)
+	if hasSign {
+		b, err := base64.RawURLEncoding.DecodeString(signPart)
+		if err != nil || len(b) != ed25519.PublicKeySize {
+			return MemberKey{}, errorf(ErrBadKey, "the signing part of that key (after %q) is damaged; ask its owner to send the whole line 'vault pubkey' prints again", signTag)
+		}
+		k.Sign = b
 	}
 	switch {
-	case strings.HasPrefix(s, "age1pq1"):
-		if _, err := age.ParseHybridRecipient(s); err != nil {
-			return "", "", errorf(ErrBadKey, "not a valid post-quantum public key (%d characters); it looks like age1pq1… and is printed by 'vault pubkey'", len(s))
+	case strings.HasPrefix(agePart, "age1pq1"):
+		if _, err := age.ParseHybridRecipient(agePart); err != nil {
+			return MemberKey{}, errorf(ErrBadKey, "not a valid post-quantum public key (%d characters); it looks like age1pq1…:ed25519:… and is printed by 'vault pubkey'", len(s))
 		}
-		return s, PostQuantum, nil
-	case strings.HasPrefix(s, "age1") && strings.Count(s, "1") > 1:
-		return "", "", errorf(ErrBadKey, "plugin public keys (hardware keys) are not supported yet; use a key from 'vault keygen'")
-	case strings.HasPrefix(s, "age1"):
-		if _, err := age.ParseX25519Recipient(s); err != nil {
-			return "", "", errorf(ErrBadKey, "not a valid public key (%d characters); a public key looks like age1… (62 characters) and is printed by 'vault pubkey'", len(s))
+		k.Kind = PostQuantum
+	case strings.HasPrefix(agePart, "age1") && strings.Count(agePart, "1") > 1:
+		return MemberKey{}, errorf(ErrBadKey, "plugin public keys (hardware keys) are not supported yet; use a key from 'vault keygen'")
+	case strings.HasPrefix(agePart, "age1"):
+		if _, err := age.ParseX25519Recipient(agePart); err != nil {
+			return MemberKey{}, errorf(ErrBadKey, "not a valid public key (%d characters); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", len(s))
 		}
-		return s, Classic, nil
-	case strings.HasPrefix(s, "ssh-"):
-		return "", "", errorf(ErrBadKey, "SSH keys are not supported; use a key from 'vault keygen', printed by 'vault pubkey'")
+		k.Kind = Classic
+	case strings.HasPrefix(agePart, "ssh-"):
+		return MemberKey{}, errorf(ErrBadKey, "SSH keys are not supported; use a key from 'vault keygen', printed by 'vault pubkey'")
+	default:
+		return MemberKey{}, errorf(ErrBadKey, "not a public key (%d characters); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", len(s))
 	}
-	return "", "", errorf(ErrBadKey, "not a public key (%d characters); a public key looks like age1… (62 characters) and is printed by 'vault pubkey'", len(s))
+	k.Age = agePart
+	if !hasSign && !ageOnlyOK {
+		return MemberKey{}, errorf(ErrBadKey, "that is only the age part of a member's key; ask them for the whole line 'vault pubkey' prints (it goes on with %s…)", signTag)
+	}
+	return k, nil
 }
 
 // recipient parses a public key already accepted by ParsePublicKey.

@@ -1,63 +1,85 @@
 package vault
 
 import (
+	"encoding/binary"
 	"time"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 )
 
-// Event is one entry of the change log: who changed what, and when. It never
-// holds a secret value.
+// Event is one entry of the change log: who changed what, and when. It
+// never holds a secret value. A change the log refused (its author had no
+// right to make it, or made it at the same time as their removal) is
+// listed with Rejected saying why; it took no effect.
 type Event struct {
-	Seq    uint64    `json:"seq"`
+	// Seq is the change's place in the order every copy agrees on, from 1.
+	Seq uint64 `json:"seq"`
+	// ID names the change (the hash of what its author signed).
+	ID     string    `json:"id"`
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
 	Action string    `json:"action"`
 	Target string    `json:"target,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	// Summary is the change in one sentence: "alex removed kim".
+	Summary  string `json:"summary"`
+	Rejected string `json:"rejected,omitempty"`
 }
 
-// Log returns the change log, oldest first.
-func (v *Vault) Log() ([]Event, error) {
+func publicEvent(e fold.Event) Event {
+	return Event{Seq: uint64(e.Pos) + 1, ID: e.Op.String(), At: e.At, Actor: e.Who, Action: e.Kind, Target: e.Target,
+		Detail: e.Detail, Summary: e.Summary, Rejected: e.Rejected}
+}
+
+// Log returns the change log, oldest first; with last > 0, only the last
+// that many entries.
+func (v *Vault) Log(last int) ([]Event, error) {
 	var out []Event
-	err := v.view(func(t *txn) error {
-		logs, err := t.logPlaintexts()
-		if err != nil {
-			return err
-		}
-		out = make([]Event, 0, len(logs))
-		for i, pt := range logs {
-			var e eventRecord
-			if err := decodeRecord(pt, &e); err != nil {
-				return errorf(ErrTampered, "a change-log entry of %s is malformed", t.v.path)
+	err := v.view(func(r *reader) error {
+		c := r.ix.b(bEvents).Cursor()
+		k, _ := c.Last()
+		for n := 0; k != nil && (last <= 0 || n < last); n++ {
+			var e fold.Event
+			if _, err := r.ix.getJSON(bEvents, k, &e); err != nil {
+				return err
 			}
-			out = append(out, Event{Seq: uint64(i + 1), At: e.At, Actor: e.ActorName, Action: e.Action, Target: e.Target, Detail: e.Detail})
+			out = append(out, publicEvent(e))
+			k, _ = c.Prev()
 		}
 		return nil
 	})
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
 	return out, err
 }
 
 // Info describes an open vault.
 type Info struct {
 	Path    string    `json:"path"`
+	ID      string    `json:"id"`
 	Name    string    `json:"name"`
 	Kind    Kind      `json:"kind"`
 	Created time.Time `json:"created"`
 	Format  int       `json:"format"`
-	// Counter grows with every committed change.
-	Counter uint64 `json:"counter"`
+	// Changes counts the changes in the log.
+	Changes uint64 `json:"changes"`
 	// Recovery is true when the vault was opened with a recovery key.
 	Recovery bool `json:"recovery"`
 }
 
-// Info returns the vault's name, kind and write counter.
+// Info returns the vault's name, kind and size of its log.
 func (v *Vault) Info() (Info, error) {
 	var out Info
-	err := v.view(func(t *txn) error {
-		s, err := t.settings()
-		if err != nil {
-			return err
+	err := v.view(func(r *reader) error {
+		a := r.auth
+		out = Info{Path: v.path, ID: v.vaultID.String(), Name: a.Name, Kind: Kind(a.Kind), Created: a.Created.At, Format: FormatVersion,
+			Changes: uint64(a.Folded), Recovery: v.recovery}
+		if a.Kind == "pq" {
+			out.Kind = PostQuantum
+		} else {
+			out.Kind = Classic
 		}
-		out = Info{Path: v.path, Name: s.Name, Kind: s.Kind, Created: s.Created.At, Format: FormatVersion, Counter: t.man.counter, Recovery: v.recovery}
 		return nil
 	})
 	return out, err
@@ -67,101 +89,35 @@ func (v *Vault) Info() (Info, error) {
 type Chores struct {
 	// Reencrypted are the secrets re-encrypted for changed readers.
 	Reencrypted []string
+	// Notes say what each chore did, whose access it gave or took away.
+	Notes []string
 }
 
-// activeEvery is how often a member's last-active date is refreshed; it is
-// a date for access reviews, not a tracker.
-const activeEvery = 20 * time.Hour
-
-// Maintain does the small chores that fall to whoever uses the vault: it
-// refreshes the member's last-active date (at most about once a day), and
-// re-encrypts the secrets whose readers changed while the member who
-// changed them could not read them, where this member can. It writes only
-// when there is something to do.
+// Maintain does now the chores that fall to this member (see
+// [Vault.Notes]): re-encrypting secrets whose readers changed while the
+// member who changed them could not read them, and, for admins, handing
+// out vault keys. Every change does them anyway; this is for a member who
+// only reads (vault sync calls it). It writes only when there is something
+// to do.
 func (v *Vault) Maintain() (Chores, error) {
 	var out Chores
-	if v.db == nil || v.db.IsReadOnly() {
+	if v.readOnly || v.signer == nil {
 		return out, nil
 	}
-	work := false
-	err := v.view(func(t *txn) error {
-		me, err := t.actor()
-		if err != nil {
-			return err
-		}
-		if me != nil && me.Removed != nil {
-			return nil // removed in this very process: nothing more to do
-		}
-		if me != nil && t.now.Sub(me.LastActive) > activeEvery {
-			work = true
-			return nil
-		}
-		for _, key := range t.flagged() {
-			s, err := t.secretByKey(key)
-			if err != nil {
-				return err
-			}
-			if t.canReencrypt(s) {
-				work = true
-				return nil
-			}
-		}
-		return nil
-	})
-	if err != nil || !work {
+	before := len(v.notes)
+	events, err := v.update(func(r *reader) ([]change, error) { return v.chores(r) })
+	if err != nil {
 		return out, err
 	}
-	err = v.update(func(t *txn) error {
-		out = Chores{}
-		if me, err := t.actor(); err != nil {
-			return err
-		} else if me != nil && t.now.Sub(me.LastActive) > activeEvery {
-			me.LastActive = t.now
-			if err := t.putMember(me); err != nil {
-				return err
-			}
-		}
-		var keys [][]byte
-		var secrets []*secretRecord
-		for _, key := range t.flagged() {
-			s, err := t.secretByKey(key)
-			if err != nil {
-				return err
-			}
-			if t.canReencrypt(s) {
-				keys, secrets = append(keys, key), append(secrets, s)
-			}
-		}
-		if _, err := t.reconcileAndStore(keys, secrets, ""); err != nil {
-			return err
-		}
-		for i, s := range secrets {
-			if !t.hasFlag(codeSecrets, keys[i], flagReencrypt) {
-				out.Reencrypted = append(out.Reencrypted, s.Name)
-				if err := t.appendLog("secret.reencrypt", s.Name, "readers updated"); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-// flagged returns the keys of the secrets waiting to be re-encrypted, in key
-// order.
-func (t *txn) flagged() [][]byte {
-	var out [][]byte
-	for _, e := range t.man.entries.all() {
-		if e.key[0] == codeSecrets && e.flags&flagReencrypt != 0 {
-			out = append(out, []byte(e.key[1:]))
+	for _, e := range events {
+		if e.Kind == fold.KindReencrypt {
+			out.Reencrypted = append(out.Reencrypted, e.Target)
 		}
 	}
-	return out
+	out.Notes = v.notes[before:]
+	sortNames(out.Reencrypted)
+	return out, nil
 }
 
-// canReencrypt reports whether the acting key can read every value of s
-// that would be re-encrypted.
-func (t *txn) canReencrypt(s *secretRecord) bool {
-	return s.Purged == nil && s.Current != nil && t.canRead(s.Current) && (s.Pending == nil || t.canRead(s.Pending))
-}
+// posKey is the index key of an event.
+func posKey(pos int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(pos)) }

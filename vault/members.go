@@ -1,68 +1,118 @@
 package vault
 
 import (
+	"crypto/rand"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 )
 
 // Member is a member of the vault as the program shows it.
 type Member struct {
-	Name       string    `json:"name"`
-	PublicKey  string    `json:"public_key"`
-	Groups     []string  `json:"groups"`
-	Admin      bool      `json:"admin"`
-	Added      time.Time `json:"added"`
-	AddedBy    string    `json:"added_by"`
-	LastActive time.Time `json:"last_active"`
+	Name string `json:"name"`
+	// PublicKey is the member's key line (age key and signing key);
+	// Fingerprint covers both, to read aloud.
+	PublicKey   string    `json:"public_key"`
+	Fingerprint string    `json:"fingerprint"`
+	Groups      []string  `json:"groups"`
+	Admin       bool      `json:"admin"`
+	Added       time.Time `json:"added"`
+	AddedBy     string    `json:"added_by"`
+	LastActive  time.Time `json:"last_active"`
 	// You is true for the member whose key opened the vault.
 	You bool `json:"you"`
 }
 
-func (t *txn) memberView(m *memberRecord) Member {
+// RecoveryKey is an organisation key kept offline that every secret is
+// also encrypted to.
+type RecoveryKey struct {
+	Name        string    `json:"name"`
+	PublicKey   string    `json:"public_key"`
+	Fingerprint string    `json:"fingerprint"`
+	CanSign     bool      `json:"can_sign"`
+	Added       time.Time `json:"added"`
+	AddedBy     string    `json:"added_by"`
+}
+
+func (r *reader) nameOf(id fold.MemberID) string {
+	if m := r.auth.Member(id); m != nil {
+		return m.Name
+	}
+	return "unknown member"
+}
+
+func kindOf(age string) Kind {
+	if strings.HasPrefix(age, "age1pq1") {
+		return PostQuantum
+	}
+	return Classic
+}
+
+func (r *reader) memberView(m *fold.Member) Member {
 	groups := m.Groups
 	if groups == nil {
 		groups = []string{}
 	}
+	k := MemberKey{Age: m.Age, Sign: m.Sign, Kind: kindOf(m.Age)}
 	return Member{
-		Name: m.Name, PublicKey: m.Key, Groups: groups, Admin: m.Admin,
-		Added: m.Added.At, AddedBy: t.nameOf(m.Added.By), LastActive: m.LastActive,
-		You: m.ID == t.v.wrapID && !t.v.recovery,
+		Name: m.Name, PublicKey: k.String(), Fingerprint: k.Fingerprint(), Groups: groups, Admin: m.Admin,
+		Added: m.Added.At, AddedBy: r.nameOf(m.Added.By), LastActive: m.LastActive, You: m.ID == r.v.me && !m.Recovery,
 	}
 }
 
+// me returns the acting member (or recovery key).
+func (r *reader) me() *fold.Member { return r.auth.Member(r.v.me) }
+
+// isAdmin reports whether the acting member may make admin changes.
+func (r *reader) isAdmin() bool {
+	m := r.me()
+	return m != nil && m.Active() && (m.Admin || m.Recovery)
+}
+
+func (r *reader) requireAdmin(what string) error {
+	if !r.isAdmin() {
+		return errorf(ErrNotAdmin, "only an admin can %s; ask one of the vault's admins", what)
+	}
+	return nil
+}
+
+// memberByName returns the active member (not a recovery key) with that
+// name, ignoring case.
+func (r *reader) memberByName(name string) (*fold.Member, error) {
+	if m := r.auth.ByName(name); m != nil {
+		return m, nil
+	}
+	return nil, errorf(ErrNoMember, "no member named %q", name)
+}
+
 // Me returns the member whose key opened the vault. With a recovery key it
-// returns a member named "recovery" that acts as an admin.
+// returns a member named after the key that acts as an admin.
 func (v *Vault) Me() (Member, error) {
 	var out Member
-	err := v.view(func(t *txn) error {
-		me, err := t.actor()
-		if err != nil {
-			return err
+	err := v.view(func(r *reader) error {
+		m := r.me()
+		if m == nil {
+			return errorf(ErrNotMember, "you are not a member of this vault")
 		}
-		if me == nil {
-			out = Member{Name: "recovery", Admin: true, You: true}
-			return nil
+		out = r.memberView(m)
+		if m.Recovery {
+			out.Admin, out.You = true, true
 		}
-		out = t.memberView(me)
 		return nil
 	})
 	return out, err
 }
 
-// Members returns the active members, sorted by name.
+// Members returns the active members (not recovery keys), sorted by name.
 func (v *Vault) Members() ([]Member, error) {
 	var out []Member
-	err := v.view(func(t *txn) error {
-		all, err := t.allMembers()
-		if err != nil {
-			return err
-		}
-		for _, m := range all {
-			if m.Removed == nil {
-				out = append(out, t.memberView(m))
+	err := v.view(func(r *reader) error {
+		for _, m := range r.auth.Members {
+			if m.Active() && !m.Recovery {
+				out = append(out, r.memberView(m))
 			}
 		}
 		return nil
@@ -71,50 +121,49 @@ func (v *Vault) Members() ([]Member, error) {
 	return out, err
 }
 
-// Groups returns every group some active member is in, sorted.
-func (v *Vault) Groups() ([]string, error) {
-	var out []string
-	err := v.view(func(t *txn) error {
-		var err error
-		out, err = t.groups()
-		return err
+// RecoveryKeys returns the vault's recovery keys.
+func (v *Vault) RecoveryKeys() ([]RecoveryKey, error) {
+	var out []RecoveryKey
+	err := v.view(func(r *reader) error {
+		for _, m := range r.auth.Recovery() {
+			k := MemberKey{Age: m.Age, Sign: m.Sign, Kind: kindOf(m.Age)}
+			out = append(out, RecoveryKey{Name: m.Name, PublicKey: k.String(), Fingerprint: k.Fingerprint(), CanSign: len(m.Sign) > 0,
+				Added: m.Added.At, AddedBy: r.nameOf(m.Added.By)})
+		}
+		return nil
 	})
 	return out, err
 }
 
-func (t *txn) groups() ([]string, error) {
-	all, err := t.allMembers()
-	if err != nil {
-		return nil, err
-	}
+// Groups returns every group some active member is in, sorted.
+func (v *Vault) Groups() ([]string, error) {
 	var out []string
-	for _, m := range all {
-		if m.Removed == nil {
-			out = append(out, m.Groups...)
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	err := v.view(func(r *reader) error {
+		out = r.auth.Groups()
+		return nil
+	})
+	return out, err
 }
 
 // NewMember describes a member to add.
 type NewMember struct {
-	Name      string
+	Name string
+	// PublicKey is the line the member's 'vault pubkey' printed.
 	PublicKey string
 	Groups    []string
 	Admin     bool
 }
 
-// AddMember adds a member and gives them the vault key. Secrets already
-// shared with their groups are re-encrypted to include them where the acting
-// member can read them, and otherwise left for the next reader. Only admins
-// may add members.
+// AddMember adds a member and gives them every vault key. Secrets already
+// shared with their groups are re-encrypted to include them where the
+// acting member can read them, and otherwise left for the next reader.
+// Only admins may add members.
 func (v *Vault) AddMember(nm NewMember) (Member, error) {
 	name, err := CleanMemberName(nm.Name)
 	if err != nil {
 		return Member{}, err
 	}
-	key, kind, err := ParsePublicKey(nm.PublicKey)
+	key, err := ParseMemberKey(nm.PublicKey)
 	if err != nil {
 		return Member{}, err
 	}
@@ -122,86 +171,48 @@ func (v *Vault) AddMember(nm NewMember) (Member, error) {
 	if err != nil {
 		return Member{}, err
 	}
+	var id fold.MemberID
+	if _, err := rand.Read(id[:]); err != nil {
+		return Member{}, err
+	}
+	admin := nm.Admin
+	_, err = v.update(func(r *reader) ([]change, error) {
+		if err := r.requireAdmin("add members"); err != nil {
+			return nil, err
+		}
+		if vk := kindOf(r.auth.Members[0].Age); key.Kind != vk {
+			return nil, errorf(ErrWrongKind, "that is a %s key but this is a %s vault; ask %s to run 'vault keygen%s' and send the new public key", key.Kind, vk, name, map[bool]string{true: " --pq", false: ""}[vk == PostQuantum])
+		}
+		if m := r.auth.ByName(name); m != nil {
+			return nil, errorf(ErrExists, "there is already a member named %q; choose another name", m.Name)
+		}
+		if m := r.auth.ByKey(key.Age, key.Sign); m != nil {
+			if m.Recovery {
+				return nil, errorf(ErrExists, "that key is the vault's recovery key; members need their own")
+			}
+			return nil, errorf(ErrExists, "that key already belongs to member %q", m.Name)
+		}
+		grants, blobs, err := v.grantsFor(r, []*fold.Member{{ID: id, Age: key.Age}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		return []change{{kind: fold.KindMemberAdd, grants: blobs, payload: fold.MemberAdd{
+			Member: fold.NewMember{ID: id, Name: name, Age: key.Age, Sign: key.Sign, Groups: groups, Admin: admin},
+			Grant:  grants[0]}}}, nil
+	})
+	if err != nil {
+		return Member{}, err
+	}
 	var out Member
-	err = v.update(func(t *txn) error {
-		if err := t.requireAdmin("add members"); err != nil {
-			return err
+	err = v.view(func(r *reader) error {
+		m := r.auth.Member(id)
+		if m == nil {
+			return errorf(ErrRejected, "the member was not added")
 		}
-		s, err := t.settings()
-		if err != nil {
-			return err
-		}
-		if kind != s.Kind {
-			return errorf(ErrWrongKind, "that is a %s key but this is a %s vault; ask %s to run 'vault keygen%s' and send the new public key", kind, s.Kind, name, map[bool]string{true: " --pq", false: ""}[s.Kind == PostQuantum])
-		}
-		all, err := t.allMembers()
-		if err != nil {
-			return err
-		}
-		for _, m := range all {
-			if m.Removed == nil && foldName(m.Name) == foldName(name) {
-				return errorf(ErrExists, "there is already a member named %q; choose another name", m.Name)
-			}
-		}
-		for _, m := range all {
-			if m.Removed == nil && m.Key == key {
-				return errorf(ErrExists, "that key already belongs to member %q", m.Name)
-			}
-		}
-		for _, r := range s.Recovery {
-			if r.Key == key {
-				return errorf(ErrExists, "that key is the vault's recovery key; members need their own")
-			}
-		}
-		id, err := newID()
-		if err != nil {
-			return err
-		}
-		var num uint16
-		for _, m := range all {
-			num = max(num, m.Num)
-		}
-		if num == math.MaxUint16 {
-			return errorf(ErrInvalid, "this vault has had too many members; start a new one")
-		}
-		m := &memberRecord{ID: id, Num: num + 1, Name: name, Key: key, Groups: groups, Admin: nm.Admin,
-			Added: stamp{At: t.now, By: t.v.wrapID}}
-		if err := t.putMember(m); err != nil {
-			return err
-		}
-		r, err := recipient(key)
-		if err != nil {
-			return err
-		}
-		wrap, err := t.keys.wrapFor(r)
-		if err != nil {
-			return err
-		}
-		if err := t.bucket(bucketKeys).Put(id[:], wrap); err != nil {
-			return err
-		}
-		if _, err := t.reconcileGroups(groups, ""); err != nil {
-			return err
-		}
-		detail := describeMember(groups, nm.Admin)
-		if err := t.appendLog("member.add", name, detail); err != nil {
-			return err
-		}
-		out = t.memberView(m)
+		out = r.memberView(m)
 		return nil
 	})
 	return out, err
-}
-
-func describeMember(groups []string, admin bool) string {
-	var parts []string
-	if len(groups) > 0 {
-		parts = append(parts, "groups "+strings.Join(groups, ", "))
-	}
-	if admin {
-		parts = append(parts, "admin")
-	}
-	return strings.Join(parts, "; ")
 }
 
 func cleanGroups(in []string) ([]string, error) {
@@ -222,60 +233,6 @@ func cleanGroups(in []string) ([]string, error) {
 	return slices.Compact(out), nil
 }
 
-// reconcileGroups re-encrypts (or flags) every live secret shared with any
-// of the groups and marks those where someone lost access rotate-now with
-// the given wording. It returns how many secrets changed readers.
-func (t *txn) reconcileGroups(groups []string, lostHow string) (int, error) {
-	if len(groups) == 0 {
-		return 0, nil
-	}
-	secrets, keys, err := t.allSecrets()
-	if err != nil {
-		return 0, err
-	}
-	var ks [][]byte
-	var ss []*secretRecord
-	for i, s := range secrets {
-		if s.Purged == nil && hasAnyGroup(s.Share.Groups, groups) {
-			ks, ss = append(ks, keys[i]), append(ss, s)
-		}
-	}
-	return t.reconcileAndStore(ks, ss, lostHow)
-}
-
-// reconcileAndStore reconciles secrets, marks those where someone lost
-// access rotate-now (when lostHow says how, e.g. "lost access"), and stores
-// the ones that changed. It returns how many did.
-func (t *txn) reconcileAndStore(keys [][]byte, secrets []*secretRecord, lostHow string) (int, error) {
-	before := make([]ID, len(secrets))
-	flagged := make([]bool, len(secrets))
-	for i, s := range secrets {
-		if s.Current != nil {
-			before[i] = s.Current.Value
-		}
-		flagged[i] = t.hasFlag(codeSecrets, keys[i], flagReencrypt)
-	}
-	lost, err := t.reconcileAll(keys, secrets, nil)
-	if err != nil {
-		return 0, err
-	}
-	changed := 0
-	for i, s := range secrets {
-		if len(lost[i]) > 0 && lostHow != "" {
-			t.markRotateNow(s, t.lostReason(lost[i], lostHow))
-		}
-		if len(lost[i]) == 0 && s.Current != nil && before[i] == s.Current.Value && flagged[i] == t.hasFlag(codeSecrets, keys[i], flagReencrypt) {
-			continue
-		}
-		changed++
-		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(keys[i], s); err != nil {
-			return 0, err
-		}
-	}
-	return changed, nil
-}
-
 // MemberEdit is a change to a member. Nil fields are left alone.
 type MemberEdit struct {
 	AddGroups    []string
@@ -283,10 +240,10 @@ type MemberEdit struct {
 	Admin        *bool
 }
 
-// EditMember changes a member's groups or admin flag. Secrets shared with the
-// groups involved are re-encrypted for the new readers; where the member
-// loses access, the secret is marked rotate-now. Only admins may edit
-// members, and the last admin cannot stop being one.
+// EditMember changes a member's groups or admin flag. Secrets shared with
+// the groups involved are re-encrypted for the new readers; where the
+// member loses access, the secret is marked rotate-now. Only admins may
+// edit members, and the last admin cannot stop being one.
 func (v *Vault) EditMember(name string, e MemberEdit) (Member, error) {
 	add, err := cleanGroups(e.AddGroups)
 	if err != nil {
@@ -296,100 +253,79 @@ func (v *Vault) EditMember(name string, e MemberEdit) (Member, error) {
 	if err != nil {
 		return Member{}, err
 	}
-	var out Member
-	err = v.update(func(t *txn) error {
-		if err := t.requireAdmin("change members"); err != nil {
-			return err
+	var id fold.MemberID
+	_, err = v.update(func(r *reader) ([]change, error) {
+		if err := r.requireAdmin("change members"); err != nil {
+			return nil, err
 		}
-		m, err := t.memberByName(name)
+		m, err := r.memberByName(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		var changes []string
+		id = m.ID
 		for _, g := range rm {
 			if !slices.Contains(m.Groups, g) {
-				return errorf(ErrNotFound, "%s is not in group %s", m.Name, g)
+				return nil, errorf(ErrNotFound, "%s is not in group %s", m.Name, g)
 			}
 		}
-		m.Groups = slices.DeleteFunc(m.Groups, func(g string) bool { return slices.Contains(rm, g) })
+		p := fold.MemberEdit{Member: m.ID, RemoveGroups: rm}
 		for _, g := range add {
 			if !slices.Contains(m.Groups, g) {
-				m.Groups = append(m.Groups, g)
-				changes = append(changes, "+"+g)
+				p.AddGroups = append(p.AddGroups, g)
 			}
 		}
-		for _, g := range rm {
-			changes = append(changes, "-"+g)
-		}
-		slices.Sort(m.Groups)
 		if e.Admin != nil && *e.Admin != m.Admin {
-			if !*e.Admin {
-				if err := t.keepAnAdmin(m.ID); err != nil {
-					return err
-				}
+			if !*e.Admin && r.auth.Admins() <= 1 {
+				return nil, errorf(ErrLastAdmin, "%s is the last admin; make another member an admin first", m.Name)
 			}
-			m.Admin = *e.Admin
-			changes = append(changes, fmt.Sprintf("admin=%t", m.Admin))
+			p.Admin = e.Admin
 		}
-		if len(changes) == 0 {
-			out = t.memberView(m)
-			return nil
+		if len(p.AddGroups)+len(p.RemoveGroups) == 0 && p.Admin == nil {
+			return nil, nil
 		}
-		if err := t.putMember(m); err != nil {
-			return err
+		if err := r.keepReaders(m, rm); err != nil {
+			return nil, err
 		}
-		if err := t.keepReaders(rm); err != nil {
-			return err
-		}
-		if _, err := t.reconcileGroups(append(slices.Clone(add), rm...), "lost access"); err != nil {
-			return err
-		}
-		if err := t.appendLog("member.edit", m.Name, strings.Join(changes, " ")); err != nil {
-			return err
-		}
-		out = t.memberView(m)
+		return []change{{kind: fold.KindMemberEdit, payload: p}}, nil
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	var out Member
+	err = v.view(func(r *reader) error {
+		out = r.memberView(r.auth.Member(id))
 		return nil
 	})
 	return out, err
 }
 
-// keepReaders fails if a live secret shared with any of the groups would
-// be left with nobody to read it.
-func (t *txn) keepReaders(groups []string) error {
+// keepReaders fails if taking m out of groups would leave a live secret
+// with nobody to read it.
+func (r *reader) keepReaders(m *fold.Member, groups []string) error {
 	if len(groups) == 0 {
 		return nil
 	}
-	secrets, _, err := t.allSecrets()
-	if err != nil {
-		return err
-	}
-	for _, s := range secrets {
-		if s.Purged != nil || !hasAnyGroup(s.Share.Groups, groups) {
-			continue
-		}
-		wanted, err := t.resolve(s.Share)
-		if err != nil {
-			return err
-		}
-		if len(wanted) == 0 {
-			return errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first", s.Name)
-		}
-	}
-	return nil
-}
-
-// keepAnAdmin fails if the member with id is the only active admin.
-func (t *txn) keepAnAdmin(id ID) error {
-	all, err := t.allMembers()
-	if err != nil {
-		return err
-	}
-	for _, m := range all {
-		if m.Removed == nil && m.Admin && m.ID != id {
+	a := r.auth.Clone()
+	mm := a.Member(m.ID)
+	mm.Groups = slices.DeleteFunc(mm.Groups, func(g string) bool { return slices.Contains(groups, g) })
+	return r.ix.Each(func(s *fold.Secret) error {
+		if !s.Live() || !hasAny(s.Share.Groups, groups) {
 			return nil
 		}
+		if len(a.Resolve(s.Share)) == 0 {
+			return errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first", s.Name)
+		}
+		return nil
+	})
+}
+
+func hasAny(have, want []string) bool {
+	for _, g := range want {
+		if slices.Contains(have, g) {
+			return true
+		}
 	}
-	return errorf(ErrLastAdmin, "%s is the last admin; make another member an admin first", t.nameOf(id))
+	return false
 }
 
 // Removal reports what removing a member did.
@@ -397,7 +333,7 @@ type Removal struct {
 	// Reencrypted are the secrets re-encrypted without the member.
 	Reencrypted []string `json:"reencrypted"`
 	// Waiting are the secrets the acting member cannot read: they are
-	// re-encrypted by the next of their readers who opens the vault.
+	// re-encrypted by the next of their readers who makes a change.
 	Waiting []string `json:"waiting"`
 	// RotateNow are all the secrets the member could read: their real
 	// passwords must change, since the member may have seen them.
@@ -410,91 +346,82 @@ type Removal struct {
 // RemoveMember removes a member. It issues a new vault key (to every other
 // member), so nothing written from now on is readable with the old one;
 // re-encrypts without them every secret they could read and the acting
-// member can read (the others are flagged for their next reader); and marks
+// member can read (the others wait for their next reader); and marks
 // every secret they could read rotate-now with the reason. It refuses to
 // remove the last admin, or a member who is the only reader of a secret
 // unless force is set (the secret would then be readable by nobody but a
 // recovery key). progress, if not nil, is called as secrets are done.
 func (v *Vault) RemoveMember(name string, force bool, progress func(done, total int)) (Removal, error) {
 	var out Removal
-	err := v.update(func(t *txn) error {
+	v.progress = progress
+	defer func() { v.progress = nil }()
+	_, err := v.update(func(r *reader) ([]change, error) {
 		out = Removal{}
-		if err := t.requireAdmin("remove members"); err != nil {
-			return err
+		if err := r.requireAdmin("remove members"); err != nil {
+			return nil, err
 		}
-		m, err := t.memberByName(name)
+		m, err := r.memberByName(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if m.Admin {
-			if err := t.keepAnAdmin(m.ID); err != nil {
-				return err
-			}
+		if m.Admin && r.auth.Admins() <= 1 {
+			return nil, errorf(ErrLastAdmin, "%s is the last admin; make another member an admin first", m.Name)
 		}
-		secrets, keys, err := t.allSecrets()
-		if err != nil {
-			return err
-		}
-		m.Removed = &stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putMember(m); err != nil {
-			return err
-		}
-		reason := fmt.Sprintf("%s was removed on %s", m.Name, t.now.Format("2006-01-02"))
-		var affected []int
-		for i, s := range secrets {
+		err = r.ix.Each(func(s *fold.Secret) error {
 			if s.Purged != nil {
-				continue
+				return nil
 			}
-			couldRead := slices.Contains(s.Current.Readers, m.ID) || (s.Pending != nil && slices.Contains(s.Pending.Readers, m.ID))
-			named := slices.Contains(s.Share.Members, m.ID)
-			if !couldRead && !named {
-				continue
+			could := false
+			for _, ver := range []*fold.Version{s.CurrentVersion(), s.PendingVersion()} {
+				could = could || (ver != nil && slices.Contains(ver.Readers, m.ID))
 			}
-			s.Share.Members = slices.DeleteFunc(s.Share.Members, func(id ID) bool { return id == m.ID })
-			s.Updated = stamp{At: t.now, By: t.v.wrapID}
-			if couldRead {
-				t.markRotateNow(s, reason)
+			if could {
 				out.RotateNow = append(out.RotateNow, s.Name)
 			}
-			wanted, err := t.resolve(s.Share)
-			if err != nil {
-				return err
-			}
-			if len(wanted) == 0 {
+			if slices.Contains(s.Wanted, m.ID) && len(s.Wanted) == 1 {
 				out.Orphaned = append(out.Orphaned, s.Name)
-				continue
 			}
-			affected = append(affected, i)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		if len(out.Orphaned) > 0 && !force {
-			return errorf(ErrInvalid, "%s is the only reader of %s; share %s with someone else first, or remove with --force and keep them readable only by a recovery key", m.Name, quoteList(out.Orphaned), map[bool]string{true: "it", false: "them"}[len(out.Orphaned) == 1])
+			return nil, errorf(ErrInvalid, "%s is the only reader of %s; share %s with someone else first, or remove with --force and keep them readable only by a recovery key", m.Name, quoteList(out.Orphaned), map[bool]string{true: "it", false: "them"}[len(out.Orphaned) == 1])
 		}
-		affKeys, affSecrets := make([][]byte, len(affected)), make([]*secretRecord, len(affected))
-		for n, i := range affected {
-			affKeys[n], affSecrets[n] = keys[i], secrets[i]
+		e, issues, grants, blobs, err := v.newEpoch(r, m.ID)
+		if err != nil {
+			return nil, err
 		}
-		if _, err := t.reconcileAll(affKeys, affSecrets, progress); err != nil {
-			return err
-		}
-		for n, s := range affSecrets {
-			if t.hasFlag(codeSecrets, affKeys[n], flagReencrypt) {
-				out.Waiting = append(out.Waiting, s.Name)
-			} else {
-				out.Reencrypted = append(out.Reencrypted, s.Name)
-			}
-		}
-		if err := t.rekey(secrets, keys); err != nil {
-			return err
-		}
-		return t.appendLog("member.remove", m.Name, fmt.Sprintf("%d secrets to rotate", len(out.RotateNow)))
+		return []change{{kind: fold.KindMemberRemove, payload: fold.MemberRemove{Member: m.ID, Epoch: e, Grants: grants}, grants: blobs, issues: issues}}, nil
 	})
 	if err != nil {
 		return Removal{}, err
 	}
+	err = v.view(func(r *reader) error {
+		for _, n := range out.RotateNow {
+			id, ok, err := r.ix.ByName(foldName(n))
+			if err != nil || !ok {
+				continue
+			}
+			s, err := r.ix.Secret(id)
+			if err != nil || s == nil {
+				continue
+			}
+			switch {
+			case slices.Contains(out.Orphaned, s.Name):
+			case s.NeedsReencrypt(r.auth):
+				out.Waiting = append(out.Waiting, s.Name)
+			default:
+				out.Reencrypted = append(out.Reencrypted, s.Name)
+			}
+		}
+		return nil
+	})
 	for _, l := range [][]string{out.Reencrypted, out.Waiting, out.RotateNow, out.Orphaned} {
 		sortNames(l)
 	}
-	return out, nil
+	return out, err
 }
 
 func quoteList(names []string) string {

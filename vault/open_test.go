@@ -14,12 +14,40 @@ import (
 func TestOpenRefusesNewerFormat(t *testing.T) {
 	g := newGroup(t, Classic, "alice")
 	tamper(t, g.path, func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketMeta)).Put([]byte(metaFormat), binary.BigEndian.AppendUint32(nil, FormatVersion+1))
+		return tx.Bucket([]byte(bMeta)).Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion+1))
 	})
 	_, err := Open(g.path, Options{Identity: g.ids["alice"]})
 	mustIs(t, err, ErrNewerFormat)
-	if want := "was written by a newer version of vault (format 2; this one reads up to 1)"; !strings.Contains(err.Error(), want) {
+	if want := "was written by a newer version of vault (format 3; this one reads up to 2)"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+// TestOpenRefusesFormatOne: files of the unreleased format 1 get a clear
+// message, not an attempt to read them.
+func TestOpenRefusesFormatOne(t *testing.T) {
+	g := newGroup(t, Classic, "alice")
+	tamper(t, g.path, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bMeta)).Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, 1))
+	})
+	_, err := Open(g.path, Options{Identity: g.ids["alice"]})
+	mustIs(t, err, ErrOldFormat)
+	if want := "unreleased test version of vault (format 1)"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+}
+
+func tamper(t *testing.T, path string, fn func(tx *bolt.Tx) error) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -69,17 +97,32 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 }
 
+// TestOpenBusy: a command that is writing holds this machine's copy;
+// another one waits for it, then says the vault is busy. Readers do not
+// hold each other up.
 func TestOpenBusy(t *testing.T) {
 	g := newGroup(t, Classic, "alice")
+	reader := g.as("alice")
+	other, err := Open(g.path, g.opts("alice"))
+	if err != nil {
+		t.Fatalf("a second reader: %v", err)
+	}
+	other.Close()
+	reader.Close()
 	holder := g.as("alice")
+	if _, err := holder.Add(NewSecret{Name: "x"}, NewValue([]byte("v"))); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
-	_, err := Open(g.path, Options{Identity: g.ids["alice"], LockTimeout: 200 * time.Millisecond})
+	o := g.opts("alice")
+	o.LockTimeout = 200 * time.Millisecond
+	_, err = Open(g.path, o)
 	mustIs(t, err, ErrBusy)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("gave up after %v", d)
 	}
 	holder.Close()
-	v, err := Open(g.path, Options{Identity: g.ids["alice"]})
+	v, err := Open(g.path, g.opts("alice"))
 	if err != nil {
 		t.Fatalf("after the holder closed: %v", err)
 	}

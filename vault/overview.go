@@ -25,36 +25,29 @@ type Summary struct {
 // trash), most urgent first, then by name.
 func (v *Vault) Overview() ([]Summary, error) {
 	var out []Summary
-	err := v.view(func(t *txn) error {
-		d, err := t.dueIdx()
-		if err != nil {
-			return err
-		}
-		me, err := t.actor()
-		if err != nil {
-			return err
-		}
-		pol := t.v.policy()
-		all := d.entries.all()
-		out = make([]Summary, 0, len(all))
-		for _, e := range all {
-			due := fromDayNumber(e.due)
-			state, _ := pol.ByDate(due, t.now)
+	err := v.view(func(r *reader) error {
+		me := r.me()
+		pol := v.policy()
+		return r.ix.b(bDue).ForEach(func(k, _ []byte) error {
+			var e dueEntry
+			if _, err := r.ix.getJSON(bDue, k, &e); err != nil {
+				return err
+			}
+			if e.Deleted {
+				return nil
+			}
+			due := fromDayNumber(e.Due)
+			state, _ := pol.ByDate(due, r.now)
 			switch {
-			case e.flags&dueRotateNow != 0:
+			case e.Flags&dueRotateNow != 0:
 				state = rotation.RotateNow
-			case e.flags&duePending != 0:
+			case e.Flags&duePending != 0:
 				state = rotation.Pending
 			}
-			e2, _ := t.man.get(manifestKey(codeSecrets, []byte(e.key)))
-			out = append(out, Summary{
-				Name: e.name, State: state, Due: due,
-				CanRead: me == nil || e.reads(me.Num),
-				Pending: e.flags&duePending != 0,
-				Waiting: e2.flags&flagReencrypt != 0,
-			})
-		}
-		return nil
+			out = append(out, Summary{Name: e.Name, State: state, Due: due, CanRead: me.Recovery || e.reads(me.Num),
+				Pending: e.Flags&duePending != 0, Waiting: e.Flags&dueWaiting != 0})
+			return nil
+		})
 	})
 	SortByUrgency(out)
 	return out, err
@@ -69,39 +62,5 @@ func SortByUrgency(s []Summary) {
 			return int(b.State) - int(a.State)
 		}
 		return a.Due.Compare(b.Due)
-	})
-}
-
-// Entry is one secret to add with [Vault.AddMany].
-type Entry struct {
-	Secret NewSecret
-	Value  Value
-}
-
-// AddMany adds many secrets in one transaction: all of them, or none. It is
-// how a group imports its existing passwords at once.
-func (v *Vault) AddMany(entries []Entry) error {
-	type prepared struct {
-		name   string
-		period rotation.Period
-	}
-	prep := make([]prepared, len(entries))
-	for i, e := range entries {
-		name, period, err := e.Secret.clean()
-		if err != nil {
-			return err
-		}
-		if err := e.Value.validate(); err != nil {
-			return errorf(ErrInvalid, "%s: %v", name, err)
-		}
-		prep[i] = prepared{name, period}
-	}
-	return v.update(func(t *txn) error {
-		for i, e := range entries {
-			if err := t.add(prep[i].name, prep[i].period, e.Secret, e.Value); err != nil {
-				return err
-			}
-		}
-		return nil
 	})
 }

@@ -1,13 +1,17 @@
 package vault
 
 import (
+	"crypto/rand"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // Secret is a secret's metadata as the program shows it. It never holds the
@@ -22,7 +26,7 @@ type Secret struct {
 	// Readers are the members who can decrypt the current value.
 	Readers []string `json:"readers"`
 	// Waiting are members it is shared with who cannot read it yet: a reader
-	// must re-encrypt it first (it happens when one next uses vault).
+	// must re-encrypt it first (it happens with their next change).
 	Waiting []string `json:"waiting,omitempty"`
 	// CanRead reports whether the member who opened the vault can read the
 	// current value.
@@ -55,46 +59,53 @@ type Reason struct {
 	By   string    `json:"by"`
 }
 
-func (t *txn) secretView(s *secretRecord) (Secret, error) {
+func (r *reader) names(ids []fold.MemberID) []string {
+	out := []string{}
+	for _, id := range ids {
+		out = append(out, r.nameOf(id))
+	}
+	sortNames(out)
+	return out
+}
+
+func (r *reader) shareNames(sh fold.Share) []string {
+	out := r.names(sh.Members)
+	for _, g := range sh.Groups {
+		out = append(out, "@"+g)
+	}
+	return out
+}
+
+func (r *reader) secretView(s *fold.Secret) Secret {
+	cur := s.CurrentVersion()
 	out := Secret{
 		Name: s.Name, Username: s.Username, URL: s.URL, Note: s.Note,
-		SharedWith: []string{}, Readers: []string{},
-		CanRead: t.canRead(s.Current), Version: s.Current.N, Pending: s.Pending != nil,
+		SharedWith: r.shareNames(s.Share), Readers: r.names(cur.People(r.auth)),
+		CanRead: r.canRead(cur), Version: cur.N, Pending: !s.Pending.IsZero(),
 		RotateEvery: s.RotateEvery, Rules: s.Rules, LastRotated: s.LastRotated,
-		Created: s.Created.At, CreatedBy: t.nameOf(s.Created.By),
-		Updated: s.Updated.At, UpdatedBy: t.nameOf(s.Updated.By),
+		Created: s.Created.At, CreatedBy: r.nameOf(s.Created.By),
+		Updated: s.Updated.At, UpdatedBy: r.nameOf(s.Updated.By),
 	}
-	for _, id := range s.Share.Members {
-		out.SharedWith = append(out.SharedWith, t.nameOf(id))
+	if w := minusIDs(s.Wanted, cur.Readers); len(w) > 0 {
+		out.Waiting = r.names(w)
 	}
-	sortNames(out.SharedWith)
-	for _, g := range s.Share.Groups {
-		out.SharedWith = append(out.SharedWith, "@"+g)
+	if len(s.RotateNow) > 0 {
+		var texts []string
+		for _, rs := range s.RotateNow {
+			texts = append(texts, rs.Text)
+		}
+		out.RotateNow = &Reason{Text: strings.Join(texts, "; "), At: s.RotateNow[0].At, By: r.nameOf(s.RotateNow[0].By)}
 	}
-	for _, id := range s.Current.Readers {
-		out.Readers = append(out.Readers, t.nameOf(id))
-	}
-	sortNames(out.Readers)
-	wanted, err := t.resolve(s.Share)
-	if err != nil {
-		return Secret{}, err
-	}
-	for _, id := range minus(wanted, s.Current.Readers) {
-		out.Waiting = append(out.Waiting, t.nameOf(id))
-	}
-	if s.RotateNow != nil {
-		out.RotateNow = &Reason{Text: s.RotateNow.Text, At: s.RotateNow.At, By: t.nameOf(s.RotateNow.By)}
-	}
-	st := t.status(s)
+	st := r.status(s)
 	out.State, out.Due, out.Reason = st.State, st.Due, st.Reason
-	if s.Pending != nil {
-		out.PendingVersion = s.Pending.N
+	if p := s.PendingVersion(); p != nil {
+		out.PendingVersion = p.N
 	}
 	if s.Deleted != nil {
 		at := s.Deleted.At
-		out.Deleted, out.DeletedBy = &at, t.nameOf(s.Deleted.By)
+		out.Deleted, out.DeletedBy = &at, r.nameOf(s.Deleted.By)
 	}
-	return out, nil
+	return out
 }
 
 // NewSecret describes a secret to add.
@@ -114,52 +125,6 @@ type NewSecret struct {
 	LastRotated time.Time
 	// Rules are the site's password rules, for generating new values.
 	Rules rotation.Rules
-}
-
-// Field limits keep records small and stop pasted files.
-const (
-	maxUsername = 256
-	maxURL      = 2048
-	maxNote     = 4096
-)
-
-func checkField(what, s string, max int) error {
-	if len(s) > max {
-		return errorf(ErrInvalid, "the %s is longer than %d bytes", what, max)
-	}
-	for _, r := range s {
-		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			return errorf(ErrInvalid, "the %s contains a control character", what)
-		}
-	}
-	return nil
-}
-
-func checkFields(username, url, note string) error {
-	if err := checkField("username", username, maxUsername); err != nil {
-		return err
-	}
-	if strings.ContainsAny(username, "\n") || strings.ContainsAny(url, "\n") {
-		return errorf(ErrInvalid, "usernames and URLs are one line")
-	}
-	if err := checkField("URL", url, maxURL); err != nil {
-		return err
-	}
-	return checkField("note", note, maxNote)
-}
-
-// CheckNew reports whether [Vault.Add] would accept ns, without storing
-// anything: callers use it to refuse a bad name or share list before asking
-// for the value.
-func (v *Vault) CheckNew(ns NewSecret) error {
-	name, _, err := ns.clean()
-	if err != nil {
-		return err
-	}
-	return v.view(func(t *txn) error {
-		_, _, err := t.checkNew(name, ns.Share)
-		return err
-	})
 }
 
 // clean validates what can be checked without the vault.
@@ -184,98 +149,71 @@ func (ns NewSecret) clean() (string, rotation.Period, error) {
 	return name, period, nil
 }
 
-// checkNew checks that name is free and the share list names members and
-// groups that exist; it returns the bbolt key for the name and the spec.
-func (t *txn) checkNew(name string, share []string) ([]byte, shareSpec, error) {
-	old, key, err := t.secret(name)
-	switch {
-	case err == nil && old.Purged == nil && old.Deleted != nil:
-		return nil, shareSpec{}, errorf(ErrExists, "%q is in the trash; restore it, or purge it before adding a new one", old.Name)
-	case err == nil && old.Purged == nil:
-		return nil, shareSpec{}, errorf(ErrExists, "there is already a secret named %q; use 'set' to change its value", old.Name)
-	case err != nil && !errors.Is(err, ErrNotFound):
-		return nil, shareSpec{}, err
+// byName returns the secret with that name (live or in the trash).
+func (r *reader) byName(name string) (*fold.Secret, error) {
+	id, ok, err := r.ix.ByName(foldName(name))
+	if err != nil {
+		return nil, err
 	}
-	spec, err := t.parseShare(share)
-	return key, spec, err
+	if !ok {
+		return nil, errorf(ErrNoSecret, "no secret named %q", name)
+	}
+	s, err := r.ix.Secret(id)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil || s.Purged != nil {
+		return nil, errorf(ErrNoSecret, "no secret named %q", name)
+	}
+	return s, nil
 }
 
-// Add stores a new secret, encrypted to the members it is shared with and
-// the member adding it.
-func (v *Vault) Add(ns NewSecret, val Value) (Secret, error) {
-	name, period, err := ns.clean()
+// liveSecret is byName without secrets in the trash.
+func (r *reader) liveSecret(name string) (*fold.Secret, error) {
+	s, err := r.byName(name)
 	if err != nil {
-		return Secret{}, err
+		return nil, err
 	}
-	if err := val.validate(); err != nil {
-		return Secret{}, err
+	if s.Deleted != nil {
+		return nil, errorf(ErrInTrash, "%q is in the trash", s.Name)
 	}
-	var out Secret
-	err = v.update(func(t *txn) error {
-		if err := t.add(name, period, ns, val); err != nil {
-			return err
-		}
-		s, _, err := t.secret(name)
-		if err != nil {
-			return err
-		}
-		out, err = t.secretView(s)
+	return s, nil
+}
+
+// checkNew checks that name is free and the share list names members and
+// groups that exist.
+func (r *reader) checkNew(name string, share []string) (fold.Share, error) {
+	old, err := r.byName(name)
+	switch {
+	case err == nil && old.Deleted != nil:
+		return fold.Share{}, errorf(ErrExists, "%q is in the trash; restore it, or purge it before adding a new one", old.Name)
+	case err == nil:
+		return fold.Share{}, errorf(ErrExists, "there is already a secret named %q; use 'set' to change its value", old.Name)
+	case !errors.Is(err, ErrNotFound):
+		return fold.Share{}, err
+	}
+	return r.parseShare(share)
+}
+
+// CheckNew reports whether [Vault.Add] would accept ns, without storing
+// anything: callers use it to refuse a bad name or share list before asking
+// for the value.
+func (v *Vault) CheckNew(ns NewSecret) error {
+	name, _, err := ns.clean()
+	if err != nil {
+		return err
+	}
+	return v.view(func(r *reader) error {
+		_, err := r.checkNew(name, ns.Share)
 		return err
 	})
-	return out, err
-}
-
-// add stores one new secret; name and period are ns's, already cleaned.
-func (t *txn) add(name string, period rotation.Period, ns NewSecret, val Value) error {
-	key, spec, err := t.checkNew(name, ns.Share)
-	if err != nil {
-		return err
-	}
-	if !t.v.recovery && !slices.Contains(spec.Members, t.v.wrapID) {
-		spec.Members = append(spec.Members, t.v.wrapID)
-	}
-	readers, err := t.resolve(spec)
-	if err != nil {
-		return err
-	}
-	last := ns.LastRotated
-	if last.IsZero() {
-		last = t.now
-	}
-	if last.After(t.now.Add(24 * time.Hour)) {
-		return errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
-	}
-	cur, err := t.encrypt(val, readers, 1)
-	if err != nil {
-		return err
-	}
-	id, err := newID()
-	if err != nil {
-		return err
-	}
-	s := &secretRecord{
-		ID: id, Name: name, Username: ns.Username, URL: ns.URL, Note: ns.Note,
-		Share: spec, Current: cur, RotateEvery: period, Rules: ns.Rules, LastRotated: last.UTC(),
-		Created: stamp{At: t.now, By: t.v.wrapID}, Updated: stamp{At: t.now, By: t.v.wrapID},
-	}
-	if err := t.putSecret(key, s); err != nil {
-		return err
-	}
-	view, err := t.secretView(s)
-	if err != nil {
-		return err
-	}
-	return t.appendLog("secret.add", name, "shared with "+strings.Join(view.SharedWith, ", "))
 }
 
 // parseShare turns member names and @groups (comma-separated lists allowed)
-// into a share spec.
-func (t *txn) parseShare(who []string) (shareSpec, error) {
-	var spec shareSpec
-	groups, err := t.groups()
-	if err != nil {
-		return spec, err
-	}
+// into a share.
+func (r *reader) parseShare(who []string) (fold.Share, error) {
+	var sh fold.Share
+	groups := r.auth.Groups()
 	for _, item := range who {
 		for _, w := range strings.Split(item, ",") {
 			w = strings.TrimSpace(w)
@@ -285,46 +223,122 @@ func (t *txn) parseShare(who []string) (shareSpec, error) {
 			if strings.HasPrefix(w, "@") {
 				g, err := CleanGroupName(w)
 				if err != nil {
-					return spec, err
+					return sh, err
 				}
 				if !slices.Contains(groups, g) {
 					known := "there are no groups yet"
 					if len(groups) > 0 {
 						known = "groups: " + strings.Join(groups, ", ")
 					}
-					return spec, errorf(ErrNotFound, "no member is in group %q (%s)", g, known)
+					return sh, errorf(ErrNotFound, "no member is in group %q (%s)", g, known)
 				}
-				if !slices.Contains(spec.Groups, g) {
-					spec.Groups = append(spec.Groups, g)
+				if !slices.Contains(sh.Groups, g) {
+					sh.Groups = append(sh.Groups, g)
 				}
 				continue
 			}
-			m, err := t.memberByName(w)
+			m, err := r.memberByName(w)
 			if err != nil {
-				return spec, err
+				return sh, err
 			}
-			if !slices.Contains(spec.Members, m.ID) {
-				spec.Members = append(spec.Members, m.ID)
+			if !slices.Contains(sh.Members, m.ID) {
+				sh.Members = append(sh.Members, m.ID)
 			}
 		}
 	}
-	slices.Sort(spec.Groups)
-	return spec, nil
+	slices.Sort(sh.Groups)
+	return sh, nil
+}
+
+// Add stores a new secret, encrypted to the members it is shared with and
+// the member adding it.
+func (v *Vault) Add(ns NewSecret, val Value) (Secret, error) {
+	if err := v.AddMany([]Entry{{Secret: ns, Value: val}}); err != nil {
+		return Secret{}, err
+	}
+	return v.Get(ns.Name)
+}
+
+// Entry is one secret to add with [Vault.AddMany].
+type Entry struct {
+	Secret NewSecret
+	Value  Value
+}
+
+// AddMany adds many secrets in one go: all of them, or none. It is how a
+// group imports its existing passwords at once.
+func (v *Vault) AddMany(entries []Entry) error {
+	type prepared struct {
+		name   string
+		period rotation.Period
+		id     fold.SecretID
+	}
+	prep := make([]prepared, len(entries))
+	for i, e := range entries {
+		name, period, err := e.Secret.clean()
+		if err != nil {
+			return err
+		}
+		if err := e.Value.validate(); err != nil {
+			if len(entries) > 1 {
+				return errorf(ErrInvalid, "%s: %v", name, err)
+			}
+			return err
+		}
+		prep[i] = prepared{name: name, period: period}
+		if _, err := rand.Read(prep[i].id[:]); err != nil {
+			return err
+		}
+	}
+	_, err := v.update(func(r *reader) ([]change, error) {
+		me := r.me()
+		if me == nil || me.Recovery {
+			return nil, errorf(ErrReadOnly, "a recovery key cannot add secrets")
+		}
+		var out []change
+		seen := map[string]bool{}
+		for i, e := range entries {
+			if seen[foldName(prep[i].name)] {
+				return nil, errorf(ErrExists, "%q is listed twice", prep[i].name)
+			}
+			seen[foldName(prep[i].name)] = true
+			sh, err := r.checkNew(prep[i].name, e.Secret.Share)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(sh.Members, me.ID) {
+				sh.Members = append(sh.Members, me.ID)
+			}
+			last := e.Secret.LastRotated
+			if last.IsZero() {
+				last = r.now
+			}
+			if last.After(r.now.Add(24 * time.Hour)) {
+				return nil, errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
+			}
+			val, blob, err := r.encrypt(e.Value, r.auth.Resolve(sh))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, change{kind: fold.KindSecretAdd, blobs: map[oplog.Hash][]byte{val.Blob: blob}, payload: fold.SecretAdd{
+				Secret: prep[i].id, Name: prep[i].name, Username: e.Secret.Username, URL: e.Secret.URL, Note: e.Secret.Note,
+				Share: sh, RotateEvery: prep[i].period, Rules: e.Secret.Rules, LastRotated: last.UTC(), Value: val}})
+		}
+		return out, nil
+	})
+	return err
 }
 
 // Get returns a secret's metadata, including a secret in the trash.
 func (v *Vault) Get(name string) (Secret, error) {
 	var out Secret
-	err := v.view(func(t *txn) error {
-		s, _, err := t.secret(name)
+	err := v.view(func(r *reader) error {
+		s, err := r.byName(name)
 		if err != nil {
 			return err
 		}
-		if s.Purged != nil {
-			return errorf(ErrNoSecret, "no secret named %q", name)
-		}
-		out, err = t.secretView(s)
-		return err
+		out = r.secretView(s)
+		return nil
 	})
 	return out, err
 }
@@ -333,83 +347,62 @@ func (v *Vault) Get(name string) (Secret, error) {
 // the ones in the trash.
 func (v *Vault) List(trash bool) ([]Secret, error) {
 	var out []Secret
-	err := v.view(func(t *txn) error {
-		all, _, err := t.allSecrets()
-		if err != nil {
-			return err
-		}
-		for _, s := range all {
+	err := v.view(func(r *reader) error {
+		return r.ix.Each(func(s *fold.Secret) error {
 			if s.Purged != nil || (s.Deleted != nil) != trash {
-				continue
+				return nil
 			}
-			view, err := t.secretView(s)
-			if err != nil {
-				return err
-			}
-			out = append(out, view)
-		}
-		return nil
+			out = append(out, r.secretView(s))
+			return nil
+		})
 	})
 	sortByName(out, func(s Secret) string { return s.Name })
 	return out, err
 }
 
-// findVersion returns version n of s (0 means the current one).
-func findVersion(s *secretRecord, n int) (*version, error) {
+// findVersion returns version n of s (0 means the current one); not the
+// pending one.
+func findVersion(s *fold.Secret, n int) (*fold.Version, error) {
 	if n == 0 {
-		return s.Current, nil
+		return s.CurrentVersion(), nil
 	}
-	for _, v := range s.versions() {
-		if v.N == n && v != s.Pending {
+	for _, v := range s.Versions {
+		if v.N == n && v.Op != s.Pending {
 			return v, nil
 		}
 	}
 	return nil, errorf(ErrNotFound, "%q has no version %d; see its history", s.Name, n)
 }
 
-// liveVersion finds version n (0: the current one) of a live secret.
-func (t *txn) liveVersion(name string, n int) (*secretRecord, *version, error) {
-	s, _, err := t.liveSecret(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	ver, err := findVersion(s, n)
-	return s, ver, err
-}
-
 // notReader explains why the acting member cannot read a version.
-func (t *txn) notReader(s *secretRecord, v *version) error {
-	wanted, err := t.resolve(s.Share)
-	if err != nil {
-		return err
+func (r *reader) notReader(s *fold.Secret, ver *fold.Version) error {
+	names := strings.Join(r.names(ver.People(r.auth)), ", ")
+	if ver.Op == s.Current && slices.Contains(s.Wanted, r.v.me) {
+		return errorf(ErrNotReader, "%q is shared with you, but none of its readers (%s) has made a change since to re-encrypt it for you", s.Name, names)
 	}
-	names := make([]string, 0, len(v.Readers))
-	for _, id := range v.Readers {
-		names = append(names, t.nameOf(id))
+	if ver.Op != s.Current {
+		return errorf(ErrNotReader, "version %d of %q was encrypted before you could read it (its readers: %s)", ver.N, s.Name, names)
 	}
-	slices.Sort(names)
-	if v == s.Current && slices.Contains(wanted, t.v.wrapID) {
-		return errorf(ErrNotReader, "%q is shared with you, but none of its readers (%s) has used vault since to re-encrypt it for you", s.Name, strings.Join(names, ", "))
-	}
-	if v != s.Current {
-		return errorf(ErrNotReader, "version %d of %q was encrypted before you could read it (its readers: %s)", v.N, s.Name, strings.Join(names, ", "))
-	}
-	return errorf(ErrNotReader, "you are not a reader of %q; ask one of its readers (%s) or an admin to share it with you", s.Name, strings.Join(names, ", "))
+	return errorf(ErrNotReader, "you are not a reader of %q; ask one of its readers (%s) or an admin to share it with you", s.Name, names)
 }
 
 // Reveal decrypts a secret's value: the current one when version is 0,
 // otherwise that version from its history.
 func (v *Vault) Reveal(name string, version int) (Value, error) {
 	var out Value
-	err := v.view(func(t *txn) error {
-		s, ver, err := t.liveVersion(name, version)
+	err := v.view(func(r *reader) error {
+		s, err := r.liveSecret(name)
 		if err != nil {
 			return err
 		}
-		if !t.canRead(ver) {
-			return t.notReader(s, ver)
+		ver, err := findVersion(s, version)
+		if err != nil {
+			return err
 		}
-		out, err = t.decrypt(ver)
+		if !r.canRead(ver) {
+			return r.notReader(s, ver)
+		}
+		out, err = r.decrypt(ver)
 		return err
 	})
 	return out, err
@@ -420,115 +413,98 @@ func (v *Vault) Reveal(name string, version int) (Value, error) {
 // identity, without this program.
 func (v *Vault) Ciphertext(name string, version int) ([]byte, error) {
 	var out []byte
-	err := v.view(func(t *txn) error {
-		_, ver, err := t.liveVersion(name, version)
+	err := v.view(func(r *reader) error {
+		s, err := r.liveSecret(name)
 		if err != nil {
 			return err
 		}
-		out, err = t.value(ver)
+		ver, err := findVersion(s, version)
+		if err != nil {
+			return err
+		}
+		out, err = r.blob(ver)
 		return err
 	})
 	return out, err
 }
 
-// mayChange fails unless the acting member may change s: one of the people
-// it is shared with, a current reader, or an admin.
-func (t *txn) mayChange(s *secretRecord) error {
-	if t.canRead(s.Current) {
-		return nil
-	}
-	wanted, err := t.resolve(s.Share)
-	if err != nil {
-		return err
-	}
-	if slices.Contains(wanted, t.v.wrapID) {
-		return nil
-	}
-	me, err := t.actor()
-	if err != nil {
-		return err
-	}
-	if me == nil || me.Admin {
+// mayChange fails unless the acting member may change s's metadata or
+// share list: one of the people it is shared with, or an admin.
+func (r *reader) mayChange(s *fold.Secret) error {
+	if slices.Contains(s.Wanted, r.v.me) || r.isAdmin() {
 		return nil
 	}
 	return errorf(ErrNotReader, "you are not a reader of %q; only its readers and admins can change it", s.Name)
 }
 
+// checkSet finds a secret the acting member may set a value of.
+func (r *reader) checkSet(name string) (*fold.Secret, error) {
+	s, err := r.liveSecret(name)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(s.Wanted, r.v.me) {
+		return nil, errorf(ErrNotReader, "you are not a reader of %q; only its readers can set its value", s.Name)
+	}
+	if !s.Pending.IsZero() {
+		return nil, errorf(ErrInvalid, "a rotation of %q is pending; confirm or abort it first", s.Name)
+	}
+	return s, nil
+}
+
+// valueChange encrypts val as a new value of s, for its readers.
+func (r *reader) valueChange(kind string, s *fold.Secret, val Value) (change, error) {
+	fv, blob, err := r.encrypt(val, s.Wanted)
+	if err != nil {
+		return change{}, err
+	}
+	return change{kind: kind, blobs: map[oplog.Hash][]byte{fv.Blob: blob}, payload: fold.SecretValue{Secret: s.ID, Value: fv}}, nil
+}
+
 // Set stores a new value for a secret (changed by hand at the service): the
-// old value moves into history, the secret counts as rotated now, and any
-// rotate-now mark is cleared.
+// old value moves into history, the secret counts as rotated now, and the
+// reasons to rotate it are cleared.
 func (v *Vault) Set(name string, val Value) (Secret, error) {
 	if err := val.validate(); err != nil {
 		return Secret{}, err
 	}
+	return v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if _, err := r.checkSet(name); err != nil {
+			return nil, err
+		}
+		c, err := r.valueChange(fold.KindSecretSet, s, val)
+		return []change{c}, err
+	})
+}
+
+// changeSecret makes a change to the secret called name (found live or in
+// the trash) and returns the secret afterwards.
+func (v *Vault) changeSecret(name string, build func(r *reader, s *fold.Secret) ([]change, error)) (Secret, error) {
+	var id fold.SecretID
+	_, err := v.update(func(r *reader) ([]change, error) {
+		s, err := r.byName(name)
+		if err != nil {
+			return nil, err
+		}
+		id = s.ID
+		return build(r, s)
+	})
+	if err != nil {
+		return Secret{}, err
+	}
 	var out Secret
-	err := v.update(func(t *txn) error {
-		s, key, next, err := t.nextVersion(name, val)
+	err = v.view(func(r *reader) error {
+		s, err := r.ix.Secret(id)
 		if err != nil {
 			return err
 		}
-		t.makeCurrent(s, next)
-		t.setFlag(codeSecrets, key, flagReencrypt, false)
-		if err := t.saveSecret(key, s, "secret.set", s.Name, fmt.Sprintf("version %d", next.N)); err != nil {
-			return err
+		if s == nil || s.Purged != nil {
+			return errorf(ErrNoSecret, "no secret named %q", name)
 		}
-		out, err = t.secretView(s)
-		return err
+		out = r.secretView(s)
+		return nil
 	})
 	return out, err
-}
-
-// checkSet finds a secret the acting member may set, and who its new value
-// is encrypted to.
-func (t *txn) checkSet(name string) (*secretRecord, []byte, []ID, error) {
-	s, key, err := t.liveSecret(name)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	wanted, err := t.resolve(s.Share)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if !t.v.recovery && !slices.Contains(wanted, t.v.wrapID) {
-		return nil, nil, nil, errorf(ErrNotReader, "you are not a reader of %q; only its readers can set its value", s.Name)
-	}
-	if s.Pending != nil {
-		return nil, nil, nil, errorf(ErrInvalid, "a rotation of %q is pending; confirm or abort it first", s.Name)
-	}
-	return s, key, wanted, nil
-}
-
-// nextVersion encrypts val as the next version of a secret the acting
-// member may set, to the readers it is shared with.
-func (t *txn) nextVersion(name string, val Value) (*secretRecord, []byte, *version, error) {
-	s, key, wanted, err := t.checkSet(name)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	next, err := t.encrypt(val, wanted, s.latest()+1)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return s, key, next, nil
-}
-
-// makeCurrent makes v the current value of s: the old one goes into
-// history, and the secret counts as rotated now, with no rotate-now mark.
-func (t *txn) makeCurrent(s *secretRecord, v *version) {
-	s.History = append(s.History, *s.Current)
-	s.Current = v
-	s.LastRotated = t.now
-	s.RotateNow = nil
-	s.Updated = stamp{At: t.now, By: t.v.wrapID}
-}
-
-// latest returns the highest version number used so far.
-func (s *secretRecord) latest() int {
-	n := 0
-	for _, v := range s.versions() {
-		n = max(n, v.N)
-	}
-	return n
 }
 
 // SecretEdit is a change to a secret's metadata. Nil fields are left alone.
@@ -545,128 +521,123 @@ type SecretEdit struct {
 // Edit changes a secret's metadata. The change log records which fields
 // changed, never their contents.
 func (v *Vault) Edit(name string, e SecretEdit) (Secret, error) {
-	var out Secret
-	err := v.update(func(t *txn) error {
-		s, key, err := t.liveSecret(name)
-		if err != nil {
-			return err
+	return v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if s.Deleted != nil {
+			return nil, errorf(ErrInTrash, "%q is in the trash", s.Name)
 		}
-		if err := t.mayChange(s); err != nil {
-			return err
+		if err := r.mayChange(s); err != nil {
+			return nil, err
 		}
-		var fields []string
-		set := func(field string, dst *string, src *string) {
-			if src != nil && *src != *dst {
-				*dst = *src
-				fields = append(fields, field)
+		p := fold.SecretEdit{Secret: s.ID}
+		changed := false
+		str := func(dst **string, src *string, cur string) {
+			if src != nil && *src != cur {
+				*dst, changed = src, true
 			}
 		}
-		set("username", &s.Username, e.Username)
-		set("url", &s.URL, e.URL)
-		set("note", &s.Note, e.Note)
-		if err := checkFields(s.Username, s.URL, s.Note); err != nil {
-			return err
+		str(&p.Username, e.Username, s.Username)
+		str(&p.URL, e.URL, s.URL)
+		str(&p.Note, e.Note, s.Note)
+		u, url, note := s.Username, s.URL, s.Note
+		if p.Username != nil {
+			u = *p.Username
+		}
+		if p.URL != nil {
+			url = *p.URL
+		}
+		if p.Note != nil {
+			note = *p.Note
+		}
+		if err := checkFields(u, url, note); err != nil {
+			return nil, err
 		}
 		if e.RotateEvery != nil && *e.RotateEvery != s.RotateEvery {
 			if err := e.RotateEvery.Validate(); err != nil {
-				return errorf(ErrInvalid, "rotation period %v: %v", *e.RotateEvery, err)
+				return nil, errorf(ErrInvalid, "rotation period %v: %v", *e.RotateEvery, err)
 			}
-			s.RotateEvery = *e.RotateEvery
-			fields = append(fields, "rotate-every "+s.RotateEvery.String())
+			p.RotateEvery, changed = e.RotateEvery, true
 		}
 		if e.Rules != nil && *e.Rules != s.Rules {
 			if err := e.Rules.Validate(); err != nil {
-				return errorf(ErrInvalid, "%v", err)
+				return nil, errorf(ErrInvalid, "%v", err)
 			}
-			s.Rules = *e.Rules
-			fields = append(fields, "rules ("+s.Rules.Describe()+")")
+			p.Rules, changed = e.Rules, true
 		}
 		if e.LastRotated != nil && !e.LastRotated.Equal(s.LastRotated) {
-			if e.LastRotated.After(t.now.Add(24 * time.Hour)) {
-				return errorf(ErrInvalid, "the last-rotated date %s is in the future", e.LastRotated.Format(time.DateOnly))
+			if e.LastRotated.After(r.now.Add(24 * time.Hour)) {
+				return nil, errorf(ErrInvalid, "the last-rotated date %s is in the future", e.LastRotated.Format(time.DateOnly))
 			}
-			s.LastRotated = e.LastRotated.UTC()
-			fields = append(fields, "last-rotated "+s.LastRotated.Format(time.DateOnly))
+			t := e.LastRotated.UTC()
+			p.LastRotated, changed = &t, true
 		}
-		if len(fields) > 0 {
-			s.Updated = stamp{At: t.now, By: t.v.wrapID}
-			if err := t.saveSecret(key, s, "secret.edit", s.Name, strings.Join(fields, ", ")); err != nil {
-				return err
-			}
+		if !changed {
+			return nil, nil
 		}
-		out, err = t.secretView(s)
-		return err
+		return []change{{kind: fold.KindSecretEdit, payload: p}}, nil
 	})
-	return out, err
 }
 
 // Remove moves a secret to the trash. It can be restored with
 // [Vault.Restore] until it is purged.
 func (v *Vault) Remove(name string) error {
-	return v.update(func(t *txn) error {
-		s, key, err := t.liveSecret(name)
-		if err != nil {
-			return err
+	_, err := v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if s.Deleted != nil {
+			return nil, errorf(ErrInTrash, "%q is in the trash", s.Name)
 		}
-		if err := t.mayChange(s); err != nil {
-			return err
+		if err := r.mayChange(s); err != nil {
+			return nil, err
 		}
-		s.Deleted = &stamp{At: t.now, By: t.v.wrapID}
-		return t.saveSecret(key, s, "secret.remove", s.Name, "moved to the trash")
+		return []change{{kind: fold.KindTrash, payload: fold.SecretRef{Secret: s.ID}}}, nil
 	})
+	return err
 }
 
-// trashedSecret finds a secret in the trash that the acting member may
-// change; hint ends the error when it is not in the trash.
-func (t *txn) trashedSecret(name, hint string) (*secretRecord, []byte, error) {
-	s, key, err := t.secret(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	if s.Purged != nil {
-		return nil, nil, errorf(ErrNoSecret, "no secret named %q", name)
-	}
+// trashed checks that s is in the trash and the acting member may change it.
+func (r *reader) trashed(s *fold.Secret, hint string) error {
 	if s.Deleted == nil {
-		return nil, nil, errorf(ErrInvalid, "%q is not in the trash%s", s.Name, hint)
+		return errorf(ErrInvalid, "%q is not in the trash%s", s.Name, hint)
 	}
-	if err := t.mayChange(s); err != nil {
-		return nil, nil, err
-	}
-	return s, key, nil
+	return r.mayChange(s)
 }
 
 // Restore brings a secret back from the trash.
 func (v *Vault) Restore(name string) error {
-	return v.update(func(t *txn) error {
-		s, key, err := t.trashedSecret(name, "")
-		if err != nil {
-			return err
+	_, err := v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if err := r.trashed(s, ""); err != nil {
+			return nil, err
 		}
-		s.Deleted = nil
-		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		return t.saveSecret(key, s, "secret.restore", s.Name, "restored from the trash")
+		return []change{{kind: fold.KindRestore, payload: fold.SecretRef{Secret: s.ID}}}, nil
 	})
+	return err
 }
 
 // Purge deletes a secret in the trash for good: every version of its value
-// and its metadata. Only a tombstone with its name and ID stays, so copies
-// of the vault can agree it is gone. The freed pages of the file may still
-// hold old ciphertext until the file is compacted.
+// and its metadata. The shared file is then written anew, so that no freed
+// page of it keeps the old ciphertext; the change log keeps that the
+// secret existed and who purged it.
 func (v *Vault) Purge(name string) error {
-	return v.update(func(t *txn) error {
-		s, key, err := t.trashedSecret(name, "; remove it first (purging is for secrets already in the trash)")
-		if err != nil {
-			return err
+	_, err := v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if err := r.trashed(s, "; remove it first (purging is for secrets already in the trash)"); err != nil {
+			return nil, err
 		}
-		for _, ver := range s.versions() {
-			if err := t.deleteValue(ver.Value); err != nil {
-				return err
-			}
-		}
-		tomb := &secretRecord{ID: s.ID, Name: s.Name, Created: s.Created, Purged: &stamp{At: t.now, By: t.v.wrapID}}
-		t.setFlag(codeSecrets, key, flagReencrypt, false)
-		return t.saveSecret(key, tomb, "secret.purge", s.Name, "deleted for good")
+		return []change{{kind: fold.KindPurge, payload: fold.SecretRef{Secret: s.ID}}}, nil
 	})
+	if errors.Is(err, ErrNoSecret) {
+		// The secret is gone, as asked: changeSecret cannot show it.
+		err = nil
+	}
+	if err == nil {
+		v.mu.Lock()
+		st, perr := v.publish(v.path, nil)
+		if perr == nil {
+			perr = v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) })
+		}
+		v.mu.Unlock()
+		if perr != nil {
+			v.warn("could not rewrite %s without the purged values (%v); the next purge tries again", v.path, perr)
+		}
+	}
+	return err
 }
 
 // ShareChange reports what a share or unshare did.
@@ -697,103 +668,74 @@ func (v *Vault) Unshare(name string, who []string) (ShareChange, error) {
 // picker does: see [Vault.Share] and [Vault.Unshare].
 func (v *Vault) UpdateShare(name string, add, remove []string) (ShareChange, error) {
 	var out ShareChange
-	err := v.update(func(t *txn) error {
-		s, key, err := t.liveSecret(name)
-		if err != nil {
-			return err
+	var before []fold.MemberID
+	s, err := v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
+		if s.Deleted != nil {
+			return nil, errorf(ErrInTrash, "%q is in the trash", s.Name)
 		}
-		if err := t.mayChange(s); err != nil {
-			return err
+		if err := r.mayChange(s); err != nil {
+			return nil, err
 		}
-		plus, err := t.parseShare(add)
+		plus, err := r.parseShare(add)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		less, err := t.parseShare(remove)
+		less, err := r.parseShare(remove)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(plus.Members)+len(plus.Groups)+len(less.Members)+len(less.Groups) == 0 {
-			return errorf(ErrInvalid, "say who: member names or @groups")
-		}
-		before, err := t.resolve(s.Share)
-		if err != nil {
-			return err
+			return nil, errorf(ErrInvalid, "say who: member names or @groups")
 		}
 		for _, id := range less.Members {
 			if !slices.Contains(s.Share.Members, id) {
-				return errorf(ErrNotFound, "%q is not shared with %s by name", s.Name, t.nameOf(id))
+				return nil, errorf(ErrNotFound, "%q is not shared with %s by name", s.Name, r.nameOf(id))
 			}
 		}
 		for _, g := range less.Groups {
 			if !slices.Contains(s.Share.Groups, g) {
-				return errorf(ErrNotFound, "%q is not shared with @%s", s.Name, g)
+				return nil, errorf(ErrNotFound, "%q is not shared with @%s", s.Name, g)
 			}
 		}
-		s.Share.Members = slices.DeleteFunc(s.Share.Members, func(id ID) bool { return slices.Contains(less.Members, id) })
-		s.Share.Groups = slices.DeleteFunc(s.Share.Groups, func(g string) bool { return slices.Contains(less.Groups, g) })
-		for _, id := range plus.Members {
-			if !slices.Contains(s.Share.Members, id) {
-				s.Share.Members = append(s.Share.Members, id)
-			}
-		}
-		for _, g := range plus.Groups {
-			if !slices.Contains(s.Share.Groups, g) {
-				s.Share.Groups = append(s.Share.Groups, g)
-			}
-		}
-		slices.Sort(s.Share.Groups)
-		after, err := t.resolve(s.Share)
-		if err != nil {
-			return err
-		}
+		sh := fold.Share{Members: slices.Clone(s.Share.Members), Groups: slices.Clone(s.Share.Groups)}
+		sh.Members = slices.DeleteFunc(sh.Members, func(id fold.MemberID) bool { return slices.Contains(less.Members, id) })
+		sh.Groups = slices.DeleteFunc(sh.Groups, func(g string) bool { return slices.Contains(less.Groups, g) })
+		sh.Members = append(sh.Members, plus.Members...)
+		sh.Groups = append(sh.Groups, plus.Groups...)
+		after := r.auth.Resolve(sh)
 		for _, id := range less.Members {
 			if slices.Contains(after, id) && !slices.Contains(plus.Members, id) {
-				m, _ := t.member(id)
-				return errorf(ErrInvalid, "%s still reads %q through a group (%s); unshare the group too, or take %s out of it", m.Name, s.Name, "@"+strings.Join(sharedGroups(m, s), ", @"), m.Name)
+				m := r.auth.Member(id)
+				var via []string
+				for _, g := range sh.Groups {
+					if slices.Contains(m.Groups, g) {
+						via = append(via, g)
+					}
+				}
+				return nil, errorf(ErrInvalid, "%s still reads %q through a group (%s); unshare the group too, or take %s out of it", m.Name, s.Name, "@"+strings.Join(via, ", @"), m.Name)
 			}
 		}
 		if len(after) == 0 {
-			return errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first, or remove it", s.Name)
+			return nil, errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first, or remove it", s.Name)
 		}
-		if _, err := t.reconcileAndStore([][]byte{key}, []*secretRecord{s}, "lost access"); err != nil {
+		before = slices.Clone(s.Wanted)
+		return []change{{kind: fold.KindSecretShare, payload: fold.SecretShare{Secret: s.ID, Add: plus, Remove: less}}}, nil
+	})
+	if err != nil {
+		return out, err
+	}
+	out.Secret = s
+	err = v.view(func(r *reader) error {
+		cur, err := r.byName(s.Name)
+		if err != nil {
 			return err
 		}
-		s.Updated = stamp{At: t.now, By: t.v.wrapID}
-		if err := t.putSecret(key, s); err != nil {
-			return err
-		}
-		for _, id := range minus(after, before) {
-			out.Gained = append(out.Gained, t.nameOf(id))
-		}
-		for _, id := range minus(before, after) {
-			out.Lost = append(out.Lost, t.nameOf(id))
-		}
-		out.Waiting = t.hasFlag(codeSecrets, key, flagReencrypt)
-		if len(add) > 0 {
-			if err := t.appendLog("secret.share", s.Name, strings.Join(add, ", ")); err != nil {
-				return err
-			}
-		}
-		if len(remove) > 0 {
-			if err := t.appendLog("secret.unshare", s.Name, strings.Join(remove, ", ")); err != nil {
-				return err
-			}
-		}
-		out.Secret, err = t.secretView(s)
-		return err
+		out.Gained = r.names(minusIDs(cur.Wanted, before))
+		out.Lost = r.names(minusIDs(before, cur.Wanted))
+		out.Waiting = cur.NeedsReencrypt(r.auth)
+		return nil
 	})
 	return out, err
-}
-
-func sharedGroups(m *memberRecord, s *secretRecord) []string {
-	var out []string
-	for _, g := range s.Share.Groups {
-		if slices.Contains(m.Groups, g) {
-			out = append(out, g)
-		}
-	}
-	return out
 }
 
 // Version describes one stored value of a secret, never the value itself.
@@ -801,40 +743,39 @@ type Version struct {
 	N       int       `json:"version"`
 	Created time.Time `json:"created"`
 	By      string    `json:"by"`
-	State   string    `json:"state"` // "current", "pending" or "previous"
-	Readers []string  `json:"readers"`
-	CanRead bool      `json:"can_read"`
+	// State is "current", "pending", "previous", "aborted" or
+	// "superseded" (a rotation replaced by another started at the same
+	// time).
+	State   string   `json:"state"`
+	Readers []string `json:"readers"`
+	CanRead bool     `json:"can_read"`
 }
 
 // History returns every stored version of a secret, oldest first.
 func (v *Vault) History(name string) ([]Version, error) {
 	var out []Version
-	err := v.view(func(t *txn) error {
-		s, _, err := t.secret(name)
+	err := v.view(func(r *reader) error {
+		s, err := r.byName(name)
 		if err != nil {
 			return err
 		}
-		if s.Purged != nil {
-			return errorf(ErrNoSecret, "no secret named %q", name)
-		}
-		for _, ver := range s.versions() {
+		for _, ver := range s.Versions {
 			state := "previous"
 			switch {
-			case ver == s.Current:
+			case ver.Op == s.Current:
 				state = "current"
-			case ver == s.Pending:
+			case ver.Op == s.Pending:
 				state = "pending"
 			case ver.Aborted != nil:
 				state = "aborted"
+			case ver.Superseded:
+				state = "superseded"
 			}
-			readers := make([]string, 0, len(ver.Readers))
-			for _, id := range ver.Readers {
-				readers = append(readers, t.nameOf(id))
-			}
-			slices.Sort(readers)
-			out = append(out, Version{N: ver.N, Created: ver.Created.At, By: t.nameOf(ver.Created.By), State: state, Readers: readers, CanRead: t.canRead(ver)})
+			out = append(out, Version{N: ver.N, Created: ver.Created.At, By: r.nameOf(ver.Created.By), State: state,
+				Readers: r.names(ver.People(r.auth)), CanRead: r.canRead(ver)})
 		}
 		return nil
 	})
+	slices.SortFunc(out, func(a, b Version) int { return a.N - b.N })
 	return out, err
 }

@@ -1,9 +1,7 @@
 package vault
 
 import (
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,80 +9,85 @@ import (
 	"syscall"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
-// localState is what a member's machine remembers of one vault, in
-// Options.StateDir. It holds nothing secret: a random wrap ID and a counter.
-type localState struct {
-	// Wrap is the key wrap that opened the vault last time.
-	Wrap ID `json:"wrap"`
-	// Counter is the highest write counter seen in this vault's file.
-	Counter uint64 `json:"counter"`
+// maxStateFile caps what is read of a file in the state folder.
+const maxStateFile = 1 << 20
+
+// pin is what this machine remembers of the vault at one path: its
+// identity, so that a different vault put in its place is refused.
+type pin struct {
+	Vault oplog.ID `json:"vault"`
+	Name  string   `json:"name,omitempty"`
 }
 
-const maxStateFile = 4096
+func (v *Vault) pinsPath() string { return filepath.Join(v.stateDir, "pins.json") }
 
-func (v *Vault) statePath() string {
-	return filepath.Join(v.stateDir, hex.EncodeToString(v.vaultID[:])+".json")
-}
-
-// readState returns the remembered state, or the zero state when there is
-// none or it cannot be read: it is only a hint and a safeguard.
-func (v *Vault) readState() localState {
-	var st localState
-	if v.stateDir == "" {
-		return st
-	}
-	f, err := os.Open(v.statePath())
+// readPins returns the pins, or none when there are none or they cannot
+// be read (then the first open pins again).
+func (v *Vault) readPins() map[string]pin {
+	out := map[string]pin{}
+	f, err := os.Open(v.pinsPath())
 	if err != nil {
-		return st
+		return out
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxStateFile))
 	if err != nil {
-		return st
+		return out
 	}
-	return parseState(b)
+	_ = json.Unmarshal(b, &out)
+	return out
 }
 
-// parseState decodes a state file; anything malformed is the zero state.
-func parseState(b []byte) localState {
-	var st localState
-	if json.Unmarshal(b, &st) != nil {
-		return localState{}
-	}
-	return st
+// pinFor returns the pin of the vault at path, if any.
+func (v *Vault) pinFor(path string) (pin, bool) {
+	p, ok := v.readPins()[path]
+	return p, ok
 }
 
-// noteState compares the file with what was remembered: a write counter
-// lower than one seen before means this is an older copy of the vault (a
-// rollback, or a backup put back), which is worth a warning. It then
-// remembers the current wrap and counter.
-func (v *Vault) noteState(old localState) {
-	if v.stateDir == "" || v.man == nil {
-		return
+// setPin remembers that the vault at path is vaultID.
+func (v *Vault) setPin(path string, p pin) error {
+	pins := v.readPins()
+	if old, ok := pins[path]; ok && old == p {
+		return nil
 	}
-	if v.man.counter < old.Counter {
-		v.warnings = append(v.warnings, fmt.Sprintf("this copy of the vault is older than one opened here before (change %d, and change %d was seen): if nobody restored a backup on purpose, someone may have put back an old copy to undo changes (such as a member's removal); check with your admins", v.man.counter, old.Counter))
-	}
-	now := localState{Wrap: v.wrapID, Counter: v.man.counter}
-	if now == old {
-		return
-	}
-	b, err := json.Marshal(now)
+	pins[path] = p
+	b, err := json.MarshalIndent(pins, "", "  ")
 	if err != nil {
-		return
+		return err
 	}
-	if os.MkdirAll(v.stateDir, 0o700) == nil {
-		// A failure only costs the next unlock a little time.
-		_ = writeHint(v.statePath(), b)
+	if err := os.MkdirAll(v.stateDir, 0o700); err != nil {
+		return err
 	}
+	return writeFileAtomic(v.pinsPath(), b, true)
 }
 
-// Warnings returns what the member should be told about the vault file
-// itself, such as it being older than a copy opened before. The caller
-// shows them; they never stop the vault from working.
-func (v *Vault) Warnings() []string { return v.warnings }
+// Forget drops what this machine remembers of the vault at path (its pin),
+// so that another vault can be opened there. The replicas of vaults stay.
+func Forget(stateDir, path string) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	v := &Vault{stateDir: stateDir}
+	pins := v.readPins()
+	if _, ok := pins[abs]; !ok {
+		return errorf(ErrNotFound, "this machine has not pinned a vault at %s", abs)
+	}
+	delete(pins, abs)
+	b, err := json.MarshalIndent(pins, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(v.pinsPath(), b, true)
+}
+
+// replicaPath is where this machine keeps its copy of a vault.
+func (v *Vault) replicaPath(id oplog.ID) string {
+	return filepath.Join(v.stateDir, "vaults", id.String()[:32]+"-"+identityTag(v.identity), "replica.db")
+}
 
 // checkedFile identifies a vault file whose whole structure passed the
 // check on this machine: the kernel's identity of the file (device, inode),

@@ -1,51 +1,25 @@
 package vault
 
 import (
-	"bytes"
-	"encoding/binary"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
-	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
-)
-
-// FormatVersion is the version of the file layout this package writes. A
-// file with a higher version is refused with [ErrNewerFormat].
-const FormatVersion = 1
-
-// Buckets. Only meta holds plaintext, and only what is needed to recognise
-// the file and find the keys: the program name, the format version and the
-// vault's random ID.
-const (
-	bucketMeta    = "meta"
-	bucketKeys    = "keys"    // key wrap ID -> vault key age-encrypted to one member
-	bucketMembers = "members" // member ID -> sealed member record
-	bucketSecrets = "secrets" // keyed hash of the name -> sealed secret record
-	bucketValues  = "values"  // value ID -> age file of one version of a value
-	bucketLog     = "log"     // sequence number -> sealed change-log entry
-)
-
-var allBuckets = []string{bucketMeta, bucketKeys, bucketMembers, bucketSecrets, bucketValues, bucketLog}
-
-const (
-	metaApp      = "app"
-	metaFormat   = "format"
-	metaID       = "id"
-	metaManifest = "manifest"
-	metaSettings = "settings"
-	appName      = "mutual-aid-vault"
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // Clock tells the time. Tests pass a fixed clock; nil means the system clock.
@@ -58,614 +32,665 @@ type systemClock struct{}
 func (systemClock) Now() time.Time { return time.Now() }
 
 // DefaultLockTimeout is how long Open waits for another process to release
-// the file before returning [ErrBusy].
+// a file before returning [ErrBusy].
 const DefaultLockTimeout = time.Second
 
 // Options configures [Open]. Only Identity is required.
 type Options struct {
-	// Identity decrypts the member's copy of the vault key and the values
-	// the member may read. It is an interface so that an agent process can
-	// hold the key instead of this one.
+	// Identity decrypts the member's keys and the values the member may
+	// read. It is an interface so that an agent process can hold the key
+	// instead of this one; if it is also a [Signer], the member can make
+	// changes.
 	Identity age.Identity
-	// ReadOnly opens the file with a shared lock; every change then fails.
+	// ReadOnly opens the vault for reading only; every change then fails
+	// with [ErrReadOnly].
 	ReadOnly bool
 	// LockTimeout bounds the wait for another process's lock. Zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
 	// Clock stamps changes. Nil means the system clock.
 	Clock Clock
-	// StateDir is a private folder where this machine remembers, per vault,
-	// which key wrap is the member's (so unlocking takes one decryption)
-	// and the highest write counter seen (so a rolled-back file is noticed;
-	// see [Vault.Warnings]). Empty means remember nothing.
+	// StateDir is a private folder where this machine keeps its own copy
+	// of every vault it opens (every change it has seen, so none is ever
+	// lost), the identity of the vault at each path, and which files it
+	// checked. Empty means a temporary folder, deleted on Close: then
+	// nothing is remembered between opens.
 	StateDir string
 }
 
-// Vault is an open, unlocked vault file. Its methods may be called from
-// several goroutines (they take turns); one process should hold one Vault
-// per file.
+// Vault is an open, unlocked vault. Its methods may be called from several
+// goroutines (they take turns); one process should hold one Vault per
+// file.
 type Vault struct {
-	mu       sync.Mutex
-	db       *bolt.DB
-	path     string
-	identity age.Identity
-	clock    Clock
-	keys     *keyring
-	vaultID  [16]byte
-	// wrapID is the key of the wrap that opened the vault: the member's ID,
-	// or a recovery key's ID.
-	wrapID   ID
-	recovery bool
-	// man is the manifest as last read or committed, and me the acting
-	// member's record as last read (nil after a write).
-	man *manifest
-	me  *memberRecord
-	// stateDir holds what this member's machine remembers of the vault;
-	// see state.go.
-	stateDir string
+	mu        sync.Mutex
+	path      string
+	identity  age.Identity
+	signer    Signer
+	readOnly  bool
+	timeout   time.Duration
+	clock     Clock
+	stateDir  string
+	tempState bool
+
+	vaultID oplog.ID
+	rep     *bolt.DB
+	repRW   bool
+	repPath string
+
+	keys         *keyset
+	ik           *indexKeys
+	keysChanged  bool
+	triedGrants  map[oplog.Hash]bool
+	openedGrants map[oplog.Hash]bool
+	me           fold.MemberID
+	recovery     bool
+
+	// shared is the shared file as this process last read or wrote it.
+	shared fileStamp
+	// seen is set once this machine's copy holds the vault: changes that
+	// come in from then on are news.
+	seen bool
+	// damage counts the changes the last copy read had damaged, or made
+	// on top of changes it lacked.
+	damage int
+
 	warnings []string
-	// structureChecked is set when Open checked the whole file's structure
-	// (for tests: otherwise this machine had checked the same file before).
+	incoming []Event
+	notes    []string
+	// progress, when set, hears how a long re-encryption goes.
+	progress func(done, total int)
+	// structureChecked is set when Open checked the whole file's
+	// structure (for tests: otherwise this machine had checked it before).
 	structureChecked bool
-	// broken is set after a panic inside bbolt was recovered: the database's
-	// locks may be held, so it must not be used, or even closed, again.
-	broken bool
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
 //
-// Before bbolt sees the file, its structure is checked, so that a truncated
-// or damaged file gives [ErrCorrupt] rather than a crash. Open waits up to
-// opts.LockTimeout for another process and then returns [ErrBusy].
+// When this machine has opened the file before and it has not changed
+// since, Open reads only this machine's copy. Otherwise it checks the
+// file's structure (so that a damaged file gives [ErrCorrupt] rather than
+// a crash), refuses a different vault than the one opened at path before
+// ([ErrOtherVault]), takes in every change the file has that this machine
+// has not seen, and puts back every change it has seen that the file
+// lacks. Copies left beside the file by sync tools (conflict copies) are
+// merged and removed. [Vault.Warnings] and [Vault.Incoming] say what
+// happened.
 func Open(path string, opts Options) (*Vault, error) {
 	if opts.Identity == nil {
 		return nil, errors.New("vault.Open: no identity given")
 	}
-	timeout := opts.LockTimeout
-	if timeout == 0 {
-		timeout = DefaultLockTimeout
-	}
-	head, err := precheck(path, timeout)
+	v, err := newVault(path, opts)
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{path: path, identity: opts.Identity, clock: opts.Clock, stateDir: opts.StateDir}
-	if v.clock == nil {
-		v.clock = systemClock{}
-	}
-	if err := v.openBolt(opts); err != nil {
-		return nil, err
-	}
-	if err := v.checkStructure(head); err != nil {
-		if !v.broken {
-			v.db.Close()
-		}
-		return nil, err
-	}
-	if err := v.unlock(); err != nil {
+	if err := v.open(); err != nil {
 		v.Close()
 		return nil, err
 	}
 	return v, nil
 }
 
-// Close releases the file.
+func newVault(path string, opts Options) (*Vault, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{path: abs, identity: opts.Identity, readOnly: opts.ReadOnly, timeout: opts.LockTimeout, clock: opts.Clock,
+		stateDir: opts.StateDir, keys: newKeyset(), triedGrants: map[oplog.Hash]bool{}, openedGrants: map[oplog.Hash]bool{}}
+	if s, ok := opts.Identity.(Signer); ok {
+		v.signer = s
+	}
+	if v.clock == nil {
+		v.clock = systemClock{}
+	}
+	if v.stateDir == "" {
+		dir, err := os.MkdirTemp("", "vault-state-")
+		if err != nil {
+			return nil, err
+		}
+		v.stateDir, v.tempState = dir, true
+	}
+	return v, nil
+}
+
+func (v *Vault) lockTimeout() time.Duration {
+	if v.timeout == 0 {
+		return DefaultLockTimeout
+	}
+	return v.timeout
+}
+
+func (v *Vault) now() time.Time { return v.clock.Now().UTC() }
+
+// Close releases the files.
 func (v *Vault) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.db == nil || v.broken {
-		return nil
+	var err error
+	if v.rep != nil {
+		err = v.rep.Close()
+		v.rep = nil
 	}
-	err := v.db.Close()
-	v.db = nil
+	if v.tempState {
+		os.RemoveAll(v.stateDir)
+		v.tempState = false
+	}
 	return err
 }
 
 // Path returns the file the vault was opened from.
 func (v *Vault) Path() string { return v.path }
 
-// precheck refuses files bbolt must not be given to open: missing, empty,
-// not a bbolt file, truncated, or with meta pages or a freelist (which
-// bbolt reads as it opens a file) that could crash it. It reads a few
-// pages under a shared lock, so that it never sees a file another vault
-// process is in the middle of writing; the lock goes with the file when it
-// returns, before bbolt takes its own (two locks on one file in one
-// process would deadlock). The rest of the structure is checked by
-// checkMapped, once bbolt holds the file.
-func precheck(path string, timeout time.Duration) (boltcheck.Head, error) {
-	var none boltcheck.Head
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return none, errorf(ErrNoVault, "no vault at %s", path)
-		}
-		return none, err
-	}
-	defer f.Close()
-	if err := lockShared(f, timeout); err != nil {
-		if errors.Is(err, errLockTimeout) {
-			return none, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, timeout)
-		}
-		return none, fmt.Errorf("cannot lock %s: %w", path, err)
-	}
-	info, err := f.Stat()
-	if err != nil {
-		return none, err
-	}
-	if !info.Mode().IsRegular() {
-		return none, errorf(ErrNotVault, "%s is not a regular file", path)
-	}
-	if info.Size() == 0 {
-		return none, errorf(ErrCorrupt, "%s is empty", path)
-	}
-	head, err := boltcheck.CheckHead(f, info.Size())
-	return head, fileError(path, err)
+// Warnings returns what the member should be told about the vault file
+// itself: a copy that lacked changes this machine had seen (and was
+// repaired), changes that were refused, changes that cannot be read yet.
+// They never stop the vault from working.
+func (v *Vault) Warnings() []string { return v.warnings }
+
+// Incoming returns the changes Open took in that this machine had not seen
+// before, oldest first.
+func (v *Vault) Incoming() []Event { return v.incoming }
+
+func (v *Vault) warn(format string, args ...any) {
+	v.warnings = append(v.warnings, fmt.Sprintf(format, args...))
 }
 
-// fileError turns a structural check's finding into the vault's error.
-func fileError(path string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, boltcheck.ErrNotBolt):
-		return errorf(ErrNotVault, "%s is not a vault file", path)
-	case errors.Is(err, boltcheck.ErrTruncated):
-		return errorf(ErrCorrupt, "%s is truncated (%v)", path, err)
-	case errors.Is(err, boltcheck.ErrCorrupt):
-		return errorf(ErrCorrupt, "%s is damaged (%v)", path, err)
-	}
-	return fmt.Errorf("cannot read %s: %w", path, err)
-}
-
-// checkStructure checks the whole structure of the file before bbolt reads
-// more of it than its meta pages and freelist, unless this machine checked
-// the very same file before (see checkedFile). head is what precheck read.
-func (v *Vault) checkStructure(head boltcheck.Head) error {
+func (v *Vault) open() error {
 	info, err := os.Stat(v.path)
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return errorf(ErrNoVault, "no vault at %s", v.path)
+		}
 		return err
 	}
-	id, known := identify(info, head)
-	if known && v.wasChecked(id) {
-		return nil
+	if !info.Mode().IsRegular() {
+		return errorf(ErrNotVault, "%s is not a regular file", v.path)
 	}
-	if err := v.checkMapped(info.Size()); err != nil {
-		return err
-	}
-	v.structureChecked = true
-	if known {
-		v.noteChecked(id)
-	}
-	return nil
-}
-
-// checkMapped checks the whole structure of the file, of size bytes. It
-// reads bbolt's own memory mapping, under bbolt's lock: no other process
-// can be writing, and the pages it touches are the ones bbolt reads next
-// anyway.
-func (v *Vault) checkMapped(size int64) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer v.guard(&err)
-	if size <= 0 || size > 1<<40 {
-		return errorf(ErrCorrupt, "%s changed size", v.path)
-	}
-	// The mapping is not Go memory; the pointer bbolt hands out is only
-	// ever read here, before any transaction can remap it.
-	raw := v.db.Info().Data
-	base := *(*unsafe.Pointer)(unsafe.Pointer(&raw))
-	return fileError(v.path, boltcheck.Check(unsafe.Slice((*byte)(base), size)))
-}
-
-var errLockTimeout = errors.New("lock timeout")
-
-// lockShared takes a shared flock on f, waiting up to timeout as bbolt
-// does for its own lock.
-func lockShared(f *os.File, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return errLockTimeout
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (v *Vault) openBolt(opts Options) (err error) {
-	timeout := opts.LockTimeout
-	if timeout == 0 {
-		timeout = DefaultLockTimeout
-	}
-	defer v.guard(&err)
-	db, err := bolt.Open(v.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: opts.ReadOnly})
-	if err != nil {
-		switch {
-		case errors.Is(err, berrors.ErrTimeout):
-			return errorf(ErrBusy, "%s is in use by another vault process (waited %v)", v.path, timeout)
-		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-			return errorf(ErrNotVault, "%s is not a vault file", v.path)
-		case errors.Is(err, berrors.ErrChecksum):
-			return errorf(ErrCorrupt, "%s is damaged (%v)", v.path, err)
-		}
-		return fmt.Errorf("cannot open %s: %w", v.path, err)
-	}
-	v.db = db
-	return nil
-}
-
-// guard turns a panic inside bbolt (which trusts its file) or a memory fault
-// on its mapping into ErrCorrupt. It must be deferred directly.
-func (v *Vault) guard(err *error) {
-	if r := recover(); r != nil {
-		v.broken = true
-		*err = errorf(ErrCorrupt, "%s is damaged (%v)", v.path, r)
-	}
-}
-
-// unlock finds the key wrap that opens with the identity and reads the
-// format version and the vault key.
-func (v *Vault) unlock() error {
-	return v.view(func(t *txn) error {
-		meta := t.tx.Bucket([]byte(bucketMeta))
-		if meta == nil || !bytes.Equal(meta.Get([]byte(metaApp)), []byte(appName)) {
-			return errorf(ErrNotVault, "%s is not a vault file", v.path)
-		}
-		format := meta.Get([]byte(metaFormat))
-		if len(format) != 4 {
-			return errorf(ErrTampered, "%s has no format version", v.path)
-		}
-		if f := binary.BigEndian.Uint32(format); f > FormatVersion {
-			return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", v.path, f, FormatVersion)
-		}
-		id := meta.Get([]byte(metaID))
-		if len(id) != 16 {
-			return errorf(ErrTampered, "%s has no vault ID", v.path)
-		}
-		copy(v.vaultID[:], id)
-		keys := t.tx.Bucket([]byte(bucketKeys))
-		if keys == nil {
-			return errorf(ErrTampered, "%s has no keys", v.path)
-		}
-		// Try the wrap that opened this vault last time first: a member's
-		// key is found with one decryption instead of one per member.
-		state := v.readState()
-		try := func(k, ct []byte) (bool, error) {
-			ring, err := unwrap(ct, v.identity, v.vaultID)
-			if err != nil {
-				return false, errorf(ErrTampered, "a key wrap in %s is malformed: %w", v.path, err)
-			}
-			if ring == nil {
-				return false, nil
-			}
-			if len(k) != len(v.wrapID) {
-				return false, errorf(ErrTampered, "a key wrap in %s has a malformed ID", v.path)
-			}
-			v.keys, t.keys = ring, ring
-			copy(v.wrapID[:], k)
-			return true, nil
-		}
-		found := false
-		if !state.Wrap.IsZero() {
-			if ct := keys.Get(state.Wrap[:]); ct != nil {
-				var err error
-				if found, err = try(state.Wrap[:], ct); err != nil {
-					return err
-				}
-			}
-		}
-		c := keys.Cursor()
-		for k, ct := c.First(); k != nil && !found; k, ct = c.Next() {
-			if bytes.Equal(k, state.Wrap[:]) {
-				continue
-			}
-			var err error
-			if found, err = try(k, ct); err != nil {
+	p, pinned := v.pinFor(v.path)
+	if pinned {
+		v.vaultID = p.Vault
+		v.repPath = v.replicaPath(p.Vault)
+		if _, err := os.Stat(v.repPath); err == nil {
+			// The usual case: this machine has opened the file before.
+			// If it has not changed since, this machine's copy is all
+			// there is to read.
+			if err := v.openReplica(false); err != nil {
 				return err
 			}
-		}
-		if !found {
-			return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault, or were removed", v.path)
-		}
-		if err := t.loadManifest(); err != nil {
-			return err
-		}
-		v.man = t.man
-		v.noteState(state)
-		if m, err := t.member(v.wrapID); err == nil {
-			v.me = m
-			return nil
-		} else if !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		s, err := t.settings()
-		if err != nil {
-			return err
-		}
-		for _, r := range s.Recovery {
-			if r.ID == v.wrapID {
-				v.recovery = true
-				return nil
+			if err := v.unlock(); err != nil {
+				return err
+			}
+			if v.storedStamp() == stampOf(info) && len(conflictCopies(v.path)) == 0 {
+				return v.checkMembership()
 			}
 		}
-		return errorf(ErrTampered, "the key that opened %s belongs to no member", v.path)
-	})
-}
-
-// txn is one bbolt transaction with the vault's keys and manifest.
-type txn struct {
-	v   *Vault
-	tx  *bolt.Tx
-	man *manifest
-	// keys seal and open records in this transaction. A transaction that
-	// issues a new vault key switches them; the Vault takes them on commit.
-	keys *keyring
-	// rev is the revision records written in this transaction are sealed
-	// at: the manifest's counter after this transaction commits.
-	rev           uint64
-	now           time.Time
-	members       []*memberRecord // cache, loaded on first use
-	settingsCache *settingsRecord
-	due           *dueIndex // loaded on first use
-	dueDirty      bool
-	dirty         bool
-}
-
-// errClosed is returned by every call on a closed vault.
-var errClosed = errors.New("the vault is closed")
-
-// usable fails when the vault can take no more calls.
-func (v *Vault) usable() error {
-	if v.broken {
-		return errorf(ErrCorrupt, "%s is damaged", v.path)
 	}
-	if v.db == nil {
-		return errClosed
-	}
-	return nil
-}
-
-func (v *Vault) view(fn func(*txn) error) (err error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if err := v.usable(); err != nil {
+	sf, err := v.openShared(v.path)
+	if err != nil {
+		if pinned && v.rep != nil && (errors.Is(err, ErrCorrupt) || errors.Is(err, ErrNotVault) || errors.Is(err, ErrTampered)) {
+			return v.rebuildDamaged(err)
+		}
 		return err
 	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer v.guard(&err)
-	return v.db.View(func(tx *bolt.Tx) error {
-		// The manifest cached at unlock or at the last commit is current:
-		// the file is locked while the vault is open, so no other process
-		// can have written since. Readers must not change it.
-		t := &txn{v: v, tx: tx, keys: v.keys, man: v.man, now: v.clock.Now().UTC()}
-		return fn(t)
-	})
-}
-
-// update runs fn in one write transaction: all of its changes are committed
-// together with the new manifest, or none are.
-func (v *Vault) update(fn func(*txn) error) (err error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if err := v.usable(); err != nil {
+	defer sf.close()
+	if pinned && sf.vaultID != p.Vault {
+		return errorf(ErrOtherVault, "%s is not the vault this machine opened there before (another vault was put in its place); if your group really replaced its vault, run 'vault forget %s' and open it again", v.path, v.path)
+	}
+	v.vaultID = sf.vaultID
+	v.repPath = v.replicaPath(sf.vaultID)
+	if v.rep == nil {
+		if err := v.openReplica(true); err != nil {
+			return err
+		}
+		if err := v.unlock(); err != nil {
+			return err
+		}
+	}
+	first := v.me.IsZero()
+	v.seen = !first
+	if err := v.takeIn(sf, true); err != nil {
 		return err
 	}
-	if v.db.IsReadOnly() {
-		return errors.New("the vault was opened read-only")
+	if first && v.damage > 0 {
+		// Without a copy of its own to compare, this machine cannot tell
+		// what the damage took away.
+		v.rep.Close()
+		v.rep = nil
+		os.RemoveAll(filepath.Dir(v.repPath))
+		return errorf(ErrCorrupt, "%s is damaged: %s could not be read or lack what they were made on; ask another member for a sound copy", v.path, plural(v.damage, "change"))
 	}
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer v.guard(&err)
-	var t *txn
-	err = v.db.Update(func(tx *bolt.Tx) error {
-		// Read the manifest afresh: fn changes it, and a failed transaction
-		// must leave the cached one as it was.
-		t = &txn{v: v, tx: tx, keys: v.keys, now: v.clock.Now().UTC()}
-		if err := t.loadManifest(); err != nil {
+	if v.me.IsZero() {
+		v.rep.Close()
+		v.rep = nil
+		os.RemoveAll(filepath.Dir(v.repPath))
+		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet), or were removed; send 'vault pubkey' to an admin", v.path)
+	}
+	v.seen = true
+	if err := v.mergeConflictCopies(); err != nil {
+		return err
+	}
+	if v.repRW {
+		// Only writes need the exclusive lock: let other commands read.
+		if err := v.openReplica(false); err != nil {
 			return err
 		}
-		t.rev = t.man.counter + 1
-		if err := fn(t); err != nil {
-			return err
+	}
+	if !pinned {
+		name := ""
+		if a, err := v.authState(); err == nil && a != nil {
+			name = a.Name
 		}
-		if err := t.saveDue(); err != nil {
-			return err
+		if err := v.setPin(v.path, pin{Vault: v.vaultID, Name: name}); err != nil {
+			v.warn("could not remember this vault's identity on this machine: %v", err)
 		}
-		if !t.dirty {
+	}
+	return v.checkMembership()
+}
+
+// openReplica opens this machine's copy, for writing or not.
+func (v *Vault) openReplica(rw bool) error {
+	if v.rep != nil {
+		if v.repRW == rw {
 			return nil
 		}
-		if err := t.saveDueSummary(); err != nil {
+		v.rep.Close()
+		v.rep = nil
+	}
+	if rw {
+		if err := os.MkdirAll(filepath.Dir(v.repPath), 0o700); err != nil {
 			return err
 		}
-		t.man.counter = t.rev
-		return t.saveManifest()
+	}
+	db, err := openReplica(v.repPath, v.path, !rw, v.tempState, v.lockTimeout())
+	if err != nil {
+		return err
+	}
+	v.rep, v.repRW = db, rw
+	return nil
+}
+
+// writable makes sure changes can be made and stored.
+func (v *Vault) writable() error {
+	if v.readOnly {
+		return errorf(ErrReadOnly, "the vault was opened read-only")
+	}
+	if v.signer == nil {
+		return errorf(ErrReadOnly, "this identity can read the vault but not sign changes")
+	}
+	if v.recovery {
+		if a, err := v.authState(); err == nil {
+			if m := a.Member(v.me); m == nil || len(m.Sign) == 0 {
+				return errorf(ErrReadOnly, "a recovery key can read everything but not change the vault; a member makes changes")
+			}
+		}
+	}
+	return v.openReplica(true)
+}
+
+// unlock reads the keyset of this machine's copy with the identity: one
+// decryption. A new copy gets a new local key; its vault keys come from
+// the grants as the log is taken in.
+func (v *Vault) unlock() error {
+	var blob, me []byte
+	err := v.rep.View(func(tx *bolt.Tx) error {
+		l := tx.Bucket([]byte(bLocal))
+		if l == nil {
+			return nil
+		}
+		blob = append([]byte(nil), l.Get([]byte(lKeys))...)
+		me = append([]byte(nil), l.Get([]byte(lMe))...)
+		return nil
 	})
-	v.me = nil // members may have changed, or the transaction failed
-	if err == nil {
-		t.man.entries.freeze()
-		v.keys, v.man = t.keys, t.man
-		v.noteState(v.readState())
-	}
-	return err
-}
-
-func (t *txn) bucket(name string) *bolt.Bucket { return t.tx.Bucket([]byte(name)) }
-
-func (t *txn) loadManifest() error {
-	meta := t.bucket(bucketMeta)
-	sealed := meta.Get([]byte(metaManifest))
-	if sealed == nil {
-		return errorf(ErrTampered, "%s has no manifest", t.v.path)
-	}
-	pt, err := t.keys.openRecord(bucketMeta, []byte(metaManifest), 0, sealed)
-	if err != nil {
-		return errorf(ErrTampered, "the manifest of %s fails its integrity check", t.v.path)
-	}
-	m, err := parseManifest(pt)
-	if err != nil {
-		return errorf(ErrTampered, "the manifest of %s is malformed", t.v.path)
-	}
-	t.man = m
-	return nil
-}
-
-func (t *txn) saveManifest() error {
-	sealed, err := t.keys.sealRecord(bucketMeta, []byte(metaManifest), 0, t.man.marshal())
 	if err != nil {
 		return err
 	}
-	return t.bucket(bucketMeta).Put([]byte(metaManifest), sealed)
-}
-
-// getSealed reads and opens a mutable record, checking it against the
-// manifest. It returns (nil, nil) when the record does not exist.
-func (t *txn) getSealed(bucket string, code byte, key []byte) ([]byte, error) {
-	sealed := t.bucket(bucket).Get(key)
-	entry, listed := t.man.get(manifestKey(code, key))
-	switch {
-	case sealed == nil && !listed:
-		return nil, nil
-	case sealed == nil:
-		return nil, errorf(ErrTampered, "a %s record of %s was deleted outside vault", bucket, t.v.path)
-	case !listed:
-		return nil, errorf(ErrTampered, "a %s record of %s was added outside vault", bucket, t.v.path)
-	}
-	pt, err := t.keys.openRecord(bucket, key, entry.rev, sealed)
-	if err != nil {
-		return nil, errorf(ErrTampered, "a %s record of %s was changed, moved or replaced by an older copy outside vault", bucket, t.v.path)
-	}
-	return pt, nil
-}
-
-// putSealed seals and stores a mutable record at this transaction's revision.
-func (t *txn) putSealed(bucket string, code byte, key []byte, plaintext []byte) error {
-	sealed, err := t.keys.sealRecord(bucket, key, t.rev, plaintext)
-	if err != nil {
-		return err
-	}
-	if err := t.bucket(bucket).Put(key, sealed); err != nil {
-		return err
-	}
-	mk := manifestKey(code, key)
-	e, _ := t.man.get(mk)
-	e.key, e.rev = mk, t.rev
-	t.man.set(e)
-	t.dirty = true
-	return nil
-}
-
-// deleteSealed removes a mutable record and its manifest entry (and, for a
-// secret, its due index entry).
-func (t *txn) deleteSealed(bucket string, code byte, key []byte) error {
-	if code == codeSecrets {
-		if err := t.noteDue(key, nil); err != nil {
-			return err
-		}
-	}
-	if err := t.bucket(bucket).Delete(key); err != nil {
-		return err
-	}
-	t.man.remove(manifestKey(code, key))
-	t.dirty = true
-	return nil
-}
-
-// forEachSealed calls fn with every record of a bucket, checking that the
-// bucket and the manifest list the same records.
-func (t *txn) forEachSealed(bucket string, code byte, fn func(key, plaintext []byte) error) error {
-	seen := 0
-	c := t.bucket(bucket).Cursor()
-	for k, sealed := c.First(); k != nil; k, sealed = c.Next() {
-		entry, listed := t.man.get(manifestKey(code, k))
-		if !listed {
-			return errorf(ErrTampered, "a %s record of %s was added outside vault", bucket, t.v.path)
-		}
-		pt, err := t.keys.openRecord(bucket, k, entry.rev, sealed)
+	if blob == nil {
+		local, err := randomKey()
 		if err != nil {
-			return errorf(ErrTampered, "a %s record of %s was changed, moved or replaced by an older copy outside vault", bucket, t.v.path)
-		}
-		seen++
-		if err := fn(k, pt); err != nil {
 			return err
 		}
+		v.keys.local = local
+		v.ik = deriveIndexKeys(local)
+		return nil
 	}
-	if t.man.count(code) != seen {
-		return errorf(ErrTampered, "a %s record of %s was deleted outside vault", bucket, t.v.path)
-	}
-	return nil
-}
-
-func (t *txn) settings() (*settingsRecord, error) {
-	if t.settingsCache != nil {
-		return t.settingsCache, nil
-	}
-	pt, err := t.getSealed(bucketMeta, codeMeta, []byte(metaSettings))
+	pt, err := ageDecrypt(blob, v.identity, maxGrant+64)
 	if err != nil {
-		return nil, err
+		return errorf(ErrCorrupt, "this machine's copy of the vault has damaged keys (%v); delete %s and it is rebuilt", err, filepath.Dir(v.repPath))
 	}
 	if pt == nil {
-		return nil, errorf(ErrTampered, "%s has no settings record", t.v.path)
+		return errorf(ErrNotMember, "your key does not open this machine's copy of %s: it was made with another identity", v.path)
 	}
-	var s settingsRecord
-	if err := decodeRecord(pt, &s); err != nil {
-		return nil, errorf(ErrTampered, "the settings of %s are malformed", t.v.path)
+	k, err := parseLocal(pt)
+	if err != nil {
+		return errorf(ErrCorrupt, "this machine's copy of the vault has damaged keys; delete %s and it is rebuilt", filepath.Dir(v.repPath))
 	}
-	t.settingsCache = &s
-	return &s, nil
+	v.keys, v.ik = k, deriveIndexKeys(k.local)
+	copy(v.me[:], me)
+	return nil
 }
 
-func (t *txn) putSettings(s *settingsRecord) error {
-	t.settingsCache = s
-	return t.putJSON(bucketMeta, codeMeta, []byte(metaSettings), s)
-}
-
-// Create makes a new vault file at path with one member, the creator, who
-// is an admin. It never replaces an existing file: the vault is built in a
-// temporary file and linked into place only when complete.
-func Create(path string, c CreateOptions) (*Vault, error) {
-	if c.Identity == nil {
-		return nil, errors.New("vault.Create: no identity given")
-	}
-	plan, err := c.plan()
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Lstat(path); err == nil {
-		return nil, errorf(ErrExists, "%s already exists", path)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
-	if err != nil {
-		return nil, err
-	}
-	tmpPath := tmp.Name()
-	tmp.Close()
-	defer os.Remove(tmpPath)
-	if err := os.Chmod(tmpPath, 0o600); err != nil {
-		return nil, err
-	}
-	// bbolt initialises an empty file itself.
-	if err := os.Truncate(tmpPath, 0); err != nil {
-		return nil, err
-	}
-	clock := c.Clock
-	if clock == nil {
-		clock = systemClock{}
-	}
-	if err := plan.write(tmpPath, clock.Now().UTC()); err != nil {
-		return nil, err
-	}
-	if err := os.Link(tmpPath, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil, errorf(ErrExists, "%s already exists", path)
+// storedStamp returns the shared file's stamp as this machine last read or
+// wrote it.
+func (v *Vault) storedStamp() fileStamp {
+	var st fileStamp
+	_ = v.rep.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte(bLocal)).Get([]byte(lFile)); b != nil {
+			_ = json.Unmarshal(b, &st)
 		}
-		return nil, err
+		return nil
+	})
+	v.shared = st
+	return st
+}
+
+func (v *Vault) setStamp(tx *bolt.Tx, st fileStamp) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
 	}
-	return Open(path, c.Options)
+	v.shared = st
+	return tx.Bucket([]byte(bLocal)).Put([]byte(lFile), b)
+}
+
+// takeIn brings this machine's copy and the shared file together: takes
+// in what the file has, then, when repair is set, puts back what it
+// lacks.
+func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
+	if err := v.openReplica(true); err != nil {
+		return err
+	}
+	var missing []oplog.ID
+	lacks := false
+	err := v.update0(func(tx *bolt.Tx) error {
+		in, miss, err := sf.diff(tx)
+		if err != nil {
+			return err
+		}
+		if !in.empty() {
+			rep, err := v.ingest(tx, in)
+			if err != nil {
+				return err
+			}
+			v.report(tx, rep, "")
+		}
+		missing = miss
+		if lacks, err = sf.lacksBlobs(tx); err != nil {
+			return err
+		}
+		return v.setStamp(tx, sf.stamp)
+	})
+	if err != nil {
+		return err
+	}
+	if !repair || (len(missing) == 0 && !lacks) || v.readOnly {
+		return nil
+	}
+	if len(missing) > 0 {
+		v.warn("%s", v.describeMissing(missing))
+	}
+	st, err := v.publish(v.path, &sf.stamp)
+	if err != nil {
+		v.warn("could not put the missing changes back into %s (%v); the next command tries again", v.path, err)
+		return nil
+	}
+	return v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) })
+}
+
+// update0 runs fn in one write transaction of the replica, turning a
+// panic from a damaged file into an error.
+func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%v); delete %s and it is rebuilt", r, filepath.Dir(v.repPath))
+		}
+	}()
+	return v.rep.Update(fn)
+}
+
+// report turns what an ingest did into incoming events and warnings.
+func (v *Vault) report(tx *bolt.Tx, rep *ingestReport, from string) {
+	for _, e := range rep.events {
+		if v.seen {
+			// On the first open on this machine everything is new: not
+			// news worth listing.
+			v.incoming = append(v.incoming, publicEvent(e))
+		}
+		if e.Rejected != "" {
+			v.warn("refused a change: %s (%s)", e.Summary, e.Rejected)
+		}
+	}
+	v.damage = rep.bad + rep.dangling
+	if rep.bad > 0 {
+		v.warn("%d changes in %s are damaged or belong to another vault; they were ignored", rep.bad, v.path)
+	}
+	if rep.unreadable > 0 {
+		v.warn("%s cannot be read yet: sealed with a vault key you were not given; an admin's next change gives it to you", plural(rep.unreadable, "change"))
+	}
+	if rep.dangling > 0 {
+		v.warn("%s were made on top of changes this copy lacks; they take effect once a copy that has those is merged", plural(rep.dangling, "change"))
+	}
+}
+
+// describeMissing says what a copy lacked: "this copy lacks 2 changes you
+// have seen, including kim's removal on 2026-11-26".
+func (v *Vault) describeMissing(missing []oplog.ID) string {
+	var events []fold.Event
+	_ = v.rep.View(func(tx *bolt.Tx) error {
+		ix := &index{tx: tx, keys: v.ik}
+		for _, id := range missing {
+			pos := tx.Bucket([]byte(bFolded)).Get(id[:])
+			if pos == nil {
+				continue
+			}
+			var e fold.Event
+			if ok, _ := ix.getJSON(bEvents, pos, &e); ok {
+				events = append(events, e)
+			}
+		}
+		return nil
+	})
+	// The change that matters most: a removal, then any other change
+	// about membership, then the newest.
+	slices.SortStableFunc(events, func(a, b fold.Event) int {
+		rank := func(e fold.Event) int {
+			switch {
+			case e.Rejected != "":
+				return 3
+			case e.Kind == fold.KindMemberRemove:
+				return 0
+			case fold.IsAuthority(e.Kind):
+				return 1
+			}
+			return 2
+		}
+		if d := rank(a) - rank(b); d != 0 {
+			return d
+		}
+		return b.At.Compare(a.At)
+	})
+	msg := fmt.Sprintf("this copy of the vault lacks %s you have seen", plural(len(missing), "change"))
+	if len(events) > 0 {
+		e := events[0]
+		what := e.Summary
+		if e.Kind == fold.KindMemberRemove {
+			what = e.Target + "'s removal"
+		}
+		msg += fmt.Sprintf(", including %s on %s", what, e.At.UTC().Format(time.DateOnly))
+	}
+	return msg + "; they were put back (a sync tool or a backup replaced the file with an older or forked copy)"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// rebuildDamaged writes the shared file anew from this machine's copy,
+// keeping the damaged file in the state folder.
+func (v *Vault) rebuildDamaged(cause error) error {
+	if v.readOnly {
+		return cause
+	}
+	kept := filepath.Join(filepath.Dir(v.repPath), "damaged-"+v.now().Format("20060102-150405")+".db")
+	if err := copyFile(v.path, kept); err != nil {
+		return fmt.Errorf("%w; could not keep a copy of it to rebuild it: %v", cause, err)
+	}
+	if err := v.openReplica(true); err != nil {
+		return err
+	}
+	st, err := v.publish(v.path, nil)
+	if err != nil {
+		return fmt.Errorf("%w; could not rebuild it from this machine's copy: %v", cause, err)
+	}
+	if err := v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) }); err != nil {
+		return err
+	}
+	v.warn("%v; it was rebuilt from the changes this machine has seen (the damaged file is kept at %s)", cause, kept)
+	return v.checkMembership()
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o600)
+}
+
+// checkMembership fails when the identity is no longer a member.
+func (v *Vault) checkMembership() error {
+	a, err := v.authState()
+	if err != nil {
+		return err
+	}
+	if a == nil || v.me.IsZero() {
+		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet); send 'vault pubkey' to an admin", v.path)
+	}
+	m := a.Member(v.me)
+	if m == nil {
+		return errorf(ErrNotMember, "your key does not open %s", v.path)
+	}
+	if !m.Active() {
+		by := "an admin"
+		if r := a.Member(m.Removed.By); r != nil {
+			by = r.Name
+		}
+		return errorf(ErrNotMember, "you were removed from this vault by %s on %s", by, m.Removed.At.Format(time.DateOnly))
+	}
+	v.recovery = m.Recovery
+	if v.signer != nil && !m.Recovery && !slices.Equal(m.Sign, v.signer.SigningKey()) {
+		v.warn("your identity's signing key is not the one the vault has for %s; you can read but not change the vault", m.Name)
+		v.signer = nil
+	}
+	return nil
+}
+
+// authState reads the folded authority state.
+func (v *Vault) authState() (*fold.Auth, error) {
+	var a *fold.Auth
+	err := v.rep.View(func(tx *bolt.Tx) error {
+		var err error
+		a, err = (&index{tx: tx, keys: v.ik}).auth()
+		return err
+	})
+	return a, err
+}
+
+// conflictCopies returns the copies sync tools leave beside path when two
+// machines changed it at once: Syncthing's "vault.sync-conflict-….db",
+// Nextcloud's "vault (conflicted copy ….db", Dropbox's "vault (sam's
+// conflicted copy ….db".
+func conflictCopies(path string) []string {
+	dir, base := filepath.Split(path)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.Type().IsRegular() || n == base || !strings.HasPrefix(n, stem) || !strings.HasSuffix(n, ext) {
+			continue
+		}
+		mid := strings.TrimSuffix(strings.TrimPrefix(n, stem), ext)
+		if strings.HasPrefix(mid, ".sync-conflict-") ||
+			(strings.HasPrefix(mid, " (") && strings.HasSuffix(mid, ")") && strings.Contains(mid, "conflicted copy")) {
+			out = append(out, filepath.Join(dir, n))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// mergeConflictCopies takes in every conflict copy of the same vault
+// beside the file, writes the file with all of it, and removes the copies.
+func (v *Vault) mergeConflictCopies() error {
+	copies := conflictCopies(v.path)
+	if len(copies) == 0 {
+		return nil
+	}
+	var merged []string
+	for _, c := range copies {
+		sf, err := v.openShared(c)
+		if err != nil {
+			v.warn("left %s beside the vault: it could not be read (%v)", filepath.Base(c), err)
+			continue
+		}
+		if sf.vaultID != v.vaultID {
+			sf.close()
+			v.warn("left %s beside the vault: it is a copy of another vault", filepath.Base(c))
+			continue
+		}
+		before := len(v.incoming)
+		err = v.update0(func(tx *bolt.Tx) error {
+			in, _, err := sf.diff(tx)
+			if err != nil || in.empty() {
+				return err
+			}
+			rep, err := v.ingest(tx, in)
+			if err != nil {
+				return err
+			}
+			v.report(tx, rep, c)
+			return nil
+		})
+		sf.close()
+		if err != nil {
+			return err
+		}
+		merged = append(merged, c)
+		v.warn("merged %s from %s, a copy a sync tool left beside the vault, and removed it", plural(len(v.incoming)-before, "change"), filepath.Base(c))
+	}
+	if len(merged) == 0 || v.readOnly {
+		return nil
+	}
+	st, err := v.publish(v.path, &v.shared)
+	if err != nil {
+		return err
+	}
+	if err := v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) }); err != nil {
+		return err
+	}
+	for _, c := range merged {
+		os.Remove(c)
+	}
+	return nil
+}
+
+// identityTag names this identity's replica, so that two identities used
+// on one machine keep apart.
+func identityTag(id age.Identity) string {
+	if r, ok := id.(interface{ Recipient() string }); ok {
+		h := sha256.Sum256([]byte(r.Recipient()))
+		return hex.EncodeToString(h[:6])
+	}
+	return "agent"
 }

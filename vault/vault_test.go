@@ -45,6 +45,6 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("after removal got %q", got)
 		}
 	})
-	_, err := Open(g.path, Options{Identity: g.ids["bob"]})
+	_, err := Open(g.path, g.opts("bob"))
 	mustIs(t, err, ErrNotMember)
 }

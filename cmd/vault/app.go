@@ -39,6 +39,15 @@ type app struct {
 	quiet        bool
 	// noReminders is set by commands that list what is due themselves.
 	noReminders bool
+	// warned counts the vault's warnings already printed.
+	warned int
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // options are knobs that tests turn; real runs use the zero value.
@@ -51,6 +60,8 @@ type options struct {
 	// clipClear is how long a copied password stays on the clipboard;
 	// zero means 45 seconds.
 	clipClear time.Duration
+	// exe is the program git's merge driver runs; empty means this one.
+	exe string
 }
 
 // run is main without the exit: it returns the exit code.

@@ -58,7 +58,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, vault.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, vault.ErrNotReader), errors.Is(err, vault.ErrNotAdmin):
+	case errors.Is(err, vault.ErrNotReader), errors.Is(err, vault.ErrNotAdmin), errors.Is(err, vault.ErrReadOnly):
 		return exitNotAllowed
 	case errors.Is(err, vault.ErrBusy):
 		return exitBusy
@@ -94,6 +94,8 @@ func hint(err error) string {
 		return "create one with 'vault init', or point --vault or VAULT_FILE at the group's vault file"
 	case errors.Is(err, vault.ErrNoIdentity):
 		return "create one with 'vault keygen', or point --identity or VAULT_IDENTITY at yours"
+	case errors.Is(err, vault.ErrRejected):
+		return "this is a bug in vault: please report it"
 	}
 	return ""
 }

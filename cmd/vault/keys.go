@@ -71,6 +71,7 @@ for unattended scripts: anyone who can read that file can read your secrets.
 				return err
 			}
 			fmt.Fprintln(a.stdout, id.PublicKey())
+			a.note("your key's fingerprint: %s (read it to the admin who adds you, by phone or in person)", id.Fingerprint())
 			if kept != "" {
 				a.note("kept the old identity as %s", kept)
 			}
@@ -142,19 +143,34 @@ func checkPassphrase(p vault.Value) error {
 }
 
 func (a *app) pubkeyCommand() *cobra.Command {
-	return &cobra.Command{
+	var ageOnly bool
+	c := &cobra.Command{
 		Use:   "pubkey",
-		Short: "Print your public key (safe to share: send it to an admin)",
-		Args:  args(),
+		Short: "Print your public key line (safe to share: send it to an admin)",
+		Long: `Print your public key line: your age public key and the key that signs your
+changes, in one line (age1…:ed25519:…). Send it to an admin of your group, who
+adds you with it; it is safe to share. The fingerprint printed on stderr
+covers both keys: read it to the admin by phone or in person.
+
+--age prints the age public key alone (age1…), for the stock age tool
+('age -r').`,
+		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, err := a.loadIdentity()
 			if err != nil {
 				return err
 			}
+			if ageOnly {
+				fmt.Fprintln(a.stdout, id.Recipient())
+				return nil
+			}
 			fmt.Fprintln(a.stdout, id.PublicKey())
+			a.note("fingerprint: %s (read it to the admin who adds you, to be sure they have your key)", id.Fingerprint())
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&ageOnly, "age", false, "print only the age public key, for the stock age tool")
+	return c
 }
 
 func (a *app) initCommand() *cobra.Command {

@@ -21,14 +21,15 @@ func (a *app) memberAddCommand() *cobra.Command {
 	var admin bool
 	c := &cobra.Command{
 		Use:   "add NAME PUBKEY",
-		Short: "Add a member by the public key they sent you",
+		Short: "Add a member by the public key line they sent you",
 		Long: `Add a member. NAME is how the group knows them (a nickname is enough);
-PUBKEY is what 'vault pubkey' printed for them (age1…, or age1pq1… in a
-post-quantum vault). Secrets shared with their groups are re-encrypted for
-them. Only admins can add members.
+PUBKEY is the one line 'vault pubkey' printed for them (age1…:ed25519:…, or
+age1pq1…:ed25519:… in a post-quantum vault): their encryption key and the key
+that signs their changes. Secrets shared with their groups are re-encrypted
+for them. Only admins can add members.
 
-Check the key with its owner by another channel (read out the first and last
-few characters) before adding it.`,
+Before adding it, check the key with its owner by another channel: the
+fingerprint printed here must match the one their 'vault pubkey' printed.`,
 		Args: args("NAME", "PUBKEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withVault(func(v *vault.Vault) error {
@@ -36,7 +37,7 @@ few characters) before adding it.`,
 				if err != nil {
 					return err
 				}
-				a.note("added %s (%s)%s", m.Name, shortKey(m.PublicKey), describeRole(m))
+				a.note("added %s%s; fingerprint %s: check it with them by phone or in person", m.Name, describeRole(m), m.Fingerprint)
 				return nil
 			})
 		},
@@ -60,20 +61,11 @@ func describeRole(m vault.Member) string {
 	return ", " + strings.Join(parts, ", ")
 }
 
-// shortKey abbreviates a public key for tables and messages: enough to
-// read aloud and compare, not to type.
-func shortKey(k string) string {
-	if len(k) <= 20 {
-		return k
-	}
-	return k[:12] + "…" + k[len(k)-6:]
-}
-
 func (a *app) memberListCommand() *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
 		Use:   "list",
-		Short: "List the members, their groups and when they were last active",
+		Short: "List the members and recovery keys: groups, fingerprints, who added them, last active",
 		Args:  args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withVault(func(v *vault.Vault) error {
@@ -81,23 +73,43 @@ func (a *app) memberListCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				rks, err := v.RecoveryKeys()
+				if err != nil {
+					return err
+				}
 				if asJSON {
-					return a.printJSON(ms)
+					if ms == nil {
+						ms = []vault.Member{}
+					}
+					if rks == nil {
+						rks = []vault.RecoveryKey{}
+					}
+					return a.printJSON(struct {
+						Members  []vault.Member      `json:"members"`
+						Recovery []vault.RecoveryKey `json:"recovery"`
+					}{ms, rks})
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "NAME\tGROUPS\tADMIN\tKEY\tADDED\tLAST ACTIVE")
+				fmt.Fprintln(tw, "NAME\tGROUPS\tADMIN\tFINGERPRINT\tADDED\tBY\tLAST ACTIVE")
 				for _, m := range ms {
 					name := m.Name
 					if m.You {
 						name += " (you)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), shortKey(m.PublicKey), day(m.Added), day(m.LastActive))
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), m.Fingerprint, day(m.Added), m.AddedBy, day(m.LastActive))
+				}
+				for _, r := range rks {
+					what := "recovery key (reads everything)"
+					if r.CanSign {
+						what = "recovery key (reads everything, acts as admin)"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, what, "-", r.Fingerprint, day(r.Added), r.AddedBy, "-")
 				}
 				return tw.Flush()
 			})
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (with full public keys)")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (with full public keys): {\"members\": […], \"recovery\": […]}")
 	return c
 }
 
@@ -166,11 +178,8 @@ A member who is the only reader of a secret is not removed unless --force.`,
 					}
 				}
 				a.note("removed %s and issued a new vault key", args[0])
-				if len(r.Reencrypted) > 0 {
-					a.note("re-encrypted without them: %s", strings.Join(r.Reencrypted, ", "))
-				}
 				if len(r.Waiting) > 0 {
-					a.note("you cannot read %s; each is re-encrypted when one of its readers next uses vault", strings.Join(r.Waiting, ", "))
+					a.note("you cannot read %s; each is re-encrypted with the next change of one of its readers", strings.Join(r.Waiting, ", "))
 				}
 				if len(r.RotateNow) > 0 {
 					a.note("change these passwords at their services now, then 'vault set' them: %s", strings.Join(r.RotateNow, ", "))

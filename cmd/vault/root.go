@@ -108,7 +108,9 @@ func (a *app) commands() map[string]command {
 		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
 		"history": secrets(a.historyCommand), "log": secrets(a.logCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
-		"member":          people(a.memberCommand),
+		"member": people(a.memberCommand),
+		"merge":  other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
+		"forget":          other(a.forgetCommand),
 		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),
 	}
 }

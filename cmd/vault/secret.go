@@ -406,7 +406,7 @@ func (a *app) showCommand() *cobra.Command {
 				row("shared with", strings.Join(s.SharedWith, ", "))
 				row("readers", strings.Join(s.Readers, ", "))
 				if len(s.Waiting) > 0 {
-					row("waiting", strings.Join(s.Waiting, ", ")+" (a reader re-encrypts it for them when they next use vault)")
+					row("waiting", strings.Join(s.Waiting, ", ")+" (a reader re-encrypts it for them with their next change)")
 				}
 				row("you can read", yesNo(s.CanRead))
 				row("version", strconv.Itoa(s.Version))
@@ -584,7 +584,7 @@ rotate-now: change the password at the service, then 'vault set' it.`
 					a.note("can no longer read it: %s; change the password at the service, then 'vault set %s'", strings.Join(ch.Lost, ", "), s.Name)
 				}
 				if ch.Waiting {
-					a.note("you cannot read %s, so it is re-encrypted when one of its readers (%s) next uses vault", s.Name, strings.Join(s.Readers, ", "))
+					a.note("you cannot read %s, so it is re-encrypted with the next change of one of its readers (%s)", s.Name, strings.Join(s.Readers, ", "))
 				}
 				return nil
 			})
@@ -665,23 +665,37 @@ func (a *app) logCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "log",
 		Short: "Show who changed what and when (never a value)",
-		Args:  args(),
+		Long: `Show the vault's change log, oldest first: every change any member made, who
+made it and when, in the order every copy of the vault agrees on. It never
+shows a value.
+
+Changes the log refused are listed too, marked REJECTED with the reason:
+a change its author had no right to make (made with other tools), or one
+made at the same time as its author's removal. They took no effect.`,
+		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 0 {
+				return usageError{fmt.Errorf("-n must be a positive number of entries")}
+			}
 			return a.withVault(func(v *vault.Vault) error {
-				events, err := v.Log()
+				events, err := v.Log(limit)
 				if err != nil {
 					return err
 				}
-				if limit > 0 && len(events) > limit {
-					events = events[len(events)-limit:]
-				}
 				if asJSON {
+					if events == nil {
+						events = []vault.Event{}
+					}
 					return a.printJSON(events)
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "WHEN\tWHO\tWHAT\tON\tDETAIL")
 				for _, e := range events {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.Actor, e.Action, orDash(e.Target), e.Detail)
+					what, detail := e.Action, e.Detail
+					if e.Rejected != "" {
+						what, detail = "REJECTED "+e.Action, e.Rejected
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.Actor, what, orDash(e.Target), detail)
 				}
 				return tw.Flush()
 			})

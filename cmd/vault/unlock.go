@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/mutual-aid-vault/vault/vault"
 )
@@ -76,7 +78,9 @@ func (a *app) loadIdentity() (*vault.Identity, error) {
 	}
 }
 
-// openVault unlocks the identity and opens the vault with it.
+// openVault unlocks the identity and opens the vault with it, and says
+// what opening it found: changes that came in from other members, copies
+// that were repaired or merged, changes that were refused.
 func (a *app) openVault() (*vault.Vault, error) {
 	path, err := a.vaultPath()
 	if err != nil {
@@ -94,34 +98,60 @@ func (a *app) openVault() (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range v.Warnings() {
-		a.say("warning: %s", w)
-	}
+	a.reportIncoming(v.Incoming())
+	a.sayWarnings(v)
 	return v, nil
 }
 
-// withVault opens the vault, does the vault's housekeeping (re-encryptions
-// waiting for a reader like this member, the last-active date), prints the
-// reminders, and runs fn. Housekeeping problems are reported but never
-// change the command's result.
+// maxIncoming is how many incoming changes are named one by one.
+const maxIncoming = 3
+
+// reportIncoming says what came in from other members since this machine
+// last looked: a line for the first few, a count for the rest.
+func (a *app) reportIncoming(events []vault.Event) {
+	var ok []vault.Event
+	for _, e := range events {
+		if e.Rejected == "" && e.Action != "member.active" {
+			ok = append(ok, e)
+		}
+	}
+	if len(ok) == 0 || a.quiet {
+		return
+	}
+	var parts []string
+	for i, e := range ok {
+		if i == maxIncoming {
+			parts = append(parts, fmt.Sprintf("and %d more ('vault log' shows them)", len(ok)-maxIncoming))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s on %s", e.Summary, e.At.UTC().Format(time.DateOnly)))
+	}
+	a.say("new since you last looked: %s", strings.Join(parts, "; "))
+}
+
+// sayWarnings prints the vault's warnings not printed yet.
+func (a *app) sayWarnings(v *vault.Vault) {
+	ws := v.Warnings()
+	for _, w := range ws[min(a.warned, len(ws)):] {
+		a.say("warning: %s", w)
+	}
+	a.warned = len(ws)
+}
+
+// withVault opens the vault, prints the reminders, runs fn, and then says
+// what else the command did (chores done on the way, like re-encrypting a
+// secret for a member it was shared with) and any new warning.
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	v, err := a.openVault()
 	if err != nil {
 		return err
 	}
 	defer v.Close()
-	if chores, err := v.Maintain(); err != nil {
-		a.say("could not finish housekeeping: %v", err)
-	} else if n := len(chores.Reencrypted); n > 0 {
-		a.note("re-encrypted %s for the readers it is now shared with", plural(n, "secret"))
-	}
 	a.remind(v)
-	return fn(v)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
+	err = fn(v)
+	for _, n := range v.Notes() {
+		a.note("%s", n)
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	a.sayWarnings(v)
+	return err
 }

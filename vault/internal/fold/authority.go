@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 )
 
@@ -187,7 +188,12 @@ func newMember(a *Auth, nm NewMember, st Stamp, gpos int64) *Member {
 		name = uniqueMemberName(a, nm.Name)
 	}
 	m := &Member{ID: nm.ID, Num: a.NextNum, Name: name, Age: nm.Age, Sign: nm.Sign, Groups: slices.Clone(nm.Groups),
-		Admin: nm.Admin, Recovery: nm.Recovery, Added: st, LastActive: st.At}
+		Admin: nm.Admin, Recovery: nm.Recovery, Added: st}
+	if st.By == nm.ID {
+		// The creator: active now. Others are active from their own first
+		// change.
+		m.LastActive = st.At
+	}
 	slices.Sort(m.Groups)
 	if nm.Admin || nm.Recovery {
 		m.AdminSince = gpos
@@ -301,6 +307,7 @@ func (f *folder) authoritySideEffects(op *Op, pos int, ev *Event) {
 		ev.Summary = fmt.Sprintf("%s gave %s the vault keys they lacked", ev.Who, ev.Target)
 	case *Empty:
 		ev.Summary = fmt.Sprintf("%s marked the access review done", ev.Who)
+		ev.Detail = "next due " + rotation.DefaultPolicy().Review(op.Body.At, op.Body.At).Due.Format("2006-01-02")
 	}
 }
 

@@ -139,6 +139,18 @@ type folder struct {
 	changed map[SecretID]bool
 	names   map[string]SecretID
 	events  []Event
+
+	// For checking rights over a secret in an operation's causal past:
+	// each secret's share list when the batch began (or when the batch
+	// created it, and where), and the share changes made in the batch.
+	startShare  map[SecretID]Share
+	createdAt   map[SecretID]int
+	shareDeltas map[SecretID][]shareDelta
+}
+
+type shareDelta struct {
+	pos         int
+	add, remove Share
 }
 
 func newFolder(in Input) *folder {
@@ -147,7 +159,8 @@ func newFolder(in Input) *folder {
 		base = &Auth{}
 	}
 	f := &folder{in: in, base: base, authIdx: map[int]int{}, fullAnc: map[int]oplog.Bits{},
-		secrets: map[SecretID]*Secret{}, changed: map[SecretID]bool{}, names: map[string]SecretID{}}
+		secrets: map[SecretID]*Secret{}, changed: map[SecretID]bool{}, names: map[string]SecretID{},
+		startShare: map[SecretID]Share{}, createdAt: map[SecretID]int{}, shareDeltas: map[SecretID][]shareDelta{}}
 	for pos, op := range in.Ops {
 		if IsAuthority(op.Body.Kind) {
 			f.authIdx[pos] = len(f.authPos)
@@ -430,6 +443,12 @@ func (f *folder) apply() {
 			past := f.pastAuth(pos, validBits, nValid, f.auth, cache)
 			ev.Rejected = f.applyOther(op, pos, past, &ev)
 		}
+		if ev.Rejected != "" {
+			ev.Summary = intent(op.Body.Kind, ev.Who, f.targetOf(op))
+			if ev.Target == "" {
+				ev.Target = f.targetOf(op)
+			}
+		}
 		if ev.Rejected == "" {
 			if m := f.auth.Member(op.Body.Author); m != nil && op.Body.At.After(m.LastActive) {
 				m.LastActive = op.Body.At
@@ -501,7 +520,37 @@ func (f *folder) loadSecret(id SecretID) *Secret {
 	}
 	s = s.Clone()
 	f.secrets[id] = s
+	f.startShare[id] = cloneShare(s.Share)
 	return s
+}
+
+func cloneShare(s Share) Share {
+	return Share{Members: slices.Clone(s.Members), Groups: slices.Clone(s.Groups)}
+}
+
+// pastWanted returns who should read s in the causal past of the operation
+// at pos (past is the authority state there): the share list as the batch
+// began, with the batch's share changes that pos was made on top of. It
+// returns nil if s did not exist there.
+func (f *folder) pastWanted(s *Secret, pos int, past *Auth) []MemberID {
+	sh, ok := f.startShare[s.ID]
+	if !ok {
+		return nil
+	}
+	if at, created := f.createdAt[s.ID]; created && !f.isAncestor(at, pos) {
+		return nil
+	}
+	sh = cloneShare(sh)
+	for _, d := range f.shareDeltas[s.ID] {
+		if !f.isAncestor(d.pos, pos) {
+			continue
+		}
+		sh.Members = slices.DeleteFunc(sh.Members, func(id MemberID) bool { return slices.Contains(d.remove.Members, id) })
+		sh.Groups = slices.DeleteFunc(sh.Groups, func(g string) bool { return slices.Contains(d.remove.Groups, g) })
+		sh.Members = append(sh.Members, d.add.Members...)
+		sh.Groups = append(sh.Groups, d.add.Groups...)
+	}
+	return past.Resolve(sh)
 }
 
 func (f *folder) markChanged(s *Secret) {
@@ -539,6 +588,7 @@ func (f *folder) eachSecret(fn func(*Secret)) {
 			}
 			c := s.Clone()
 			f.secrets[s.ID] = c
+			f.startShare[s.ID] = cloneShare(c.Share)
 			fn(c)
 			return nil
 		})

@@ -34,7 +34,7 @@ const (
 	KindRotate       = "secret.rotate"
 	KindConfirm      = "secret.rotate.confirm"
 	KindAbort        = "secret.rotate.abort"
-	KindTrash        = "secret.trash"
+	KindTrash        = "secret.remove"
 	KindRestore      = "secret.restore"
 	KindPurge        = "secret.purge"
 	KindReencrypt    = "secret.reencrypt"

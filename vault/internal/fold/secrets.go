@@ -27,7 +27,7 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 		return ""
 	}
 	if p, ok := op.Payload.(*SecretAdd); ok {
-		return f.addSecret(op, p, st, ev)
+		return f.addSecret(op, pos, p, st, ev)
 	}
 	id := secretOf(op.Payload)
 	s := f.loadSecret(id)
@@ -37,13 +37,19 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 	}
 	ev.Target = s.Name
 	// Rights: readers change a secret; admins may change its metadata
-	// and share list too; only readers set or rotate its value.
-	inWanted := slices.Contains(s.Wanted, author)
+	// and share list too; only readers set or rotate its value. Either
+	// must hold both where the change was made (its causal past) and
+	// where it is applied.
+	pastWanted := f.pastWanted(s, pos, past)
+	if pastWanted == nil && f.isNewerThanPast(s, pos) {
+		return "the secret did not exist when the change was made"
+	}
+	inWanted := slices.Contains(s.Wanted, author) && slices.Contains(pastWanted, author)
 	viaAdmin := false
 	if !inWanted {
 		switch op.Body.Kind {
 		case KindSecretEdit, KindSecretShare, KindTrash, KindRestore, KindPurge:
-			if !mayAdminister(f.auth.Member(author)) {
+			if !mayAdminister(f.auth.Member(author)) || !mayAdminister(past.Member(author)) {
 				ev.Summary = fmt.Sprintf("%s tried to change %s", ev.Who, s.Name)
 				return "its author is neither a reader of the secret nor an admin"
 			}
@@ -104,7 +110,14 @@ func secretOf(p any) SecretID {
 	return SecretID{}
 }
 
-func (f *folder) addSecret(op *Op, p *SecretAdd, st Stamp, ev *Event) string {
+// isNewerThanPast reports whether s was created in the batch by an
+// operation the one at pos was not made on top of.
+func (f *folder) isNewerThanPast(s *Secret, pos int) bool {
+	at, created := f.createdAt[s.ID]
+	return created && !f.isAncestor(at, pos)
+}
+
+func (f *folder) addSecret(op *Op, pos int, p *SecretAdd, st Stamp, ev *Event) string {
 	ev.Summary = fmt.Sprintf("%s added %s", ev.Who, p.Name)
 	ev.Target = p.Name
 	if p.Secret == (SecretID{}) || f.loadSecret(p.Secret) != nil {
@@ -140,6 +153,8 @@ func (f *folder) addSecret(op *Op, p *SecretAdd, st Stamp, ev *Event) string {
 	f.afterChange(s, op, "")
 	f.names[naming.Fold(name)] = s.ID
 	f.markChanged(s)
+	f.startShare[s.ID] = cloneShare(s.Share)
+	f.createdAt[s.ID] = pos
 	if ev.Detail == "" {
 		ev.Detail = "shared with " + strings.Join(f.shareNames(s.Share), ", ")
 	}
@@ -255,6 +270,7 @@ func (f *folder) shareSecret(s *Secret, p *SecretShare, op *Op, pos int, st Stam
 	}
 	s.Share = share
 	s.Updated = st
+	f.shareDeltas[s.ID] = append(f.shareDeltas[s.ID], shareDelta{pos: pos, add: cloneShare(p.Add), remove: cloneShare(p.Remove)})
 	var lostNames []string
 	for _, id := range minus(before, after) {
 		lostNames = append(lostNames, f.nameOf(id))

@@ -353,7 +353,10 @@ func (s *Secret) Clone() *Secret {
 // NeedsReencrypt reports whether the current or pending value is not
 // encrypted to exactly the members who should read it.
 func (s *Secret) NeedsReencrypt(a *Auth) bool {
-	if !s.Live() {
+	if !s.Live() || len(s.Wanted) == 0 {
+		// Nobody left to encrypt to: the value stays readable by its last
+		// readers and the recovery keys (a removal forced past its only
+		// reader).
 		return false
 	}
 	for _, v := range []*Version{s.CurrentVersion(), s.PendingVersion()} {

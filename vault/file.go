@@ -1,0 +1,515 @@
+package vault
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
+	"time"
+	"unsafe"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+)
+
+// FormatVersion is the version of the file layout this package writes. A
+// file with a higher version is refused with [ErrNewerFormat]; format 1
+// (an unreleased test version) with [ErrOldFormat].
+const FormatVersion = 2
+
+// The shared file: what members copy between machines. It holds the log
+// and nothing else: sealed operations, the age files of values, and key
+// grants. Only the meta bucket is plaintext: the program's name, the
+// format, the vault's ID and a hint of the heads.
+const (
+	bMeta    = "meta"
+	metaApp  = "app"
+	metaFmt  = "format"
+	metaID   = "vault"
+	metaHead = "heads" // a hint: the heads when it was written
+	appName  = "mutual-aid-vault"
+)
+
+var fileBuckets = []string{bMeta, bOps, bBlobs, bGrants}
+
+// sharedFile is the shared file, opened read-only.
+type sharedFile struct {
+	path    string
+	db      *bolt.DB
+	vaultID oplog.ID
+	stamp   fileStamp
+	broken  bool
+}
+
+// fileStamp identifies one state of a file through the file system: any
+// write, truncation or replacement changes it (the change time cannot be
+// set by any program).
+type fileStamp struct {
+	Dev   uint64 `json:"dev"`
+	Ino   uint64 `json:"ino"`
+	Size  int64  `json:"size"`
+	Mtime int64  `json:"mtime"`
+	Ctime int64  `json:"ctime"`
+}
+
+func stampOf(info os.FileInfo) fileStamp {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileStamp{Size: info.Size(), Mtime: info.ModTime().UnixNano()}
+	}
+	return fileStamp{Dev: uint64(st.Dev), Ino: st.Ino, Size: info.Size(), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
+}
+
+// openShared opens the shared file read-only: checks what bbolt reads as
+// it opens a file, opens it under a shared lock, checks the whole
+// structure (unless this machine checked the very same file before), and
+// reads the meta bucket.
+func (v *Vault) openShared(path string) (*sharedFile, error) {
+	head, err := precheck(path, v.lockTimeout())
+	if err != nil {
+		return nil, err
+	}
+	f := &sharedFile{path: path}
+	if err := f.open(v.lockTimeout()); err != nil {
+		return nil, err
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	f.stamp = stampOf(info)
+	id, known := identify(info, head)
+	if !(known && v.wasChecked(id)) {
+		if err := f.checkMapped(info.Size()); err != nil {
+			f.close()
+			return nil, err
+		}
+		v.structureChecked = true
+		if known {
+			v.noteChecked(id)
+		}
+	}
+	if err := f.readMeta(); err != nil {
+		f.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *sharedFile) open(timeout time.Duration) (err error) {
+	defer f.guard(&err)
+	db, err := bolt.Open(f.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return errorf(ErrBusy, "%s is in use by another vault process (waited %v)", f.path, timeout)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
+			return errorf(ErrNotVault, "%s is not a vault file", f.path)
+		case errors.Is(err, berrors.ErrChecksum):
+			return errorf(ErrCorrupt, "%s is damaged (%v)", f.path, err)
+		}
+		return fmt.Errorf("cannot open %s: %w", f.path, err)
+	}
+	f.db = db
+	return nil
+}
+
+func (f *sharedFile) close() {
+	if f.db != nil && !f.broken {
+		f.db.Close()
+	}
+	f.db = nil
+}
+
+// guard turns a panic inside bbolt (which trusts its file) or a memory
+// fault on its mapping into ErrCorrupt. It must be deferred directly.
+func (f *sharedFile) guard(err *error) {
+	if r := recover(); r != nil {
+		f.broken = true
+		*err = errorf(ErrCorrupt, "%s is damaged (%v)", f.path, r)
+	}
+}
+
+// checkMapped checks the whole structure of the file on bbolt's own
+// mapping, under bbolt's lock.
+func (f *sharedFile) checkMapped(size int64) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer f.guard(&err)
+	if size <= 0 || size > 1<<40 {
+		return errorf(ErrCorrupt, "%s changed size", f.path)
+	}
+	raw := f.db.Info().Data
+	base := *(*unsafe.Pointer)(unsafe.Pointer(&raw))
+	return fileError(f.path, boltcheck.Check(unsafe.Slice((*byte)(base), size)))
+}
+
+func (f *sharedFile) view(fn func(tx *bolt.Tx) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer f.guard(&err)
+	return f.db.View(fn)
+}
+
+func (f *sharedFile) readMeta() error {
+	return f.view(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte(bMeta))
+		if meta == nil || !bytes.Equal(meta.Get([]byte(metaApp)), []byte(appName)) {
+			return errorf(ErrNotVault, "%s is not a vault file", f.path)
+		}
+		format := meta.Get([]byte(metaFmt))
+		if len(format) != 4 {
+			return errorf(ErrCorrupt, "%s has no format version", f.path)
+		}
+		switch n := binary.BigEndian.Uint32(format); {
+		case n == 1:
+			return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format 1), which this version cannot read; create the group's vault again with 'vault init'", f.path)
+		case n > FormatVersion:
+			return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
+		case n < FormatVersion:
+			return errorf(ErrNotVault, "%s has an unknown format %d", f.path, n)
+		}
+		id := meta.Get([]byte(metaID))
+		if len(id) != len(f.vaultID) {
+			return errorf(ErrCorrupt, "%s has no vault ID", f.path)
+		}
+		copy(f.vaultID[:], id)
+		for _, b := range fileBuckets {
+			if tx.Bucket([]byte(b)) == nil {
+				return errorf(ErrCorrupt, "%s lacks its %s", f.path, b)
+			}
+		}
+		return nil
+	})
+}
+
+// diff compares the shared file with the replica: what the file has that
+// the replica lacks (in, read out of the file), and which of the
+// replica's operations the file lacks.
+func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err error) {
+	in = newIncoming()
+	err = f.view(func(ftx *bolt.Tx) error {
+		skip := func(bucket string) func([]byte) bool {
+			switch bucket {
+			case bBlobs:
+				dead := rtx.Bucket([]byte(bDead))
+				return func(k []byte) bool { return dead.Get(k) != nil }
+			case bOps:
+				bad := rtx.Bucket([]byte(bBad))
+				return func(k []byte) bool { return bad.Get(k) != nil }
+			}
+			return func([]byte) bool { return false }
+		}
+		for _, bucket := range []string{bOps, bBlobs, bGrants} {
+			fc := ftx.Bucket([]byte(bucket)).Cursor()
+			rc := rtx.Bucket([]byte(bucket)).Cursor()
+			fk, fv := fc.First()
+			rk, _ := rc.First()
+			sk := skip(bucket)
+			for fk != nil || rk != nil {
+				c := 0
+				switch {
+				case fk == nil:
+					c = 1
+				case rk == nil:
+					c = -1
+				default:
+					c = bytes.Compare(fk, rk)
+				}
+				switch {
+				case c < 0: // only in the file
+					if len(fk) == 32 && !sk(fk) {
+						var h [32]byte
+						copy(h[:], fk)
+						val := append([]byte(nil), fv...)
+						switch bucket {
+						case bOps:
+							in.ops[h] = val
+						case bBlobs:
+							in.blobs[h] = val
+						case bGrants:
+							in.grants[h] = val
+						}
+					}
+					fk, fv = fc.Next()
+				case c > 0: // only in the replica
+					if bucket == bOps {
+						var id oplog.ID
+						copy(id[:], rk)
+						missing = append(missing, id)
+					}
+					rk, _ = rc.Next()
+				default:
+					fk, fv = fc.Next()
+					rk, _ = rc.Next()
+				}
+			}
+		}
+		return nil
+	})
+	return in, missing, err
+}
+
+// lacksBlobs reports whether the file lacks a blob or grant the replica
+// has (a copy written before a value was added, say).
+func (f *sharedFile) lacksBlobs(rtx *bolt.Tx) (bool, error) {
+	lacks := false
+	err := f.view(func(ftx *bolt.Tx) error {
+		for _, bucket := range []string{bBlobs, bGrants} {
+			fb := ftx.Bucket([]byte(bucket))
+			if err := rtx.Bucket([]byte(bucket)).ForEach(func(k, _ []byte) error {
+				if fb.Get(k) == nil {
+					lacks = true
+					return errStop
+				}
+				return nil
+			}); err != nil && !errors.Is(err, errStop) {
+				return err
+			}
+		}
+		return nil
+	})
+	return lacks, err
+}
+
+var errStop = errors.New("stop")
+
+// publish writes the shared file at path with every operation and live
+// blob of the replica: into a new file beside it, renamed into place, so
+// that a sync tool never copies a half-written file. base, when not nil,
+// is the stamp of the shared file as it was read into the replica (and
+// checked): if the file is still that one, it is copied and brought up to
+// date, which is faster than building anew.
+func (v *Vault) publish(path string, base *fileStamp) (fileStamp, error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return fileStamp{}, fmt.Errorf("cannot write beside %s: %w", path, err)
+	}
+	tmpPath := tmp.Name()
+	defer os.Remove(tmpPath)
+	fresh := true
+	if base != nil {
+		if src, err := os.Open(path); err == nil {
+			info, serr := src.Stat()
+			if serr == nil && stampOf(info) == *base {
+				_, err = io.Copy(tmp, src)
+				fresh = err != nil
+			}
+			src.Close()
+		}
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return fileStamp{}, err
+	}
+	if fresh {
+		if err := tmp.Truncate(0); err != nil {
+			tmp.Close()
+			return fileStamp{}, err
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return fileStamp{}, err
+	}
+	if err := v.fillShared(tmpPath, fresh); err != nil {
+		return fileStamp{}, err
+	}
+	if err := os.Rename(tmpPath, path); err != nil {
+		return fileStamp{}, err
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	st := stampOf(info)
+	v.noteWritten(path, info)
+	return st, nil
+}
+
+// fillShared brings the file at path (a copy of the shared file, or empty
+// when fresh) up to the replica: every operation, every live blob and
+// grant, no dead blob.
+func (v *Vault) fillShared(path string, fresh bool) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: pageSize})
+	if err != nil {
+		return fmt.Errorf("cannot write the new vault file: %w", err)
+	}
+	err = db.Update(func(ftx *bolt.Tx) error {
+		for _, b := range fileBuckets {
+			if _, err := ftx.CreateBucketIfNotExists([]byte(b)); err != nil {
+				return err
+			}
+		}
+		meta := ftx.Bucket([]byte(bMeta))
+		if fresh {
+			if err := meta.Put([]byte(metaApp), []byte(appName)); err != nil {
+				return err
+			}
+			if err := meta.Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
+				return err
+			}
+			if err := meta.Put([]byte(metaID), v.vaultID[:]); err != nil {
+				return err
+			}
+		}
+		return v.rep.View(func(rtx *bolt.Tx) error {
+			for _, bucket := range []string{bOps, bBlobs, bGrants} {
+				fb := ftx.Bucket([]byte(bucket))
+				if fresh {
+					fb.FillPercent = 1
+				}
+				if err := rtx.Bucket([]byte(bucket)).ForEach(func(k, val []byte) error {
+					if fb.Get(k) != nil {
+						return nil
+					}
+					return fb.Put(k, val)
+				}); err != nil {
+					return err
+				}
+			}
+			dead := rtx.Bucket([]byte(bDead))
+			fb := ftx.Bucket([]byte(bBlobs))
+			var drop [][]byte
+			_ = fb.ForEach(func(k, _ []byte) error {
+				if dead.Get(k) != nil {
+					drop = append(drop, append([]byte(nil), k...))
+				}
+				return nil
+			})
+			for _, k := range drop {
+				if err := fb.Delete(k); err != nil {
+					return err
+				}
+			}
+			// Operations the replica threw away (damaged, or of another
+			// vault) are not passed on.
+			bad := rtx.Bucket([]byte(bBad))
+			ob := ftx.Bucket([]byte(bOps))
+			drop = drop[:0]
+			_ = ob.ForEach(func(k, _ []byte) error {
+				if bad.Get(k) != nil {
+					drop = append(drop, append([]byte(nil), k...))
+				}
+				return nil
+			})
+			for _, k := range drop {
+				if err := ob.Delete(k); err != nil {
+					return err
+				}
+			}
+			return meta.Put([]byte(metaHead), rtx.Bucket([]byte(bLocal)).Get([]byte(lHeads)))
+		})
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	// One sync for the whole file, rather than bbolt's two per commit:
+	// the file is not in place yet, so a crash before this leaves the old
+	// one, and this machine's replica is the durable copy anyway.
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// noteWritten remembers a file this program wrote as checked: its
+// structure is bbolt's own.
+func (v *Vault) noteWritten(path string, info os.FileInfo) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	head, err := boltcheck.CheckHead(f, info.Size())
+	if err != nil {
+		return
+	}
+	if id, ok := identify(info, head); ok {
+		v.noteChecked(id)
+	}
+}
+
+// precheck refuses files bbolt must not be given to open: missing, empty,
+// not a regular file, not a bbolt file, truncated, or with meta pages or a
+// freelist (which bbolt reads as it opens a file) that could crash it. It
+// reads a few pages under a shared lock; the lock goes with the file when
+// it returns, before bbolt takes its own.
+func precheck(path string, timeout time.Duration) (boltcheck.Head, error) {
+	var none boltcheck.Head
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return none, errorf(ErrNoVault, "no vault at %s", path)
+		}
+		return none, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return none, err
+	}
+	if !info.Mode().IsRegular() {
+		return none, errorf(ErrNotVault, "%s is not a regular file", path)
+	}
+	if err := lockShared(f, timeout); err != nil {
+		if errors.Is(err, errLockTimeout) {
+			return none, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, timeout)
+		}
+		return none, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	if info.Size() == 0 {
+		return none, errorf(ErrCorrupt, "%s is empty", path)
+	}
+	head, err := boltcheck.CheckHead(f, info.Size())
+	return head, fileError(path, err)
+}
+
+// fileError turns a structural check's finding into the vault's error.
+func fileError(path string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, boltcheck.ErrNotBolt):
+		return errorf(ErrNotVault, "%s is not a vault file", path)
+	case errors.Is(err, boltcheck.ErrTruncated):
+		return errorf(ErrCorrupt, "%s is truncated (%v)", path, err)
+	case errors.Is(err, boltcheck.ErrCorrupt):
+		return errorf(ErrCorrupt, "%s is damaged (%v)", path, err)
+	}
+	return fmt.Errorf("cannot read %s: %w", path, err)
+}
+
+var errLockTimeout = errors.New("lock timeout")
+
+// lockShared takes a shared flock on f, waiting up to timeout as bbolt
+// does for its own lock.
+func lockShared(f *os.File, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errLockTimeout
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

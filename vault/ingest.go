@@ -1,0 +1,453 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"errors"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+)
+
+// incoming is raw material from a copy of the vault (or made here): sealed
+// operations and blobs, not yet checked.
+type incoming struct {
+	ops    map[oplog.ID][]byte
+	blobs  map[oplog.Hash][]byte
+	grants map[oplog.Hash][]byte
+}
+
+func newIncoming() *incoming {
+	return &incoming{ops: map[oplog.ID][]byte{}, blobs: map[oplog.Hash][]byte{}, grants: map[oplog.Hash][]byte{}}
+}
+
+func (in *incoming) empty() bool { return len(in.ops)+len(in.blobs)+len(in.grants) == 0 }
+
+// ingestReport says what an ingest did.
+type ingestReport struct {
+	// events are the newly folded operations, in order.
+	events []fold.Event
+	// unreadable counts operations kept but not folded because they are
+	// sealed with a key this member was not given; dangling, because they
+	// were made on top of operations this copy lacks.
+	unreadable, dangling int
+	// bad counts envelopes thrown away: not what their key says, or of
+	// another vault.
+	bad int
+}
+
+// Reasons an operation waits in the pending bucket.
+const (
+	pendingNew byte = iota
+	pendingKey
+	pendingParents
+)
+
+// ingest stores in and folds every operation that can be folded. It runs
+// inside one replica transaction: all of it happens, or none.
+func (v *Vault) ingest(tx *bolt.Tx, in *incoming) (*ingestReport, error) {
+	rep := &ingestReport{}
+	b := func(n string) *bolt.Bucket { return tx.Bucket([]byte(n)) }
+	for id, env := range in.ops {
+		if b(bBad).Get(id[:]) != nil || b(bOps).Get(id[:]) != nil {
+			continue
+		}
+		if err := b(bOps).Put(id[:], env); err != nil {
+			return nil, err
+		}
+		if err := b(bPending).Put(id[:], []byte{pendingNew}); err != nil {
+			return nil, err
+		}
+	}
+	for h, blob := range in.blobs {
+		if oplog.HashOf(blob) != h {
+			rep.bad++
+			continue
+		}
+		if b(bDead).Get(h[:]) != nil || b(bBlobs).Get(h[:]) != nil {
+			continue
+		}
+		if err := b(bBlobs).Put(h[:], blob); err != nil {
+			return nil, err
+		}
+	}
+	for h, g := range in.grants {
+		if oplog.HashOf(g) != h {
+			rep.bad++
+			continue
+		}
+		if b(bGrants).Get(h[:]) != nil {
+			continue
+		}
+		if err := b(bGrants).Put(h[:], g); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		n, err := v.foldPending(tx, rep)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	rep.unreadable, rep.dangling = 0, 0
+	_ = b(bPending).ForEach(func(_, why []byte) error {
+		if len(why) == 1 && why[0] == pendingParents {
+			rep.dangling++
+		} else {
+			rep.unreadable++
+		}
+		return nil
+	})
+	return rep, nil
+}
+
+// foldPending decrypts what it can of the pending operations and folds
+// those whose parents are all known. It returns how many it folded.
+func (v *Vault) foldPending(tx *bolt.Tx, rep *ingestReport) (int, error) {
+	pb := tx.Bucket([]byte(bPending))
+	ob := tx.Bucket([]byte(bOps))
+	var ids []oplog.ID
+	needKeys := false
+	_ = pb.ForEach(func(k, _ []byte) error {
+		var id oplog.ID
+		copy(id[:], k)
+		ids = append(ids, id)
+		if e, ok := oplog.EnvelopeEpoch(ob.Get(k)); ok && v.keys.epochs[e] == nil {
+			needKeys = true
+		}
+		return nil
+	})
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if needKeys {
+		if err := v.openGrants(tx); err != nil {
+			return 0, err
+		}
+	}
+	ops := map[oplog.ID]*oplog.Op{}
+	for _, id := range ids {
+		env := ob.Get(id[:])
+		e, _ := oplog.EnvelopeEpoch(env)
+		key := v.keys.epochs[e]
+		if key == nil {
+			if err := pb.Put(id[:], []byte{pendingKey}); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		op, err := oplog.Open(env, key)
+		genesis := err == nil && op.Body.Vault.IsZero() && op.ID == v.vaultID
+		if err != nil || op.ID != id || (!genesis && op.Body.Vault != v.vaultID) {
+			// Not what its key says, or of another vault: drop it, and
+			// remember not to take it again.
+			rep.bad++
+			if err := tx.Bucket([]byte(bBad)).Put(id[:], []byte{1}); err != nil {
+				return 0, err
+			}
+			if err := ob.Delete(id[:]); err != nil {
+				return 0, err
+			}
+			if err := pb.Delete(id[:]); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		ops[id] = op
+	}
+	if len(ops) == 0 {
+		return 0, nil
+	}
+	ix := &index{tx: tx, keys: v.ik}
+	parents := make(map[oplog.ID][]oplog.ID, len(ops))
+	for id, op := range ops {
+		parents[id] = op.Body.Parents
+	}
+	g := oplog.Order(parents, ix.isFolded)
+	for _, id := range g.Dangling {
+		if err := pb.Put(id[:], []byte{pendingParents}); err != nil {
+			return 0, err
+		}
+	}
+	if len(g.Order) == 0 {
+		return 0, nil
+	}
+	heads := ix.heads()
+	var events []fold.Event
+	var err error
+	if len(heads) > 0 && extendsAll(g, ops, heads) {
+		events, err = v.foldOnTop(ix, g, ops)
+	} else {
+		events, err = v.foldAll(ix, g, ops)
+	}
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range g.Order {
+		if err := pb.Delete(id[:]); err != nil {
+			return 0, err
+		}
+	}
+	rep.events = append(rep.events, events...)
+	if err := v.noteMe(ix); err != nil {
+		return 0, err
+	}
+	return len(g.Order), nil
+}
+
+// extendsAll reports whether every operation of the batch was made on top
+// of all the heads: then the batch comes after everything folded, whatever
+// the order, and can be folded on top of the index.
+func extendsAll(g *oplog.Graph, ops map[oplog.ID]*oplog.Op, heads []oplog.ID) bool {
+	covers := make([]oplog.Bits, len(g.Order))
+	full := oplog.NewBits(len(heads))
+	for i := range heads {
+		full.Set(i)
+	}
+	for i, id := range g.Order {
+		c := oplog.NewBits(len(heads))
+		for _, p := range ops[id].Body.Parents {
+			if j := slices.Index(heads, p); j >= 0 {
+				c.Set(j)
+			}
+			if pi, ok := g.Index(p); ok {
+				c.Or(covers[pi])
+			}
+		}
+		if !slices.Equal(c, full) {
+			return false
+		}
+		covers[i] = c
+	}
+	return true
+}
+
+func (v *Vault) verifier(tx *bolt.Tx) func(op *oplog.Op, key ed25519.PublicKey) bool {
+	vb := tx.Bucket([]byte(bVerified))
+	return func(op *oplog.Op, key ed25519.PublicKey) bool {
+		fp := sha256.Sum256(key)
+		if got := vb.Get(op.ID[:]); got != nil && bytes.Equal(got, fp[:8]) {
+			return true
+		}
+		if !op.Verify(key) {
+			return false
+		}
+		_ = vb.Put(op.ID[:], fp[:8])
+		return true
+	}
+}
+
+// foldOnTop folds a batch made on top of everything the index holds.
+func (v *Vault) foldOnTop(ix *index, g *oplog.Graph, ops map[oplog.ID]*oplog.Op) ([]fold.Event, error) {
+	base, err := ix.auth()
+	if err != nil {
+		return nil, err
+	}
+	in := make([]*fold.Op, len(g.Order))
+	for i, id := range g.Order {
+		in[i] = fold.NewOp(ops[id])
+	}
+	r := fold.Fold(fold.Input{Base: base, Store: ix, Ops: in, Graph: g, Verify: v.verifier(ix.tx)})
+	if err := ix.take(r); err != nil {
+		return nil, err
+	}
+	heads := ix.heads()
+	for _, id := range g.Order {
+		heads = slices.DeleteFunc(heads, func(h oplog.ID) bool { return slices.Contains(ops[id].Body.Parents, h) })
+	}
+	heads = append(heads, g.Heads()...)
+	slices.SortFunc(heads, oplog.ID.Compare)
+	return r.Events, ix.setHeads(heads)
+}
+
+// foldAll folds every operation from the start: after copies that forked
+// are merged, the new ones may belong before some already folded.
+func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog.Op) ([]fold.Event, error) {
+	all := map[oplog.ID]*oplog.Op{}
+	for _, id := range batch.Order {
+		all[id] = fresh[id]
+	}
+	ob := ix.b(bOps)
+	err := ix.b(bFolded).ForEach(func(k, _ []byte) error {
+		var id oplog.ID
+		copy(id[:], k)
+		env := ob.Get(k)
+		e, _ := oplog.EnvelopeEpoch(env)
+		key := v.keys.epochs[e]
+		if key == nil {
+			return errorf(ErrCorrupt, "this machine's copy of the vault lacks a key it used before; delete the vault folder in the state folder and it is rebuilt")
+		}
+		op, err := oplog.Open(env, key)
+		if err != nil {
+			return errorf(ErrCorrupt, "this machine's copy of the vault is damaged; delete the vault folder in the state folder and it is rebuilt")
+		}
+		all[id] = op
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	parents := make(map[oplog.ID][]oplog.ID, len(all))
+	for id, op := range all {
+		parents[id] = op.Body.Parents
+	}
+	g := oplog.Order(parents, nil)
+	if len(g.Order) == 0 || !all[g.Order[0]].Body.Vault.IsZero() || g.Order[0] != v.vaultID {
+		return nil, errorf(ErrTampered, "the vault's first change is missing or is not the one this vault was created with")
+	}
+	in := make([]*fold.Op, len(g.Order))
+	for i, id := range g.Order {
+		in[i] = fold.NewOp(all[id])
+	}
+	r := fold.Fold(fold.Input{Ops: in, Graph: g, Verify: v.verifier(ix.tx)})
+	if err := ix.reset(); err != nil {
+		return nil, err
+	}
+	if err := ix.take(r); err != nil {
+		return nil, err
+	}
+	// Blobs no secret uses any more (superseded ciphertexts, purged
+	// values) are dropped.
+	live := map[oplog.Hash]bool{}
+	for _, s := range r.Secrets {
+		for _, ver := range s.Versions {
+			live[ver.Blob] = true
+		}
+	}
+	var dead [][]byte
+	_ = ix.b(bBlobs).ForEach(func(k, _ []byte) error {
+		var h oplog.Hash
+		copy(h[:], k)
+		if !live[h] {
+			dead = append(dead, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	for _, k := range dead {
+		if err := ix.b(bBlobs).Delete(k); err != nil {
+			return nil, err
+		}
+		if err := ix.b(bDead).Put(k, []byte{1}); err != nil {
+			return nil, err
+		}
+	}
+	if err := ix.setHeads(g.Heads()); err != nil {
+		return nil, err
+	}
+	var out []fold.Event
+	for _, e := range r.Events {
+		if _, ok := fresh[e.Op]; ok {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// openGrants opens every key grant this identity can open and learns the
+// vault keys in them.
+func (v *Vault) openGrants(tx *bolt.Tx) error {
+	changed := false
+	err := tx.Bucket([]byte(bGrants)).ForEach(func(k, ct []byte) error {
+		var h oplog.Hash
+		copy(h[:], k)
+		if v.triedGrants[h] {
+			return nil
+		}
+		v.triedGrants[h] = true
+		keys, err := openGrant(ct, v.identity)
+		if err != nil {
+			return nil // not well-formed: someone else's problem, or damage the fold reports
+		}
+		if keys == nil {
+			return nil
+		}
+		v.openedGrants[h] = true
+		for e, key := range keys {
+			if v.keys.add(e, key) {
+				changed = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if changed {
+		v.keysChanged = true
+	}
+	return nil
+}
+
+// noteMe works out which member this identity is, once the state knows
+// the grants, and keeps the keyset for the next unlock.
+func (v *Vault) noteMe(ix *index) error {
+	a, err := ix.auth()
+	if err != nil || a == nil {
+		return err
+	}
+	l := ix.b(bLocal)
+	if v.me.IsZero() {
+		if me := l.Get([]byte(lMe)); len(me) == len(v.me) {
+			copy(v.me[:], me)
+		}
+	}
+	if m := a.Member(v.me); m != nil && !m.Active() {
+		// Removed, then added again with the same key: this identity is
+		// now the new member, if a grant to them opens.
+		clear(v.triedGrants)
+		if err := v.openGrants(ix.tx); err != nil {
+			return err
+		}
+		for _, g := range a.Grants {
+			if nm := a.Member(g.To); v.openedGrants[g.Blob] && nm != nil && nm.Active() {
+				v.me = g.To
+				if err := l.Put([]byte(lMe), v.me[:]); err != nil {
+					return err
+				}
+				v.keysChanged = true
+				break
+			}
+		}
+	}
+	if v.me.IsZero() {
+		for _, g := range a.Grants {
+			if v.openedGrants[g.Blob] {
+				v.me = g.To
+				break
+			}
+		}
+		if v.me.IsZero() {
+			return nil
+		}
+		if err := l.Put([]byte(lMe), v.me[:]); err != nil {
+			return err
+		}
+		v.keysChanged = true
+	}
+	if !v.keysChanged {
+		return nil
+	}
+	m := a.Member(v.me)
+	if m == nil {
+		return nil
+	}
+	r, err := recipient(m.Age)
+	if err != nil {
+		return err
+	}
+	blob, err := ageEncrypt(v.keys.marshalLocal(), r)
+	if err != nil {
+		return err
+	}
+	v.keysChanged = false
+	return l.Put([]byte(lKeys), blob)
+}
+
+var errNoGrant = errors.New("no grant opens")

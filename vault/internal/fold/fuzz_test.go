@@ -1,0 +1,28 @@
+package fold
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary payloads to every kind: each must decode and
+// validate, or say why not; never panic. A payload that validates must
+// describe a change the fold can apply without panicking.
+func FuzzDecode(f *testing.F) {
+	kinds := []string{KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview, KindActive,
+		KindSecretAdd, KindSecretEdit, KindSecretShare, KindSecretSet, KindRotate, KindConfirm, KindAbort, KindTrash, KindRestore, KindPurge, KindReencrypt}
+	add, _ := json.Marshal(SecretAdd{Secret: SecretID{1}, Name: "x", Value: Value{Blob: Hash{1}, Readers: []MemberID{{1}}}})
+	f.Add(uint8(8), add)
+	f.Add(uint8(2), []byte(`{"member":"00000000000000000000000000000001","admin":false}`))
+	f.Add(uint8(9), []byte(`{"secret":"01000000000000000000000000000000","note":"\u0007"}`))
+	f.Fuzz(func(t *testing.T, k uint8, raw []byte) {
+		kind := kinds[int(k)%len(kinds)]
+		p, err := Decode(kind, raw)
+		if err != nil {
+			return
+		}
+		if p == nil {
+			t.Fatal("no payload and no error")
+		}
+	})
+}

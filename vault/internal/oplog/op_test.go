@@ -1,0 +1,177 @@
+package oplog
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+type key struct{ priv ed25519.PrivateKey }
+
+func (k key) SigningKey() ed25519.PublicKey   { return k.priv.Public().(ed25519.PublicKey) }
+func (k key) SignOp(m []byte) ([]byte, error) { return ed25519.Sign(k.priv, m), nil }
+
+func newKey(t testing.TB) key {
+	_, priv, err := ed25519.GenerateKey(crand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key{priv}
+}
+
+func body(parents ...ID) Body {
+	slices.SortFunc(parents, ID.Compare)
+	return Body{Vault: ID{1}, Epoch: EpochID{2}, Parents: parents, Author: Member{3}, At: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), Kind: "secret.add", Payload: json.RawMessage(`{"x":1}`)}
+}
+
+// TestSealOpen: an operation survives sealing, and anything else does not
+// open: another key, another epoch, a flipped bit, a forged signature.
+func TestSealOpen(t *testing.T) {
+	k := newKey(t)
+	op, err := Sign(body(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := [32]byte{7}
+	env, err := Seal(op, &key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open(env, &key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != op.ID || !bytes.Equal(got.Raw, op.Raw) || !got.Verify(k.SigningKey()) {
+		t.Fatal("round trip changed the operation")
+	}
+	if got.Verify(newKey(t).SigningKey()) {
+		t.Fatal("verified with another key")
+	}
+	other := [32]byte{8}
+	if _, err := Open(env, &other); !errors.Is(err, ErrUnseal) {
+		t.Fatalf("opened with another key: %v", err)
+	}
+	for i := range env {
+		bad := bytes.Clone(env)
+		bad[i] ^= 1
+		if _, err := Open(bad, &key); err == nil {
+			t.Fatalf("byte %d flipped and it still opened", i)
+		}
+	}
+	// Re-sealed under another epoch than its body names: refused.
+	moved := *op
+	moved.Body.Epoch = EpochID{9}
+	env2, _ := Seal(&moved, &key)
+	e9 := EpochID{9}
+	copy(env2[1:17], e9[:])
+	if _, err := Open(env2, &key); err == nil {
+		t.Fatal("an envelope whose body names another epoch opened")
+	}
+	// IDs depend on everything signed.
+	op2, _ := Sign(body(op.ID), k)
+	if op2.ID == op.ID {
+		t.Fatal("parents do not change the ID")
+	}
+}
+
+// TestOrder: the order depends only on the set, puts parents first, and
+// leaves out what hangs from a missing operation.
+func TestOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids []ID
+	parents := map[ID][]ID{}
+	for i := range 200 {
+		var id ID
+		for j := range id {
+			id[j] = byte(rng.IntN(256))
+		}
+		var ps []ID
+		for range rng.IntN(3) {
+			if len(ids) > 0 {
+				p := ids[rng.IntN(len(ids))]
+				if !slices.Contains(ps, p) {
+					ps = append(ps, p)
+				}
+			}
+		}
+		if i == 150 {
+			ps = append(ps, ID{0xff}) // missing
+		}
+		parents[id] = ps
+		ids = append(ids, id)
+	}
+	g := Order(parents, nil)
+	for i, id := range g.Order {
+		for _, p := range parents[id] {
+			j, ok := g.Index(p)
+			if !ok || j >= i {
+				t.Fatalf("%s comes before its parent", id.Short())
+			}
+		}
+	}
+	if len(g.Dangling) == 0 || slices.Contains(g.Order, ids[150]) {
+		t.Fatal("an operation with a missing parent was placed")
+	}
+	// The same set in another map (another iteration order): same order.
+	again := map[ID][]ID{}
+	for _, i := range rng.Perm(len(ids)) {
+		again[ids[i]] = parents[ids[i]]
+	}
+	if g2 := Order(again, nil); !slices.Equal(g.Order, g2.Order) {
+		t.Fatal("the order depends on more than the set")
+	}
+	for a := 0; a < 30; a++ {
+		for b := a + 1; b < 60; b++ {
+			want := g.Ancestors(b).Has(a)
+			if got := g.IsAncestor(a, b); got != want {
+				t.Fatalf("IsAncestor(%d, %d) = %v, Ancestors says %v", a, b, got, want)
+			}
+		}
+	}
+}
+
+func FuzzOpen(f *testing.F) {
+	k := [32]byte{7}
+	op, _ := Sign(body(), key{ed25519.NewKeyFromSeed(make([]byte, 32))})
+	env, _ := Seal(op, &k)
+	f.Add(env)
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, err := Open(b, &k); err == nil && len(got.Body.Parents) > MaxParents {
+			t.Fatal("too many parents accepted")
+		}
+	})
+}
+
+func FuzzDecodePlaintext(f *testing.F) {
+	op, _ := Sign(body(ID{4}), key{ed25519.NewKeyFromSeed(make([]byte, 32))})
+	f.Add(op.Raw)
+	f.Add([]byte(`{"kind":"x","at":"2026-01-01T00:00:00Z"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		// A body wrapped as a plaintext, with one signature.
+		pt := append(appendUvarint(nil, uint64(len(raw))), raw...)
+		pt = append(pt, 1, AlgEd25519, 64)
+		pt = append(pt, make([]byte, 64)...)
+		got, err := decodePlaintext(pt)
+		if err != nil {
+			return
+		}
+		if got.ID != IDOf(raw) {
+			t.Fatal("ID is not the hash of the body")
+		}
+	})
+}
+
+func appendUvarint(b []byte, v uint64) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}

@@ -1,0 +1,429 @@
+package vault
+
+import (
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+)
+
+// The replica is this machine's own copy of a vault, in the state folder:
+// every operation and blob it has seen (so that nothing seen is ever lost,
+// whatever happens to the shared file), and the index: the state those
+// operations fold into, sealed under a key only this member can unlock.
+// Every command reads the index; only this machine writes the replica.
+const (
+	// The log, as in the shared file.
+	bOps    = "ops"    // op ID → sealed envelope
+	bBlobs  = "blobs"  // SHA-256 → age file of a value
+	bGrants = "grants" // SHA-256 → age file of vault keys for one member
+	// Bookkeeping.
+	bFolded   = "folded"   // op ID → position in the order
+	bPending  = "pending"  // op ID → why it is not folded yet (one byte)
+	bVerified = "verified" // op ID → fingerprint of the key its signature checked with
+	bDead     = "dead"     // blob hash → blobs no longer used (superseded, purged)
+	bBad      = "bad"      // op ID → envelopes that are not what their key says
+	bLocal    = "local"    // see the keys below
+	// The index, sealed with the local key.
+	bSecrets = "secrets" // secret ID → fold.Secret
+	bNames   = "names"   // keyed hash of the folded name → secret ID
+	bDue     = "due"     // due day (4) | secret ID → dueEntry
+	bFlagged = "flagged" // secret ID → dueEntry, for rotate-now, pending, waiting
+	bEvents  = "events"  // position → fold.Event
+)
+
+var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
+var indexBuckets = []string{bFolded, bSecrets, bNames, bDue, bFlagged, bEvents}
+
+// Keys of the local bucket.
+const (
+	lVault  = "vault"  // the vault ID
+	lKeys   = "keys"   // the keyset, age-encrypted to the member
+	lMe     = "me"     // the member ID that opened it (plain: a random ID)
+	lAuth   = "auth"   // sealed fold.Auth
+	lHeads  = "heads"  // the heads of the folded operations
+	lFile   = "file"   // fileStamp of the shared file as last read or written
+	lFormat = "format" // replica layout version
+)
+
+const replicaFormat = 1
+
+// pageSize is used for the files this program creates: values of a few
+// kilobytes fill 16 KiB pages far better than 4 KiB ones.
+const pageSize = 16 << 10
+
+// openReplica opens this machine's copy. throwaway (a temporary state
+// folder, deleted on close) skips syncing to disk: nothing in it must
+// survive a crash.
+func openReplica(path, vaultPath string, readOnly, throwaway bool, timeout time.Duration) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, PageSize: pageSize, NoSync: throwaway, NoFreelistSync: throwaway})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, errorf(ErrBusy, "%s is in use by another vault process on this machine, which is changing it (waited %v)", vaultPath, timeout)
+		}
+		return nil, fmt.Errorf("cannot open this machine's copy of the vault (%s): %w; deleting it only costs time", path, err)
+	}
+	if readOnly {
+		return db, nil
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range replicaBuckets {
+			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
+				return err
+			}
+		}
+		l := tx.Bucket([]byte(bLocal))
+		if f := l.Get([]byte(lFormat)); f == nil {
+			return l.Put([]byte(lFormat), []byte{replicaFormat})
+		} else if len(f) != 1 || f[0] != replicaFormat {
+			return fmt.Errorf("this machine's copy of the vault (%s) is of another version; delete it, it is rebuilt from the vault file", path)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// indexKeys are the keys derived from the local key.
+type indexKeys struct {
+	sealKey [32]byte
+	names   [32]byte
+}
+
+func deriveIndexKeys(local [32]byte) *indexKeys {
+	k := &indexKeys{}
+	s, _ := hkdf.Key(sha256.New, local[:], nil, "vault index seal v1", 32)
+	n, _ := hkdf.Key(sha256.New, local[:], nil, "vault index names v1", 32)
+	copy(k.sealKey[:], s)
+	copy(k.names[:], n)
+	return k
+}
+
+func (k *indexKeys) nameKey(name string) []byte {
+	m := hmac.New(sha256.New, k.names[:])
+	m.Write([]byte(naming.Fold(name)))
+	return m.Sum(nil)
+}
+
+func (k *indexKeys) seal(bucket string, key, pt []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(k.sealKey[:])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, aead.NonceSize(), aead.NonceSize()+len(pt)+aead.Overhead())
+	if _, err := rand.Read(out); err != nil {
+		return nil, err
+	}
+	return aead.Seal(out, out, pt, indexAD(bucket, key)), nil
+}
+
+func (k *indexKeys) open(bucket string, key, ct []byte) ([]byte, error) {
+	aead, err := chacha20poly1305.NewX(k.sealKey[:])
+	if err != nil {
+		return nil, err
+	}
+	if len(ct) < aead.NonceSize()+aead.Overhead() {
+		return nil, errors.New("index record too short")
+	}
+	return aead.Open(nil, ct[:aead.NonceSize()], ct[aead.NonceSize():], indexAD(bucket, key))
+}
+
+func indexAD(bucket string, key []byte) []byte {
+	ad := append([]byte("vault index v1\x00"), bucket...)
+	ad = append(ad, 0)
+	return append(ad, key...)
+}
+
+// index reads and writes the sealed index inside one replica transaction.
+type index struct {
+	tx   *bolt.Tx
+	keys *indexKeys
+}
+
+func (ix *index) b(name string) *bolt.Bucket { return ix.tx.Bucket([]byte(name)) }
+
+func (ix *index) getJSON(bucket string, key []byte, v any) (bool, error) {
+	ct := ix.b(bucket).Get(key)
+	if ct == nil {
+		return false, nil
+	}
+	pt, err := ix.keys.open(bucket, key, ct)
+	if err != nil {
+		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bucket)
+	}
+	if err := json.Unmarshal(pt, v); err != nil {
+		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bucket)
+	}
+	return true, nil
+}
+
+func (ix *index) putJSON(bucket string, key []byte, v any) error {
+	pt, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	ct, err := ix.keys.seal(bucket, key, pt)
+	if err != nil {
+		return err
+	}
+	return ix.b(bucket).Put(key, ct)
+}
+
+// auth returns the folded authority state (nil before the first fold).
+func (ix *index) auth() (*fold.Auth, error) {
+	var a fold.Auth
+	ok, err := ix.getJSON(bLocal, []byte(lAuth), &a)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Secret implements fold.Store.
+func (ix *index) Secret(id fold.SecretID) (*fold.Secret, error) {
+	var s fold.Secret
+	ok, err := ix.getJSON(bSecrets, id[:], &s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// ByName implements fold.Store.
+func (ix *index) ByName(folded string) (fold.SecretID, bool, error) {
+	var id fold.SecretID
+	v := ix.b(bNames).Get(ix.keys.nameKey(folded))
+	if len(v) != len(id) {
+		return id, false, nil
+	}
+	copy(id[:], v)
+	return id, true, nil
+}
+
+// Each implements fold.Store.
+func (ix *index) Each(fn func(*fold.Secret) error) error {
+	c := ix.b(bSecrets).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		var id fold.SecretID
+		copy(id[:], k)
+		s, err := ix.Secret(id)
+		if err != nil {
+			return err
+		}
+		if err := fn(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dueEntry is what reminders and lists need of a secret without opening it.
+type dueEntry struct {
+	ID    fold.SecretID `json:"id"`
+	Name  string        `json:"name"`
+	Due   int32         `json:"due"` // days since 1970-01-01, UTC
+	Flags byte          `json:"flags"`
+	// Readers are the numbers of the members who can read the current
+	// value.
+	Readers []uint16 `json:"readers,omitempty"`
+	Deleted bool     `json:"deleted,omitempty"`
+}
+
+const (
+	dueRotateNow byte = 1 << iota
+	duePending
+	dueWaiting // readers changed; waits for a reader to re-encrypt it
+)
+
+func (e *dueEntry) reads(num uint16) bool {
+	for _, n := range e.Readers {
+		if n == num {
+			return true
+		}
+	}
+	return false
+}
+
+func dayNumber(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
+
+func fromDayNumber(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+func dueKey(day int32, id fold.SecretID) []byte {
+	return append(binary.BigEndian.AppendUint32(nil, uint32(day)), id[:]...)
+}
+
+func entryFor(a *fold.Auth, s *fold.Secret) *dueEntry {
+	if s.Purged != nil || s.CurrentVersion() == nil {
+		return nil
+	}
+	e := &dueEntry{ID: s.ID, Name: s.Name, Due: dayNumber(rotation.DueDate(s.LastRotated, s.RotateEvery)), Deleted: s.Deleted != nil}
+	if len(s.RotateNow) > 0 {
+		e.Flags |= dueRotateNow
+	}
+	if !s.Pending.IsZero() {
+		e.Flags |= duePending
+	}
+	if s.NeedsReencrypt(a) {
+		e.Flags |= dueWaiting
+	}
+	for _, id := range s.CurrentVersion().Readers {
+		if m := a.Member(id); m != nil {
+			e.Readers = append(e.Readers, m.Num)
+		}
+	}
+	return e
+}
+
+// putSecret stores a secret and keeps the name index, the due index and
+// the flagged set in step with it.
+func (ix *index) putSecret(a *fold.Auth, s *fold.Secret) error {
+	old, err := ix.Secret(s.ID)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if e := entryFor(a, old); e != nil {
+			if err := ix.b(bDue).Delete(dueKey(e.Due, old.ID)); err != nil {
+				return err
+			}
+		}
+		if err := ix.b(bFlagged).Delete(old.ID[:]); err != nil {
+			return err
+		}
+	}
+	if err := ix.putJSON(bSecrets, s.ID[:], s); err != nil {
+		return err
+	}
+	e := entryFor(a, s)
+	if e == nil {
+		return nil
+	}
+	if err := ix.putJSON(bDue, dueKey(e.Due, s.ID), e); err != nil {
+		return err
+	}
+	if e.Flags != 0 && !e.Deleted {
+		return ix.putJSON(bFlagged, s.ID[:], e)
+	}
+	return nil
+}
+
+// setName points a folded name at a secret, or frees it.
+func (ix *index) setName(folded string, id fold.SecretID) error {
+	k := ix.keys.nameKey(folded)
+	if id == (fold.SecretID{}) {
+		return ix.b(bNames).Delete(k)
+	}
+	return ix.b(bNames).Put(k, id[:])
+}
+
+// take writes a fold's result into the index.
+func (ix *index) take(r *fold.Result) error {
+	if err := ix.putJSON(bLocal, []byte(lAuth), r.Auth); err != nil {
+		return err
+	}
+	for k, id := range r.Names {
+		if err := ix.setName(k, id); err != nil {
+			return err
+		}
+	}
+	for _, s := range r.Secrets {
+		old, err := ix.Secret(s.ID)
+		if err != nil {
+			return err
+		}
+		if err := ix.markDead(old, s); err != nil {
+			return err
+		}
+		if err := ix.putSecret(r.Auth, s); err != nil {
+			return err
+		}
+	}
+	for _, e := range r.Events {
+		if err := ix.putJSON(bEvents, binary.BigEndian.AppendUint64(nil, uint64(e.Pos)), e); err != nil {
+			return err
+		}
+		if err := ix.b(bFolded).Put(e.Op[:], binary.BigEndian.AppendUint64(nil, uint64(e.Pos))); err != nil {
+			return err
+		}
+	}
+	// Secrets whose readers depend on members changed by this batch were
+	// brought up to date by the fold and are among r.Secrets; member
+	// numbers never change, so other due entries stay right.
+	return nil
+}
+
+// markDead records the blobs old used that s no longer does: superseded
+// ciphertexts and purged values. They are deleted from the replica and
+// left out of the shared file; a copy that still has them does not bring
+// them back.
+func (ix *index) markDead(old, s *fold.Secret) error {
+	if old == nil {
+		return nil
+	}
+	live := map[oplog.Hash]bool{}
+	for _, v := range s.Versions {
+		live[v.Blob] = true
+	}
+	for _, v := range old.Versions {
+		if !live[v.Blob] {
+			if err := ix.b(bDead).Put(v.Blob[:], []byte{1}); err != nil {
+				return err
+			}
+			if err := ix.b(bBlobs).Delete(v.Blob[:]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reset empties the index, before a fold from scratch.
+func (ix *index) reset() error {
+	for _, b := range indexBuckets {
+		if err := ix.tx.DeleteBucket([]byte(b)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+			return err
+		}
+		if _, err := ix.tx.CreateBucket([]byte(b)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heads returns the heads of the folded operations.
+func (ix *index) heads() []oplog.ID {
+	b := ix.b(bLocal).Get([]byte(lHeads))
+	out := make([]oplog.ID, len(b)/32)
+	for i := range out {
+		copy(out[i][:], b[i*32:])
+	}
+	return out
+}
+
+func (ix *index) setHeads(hs []oplog.ID) error {
+	b := make([]byte, 0, 32*len(hs))
+	for _, h := range hs {
+		b = append(b, h[:]...)
+	}
+	return ix.b(bLocal).Put([]byte(lHeads), b)
+}
+
+// isFolded reports whether an operation is part of the folded state.
+func (ix *index) isFolded(id oplog.ID) bool { return ix.b(bFolded).Get(id[:]) != nil }
