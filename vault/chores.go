@@ -222,13 +222,16 @@ func (v *Vault) rekeyIfNeeded(r *reader) (*change, error) {
 	return &change{kind: fold.KindRekey, payload: fold.Rekey{Epoch: e, Grants: grants}, grants: blobs, issues: issues}, nil
 }
 
-// missingGrants gives keys to members who lack some this member holds.
+// missingGrants gives keys to members who lack some this member holds:
+// every key, not only those the state issued, since a key issued by a
+// change that lost to a concurrent one may still seal changes its issuer
+// made before learning it lost.
 func (v *Vault) missingGrants(r *reader) (*change, error) {
 	var to []*fold.Member
 	var names []string
 	for _, m := range holders(r.auth, fold.MemberID{}) {
 		for e := range v.keys.epochs {
-			if slices.ContainsFunc(r.auth.Epochs, func(x fold.Epoch) bool { return x.ID == e }) && !r.auth.HasEpoch(m.ID, e) {
+			if !r.auth.HasEpoch(m.ID, e) {
 				to = append(to, m)
 				names = append(names, m.Name)
 				break
@@ -242,6 +245,6 @@ func (v *Vault) missingGrants(r *reader) (*change, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.note("gave %s the vault keys they lacked (they were added while another admin issued a new key)", strings.Join(names, ", "))
+	v.note("gave %s the vault keys they lacked (changes made at the same time issued keys they were not given)", strings.Join(names, ", "))
 	return &change{kind: fold.KindGrant, payload: fold.GrantKeys{Grants: grants}, grants: blobs}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"errors"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
@@ -431,6 +430,9 @@ func (v *Vault) noteMe(ix *index) error {
 		}
 		v.keysChanged = true
 	}
+	if err := v.learnKeys(ix, a); err != nil {
+		return err
+	}
 	if !v.keysChanged {
 		return nil
 	}
@@ -450,4 +452,29 @@ func (v *Vault) noteMe(ix *index) error {
 	return l.Put([]byte(lKeys), blob)
 }
 
-var errNoGrant = errors.New("no grant opens")
+// learnKeys opens the grants made to this member of keys it does not hold
+// yet: a removal is sealed with the old key, so a member learns of the new
+// one from its grant before anything sealed with it arrives.
+func (v *Vault) learnKeys(ix *index, a *fold.Auth) error {
+	gb := ix.b(bGrants)
+	for _, g := range a.Grants {
+		if g.To != v.me || !slices.ContainsFunc(g.Epochs, func(e oplog.EpochID) bool { return v.keys.epochs[e] == nil }) {
+			continue
+		}
+		ct := gb.Get(g.Blob[:])
+		if ct == nil {
+			continue
+		}
+		keys, err := openGrant(ct, v.identity)
+		if err != nil || keys == nil {
+			continue
+		}
+		v.openedGrants[g.Blob] = true
+		for e, k := range keys {
+			if v.keys.add(e, k) {
+				v.keysChanged = true
+			}
+		}
+	}
+	return nil
+}

@@ -247,7 +247,6 @@ func (v *Vault) open() error {
 		}
 	}
 	first := v.me.IsZero()
-	v.seen = !first
 	if err := v.takeIn(sf, true); err != nil {
 		return err
 	}
@@ -366,6 +365,7 @@ func (v *Vault) unlock() error {
 	}
 	v.keys, v.ik = k, deriveIndexKeys(k.local)
 	copy(v.me[:], me)
+	v.seen = !v.me.IsZero()
 	return nil
 }
 
