@@ -124,7 +124,7 @@ func TestCheckCacheNeverHidesDamage(t *testing.T) {
 		}
 		v, err = Open(path, Options{Identity: g.ids["alice"], StateDir: state, LockTimeout: 100 * time.Millisecond})
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotVault) && !errors.Is(err, ErrNotMember) && !errors.Is(err, ErrNewerFormat) {
+			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTampered) && !errors.Is(err, ErrNotVault) && !errors.Is(err, ErrNotMember) && !errors.Is(err, ErrNewerFormat) && !errors.Is(err, ErrOtherVault) && !errors.Is(err, ErrOldFormat) {
 				t.Fatalf("round %d: %v", i, err)
 			}
 			continue

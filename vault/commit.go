@@ -31,6 +31,8 @@ type reader struct {
 	ix   *index
 	auth *fold.Auth
 	now  time.Time
+	// rank orders the members by name; see names.
+	rank map[fold.MemberID]int
 }
 
 // errClosed is returned by every call on a closed vault.
@@ -135,7 +137,7 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 // share writes the shared file from this machine's copy. A failure is a
 // warning: the change is stored here, and the next command puts it in.
 func (v *Vault) share() {
-	st, err := v.publish(v.path, &v.shared)
+	st, err := v.publish(v.path, false)
 	if err == nil {
 		err = v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) })
 	}

@@ -68,7 +68,7 @@ func TestCorruptFile(t *testing.T) {
 		}
 		clean := func(err error) {
 			t.Helper()
-			for _, kind := range []error{ErrCorrupt, ErrTampered, ErrNotVault, ErrNotMember, ErrNewerFormat} {
+			for _, kind := range []error{ErrCorrupt, ErrTampered, ErrNotVault, ErrNotMember, ErrNewerFormat, ErrOldFormat, ErrOtherVault} {
 				if errors.Is(err, kind) {
 					if strings.Contains(err.Error(), "\n") {
 						t.Fatalf("%s: error is not one line: %q", label, err)

@@ -3,6 +3,7 @@ package vault
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -258,6 +260,84 @@ func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err e
 	return in, missing, err
 }
 
+// quickDiff finds what the file has that the replica lacks by walking back
+// from the heads the file says it has to operations the replica knows, and
+// checks that the file has the replica's heads: work proportional to what
+// changed. ok is false when the file's hint does not add up (no hint, a
+// head or an operation missing, a key this member lacks): then diff, which
+// compares every key, must be used.
+func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok bool, err error) {
+	in = newIncoming()
+	err = f.view(func(ftx *bolt.Tx) error {
+		hint := ftx.Bucket([]byte(bMeta)).Get([]byte(metaHead))
+		if len(hint) == 0 || len(hint)%32 != 0 {
+			return nil
+		}
+		fops, rops := ftx.Bucket([]byte(bOps)), rtx.Bucket([]byte(bOps))
+		ours := rtx.Bucket([]byte(bLocal)).Get([]byte(lHeads))
+		for i := 0; i+32 <= len(ours); i += 32 {
+			if fops.Get(ours[i:i+32]) == nil {
+				return nil // the file lacks what this machine has seen
+			}
+		}
+		bad, dead := rtx.Bucket([]byte(bBad)), rtx.Bucket([]byte(bDead))
+		var stack []oplog.ID
+		for i := 0; i < len(hint); i += 32 {
+			var id oplog.ID
+			copy(id[:], hint[i:])
+			stack = append(stack, id)
+		}
+		seen := map[oplog.ID]bool{}
+		for len(stack) > 0 {
+			id := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[id] || rops.Get(id[:]) != nil || bad.Get(id[:]) != nil {
+				continue
+			}
+			seen[id] = true
+			env := fops.Get(id[:])
+			if env == nil {
+				return nil
+			}
+			e, _ := oplog.EnvelopeEpoch(env)
+			key := keys.epochs[e]
+			if key == nil {
+				return nil
+			}
+			op, err := oplog.Open(env, key)
+			if err != nil || op.ID != id {
+				return nil
+			}
+			in.ops[id] = append([]byte(nil), env...)
+			stack = append(stack, op.Body.Parents...)
+			p, err := fold.Decode(op.Body.Kind, op.Body.Payload)
+			if err != nil {
+				continue
+			}
+			values, grants := fold.BlobsOf(p)
+			for _, h := range values {
+				if rtx.Bucket([]byte(bBlobs)).Get(h[:]) != nil || dead.Get(h[:]) != nil {
+					continue
+				}
+				if b := ftx.Bucket([]byte(bBlobs)).Get(h[:]); b != nil {
+					in.blobs[h] = append([]byte(nil), b...)
+				}
+			}
+			for _, h := range grants {
+				if rtx.Bucket([]byte(bGrants)).Get(h[:]) != nil {
+					continue
+				}
+				if b := ftx.Bucket([]byte(bGrants)).Get(h[:]); b != nil {
+					in.grants[h] = append([]byte(nil), b...)
+				}
+			}
+		}
+		ok = true
+		return nil
+	})
+	return in, ok, err
+}
+
 // lacksBlobs reports whether the file lacks a blob or grant the replica
 // has (a copy written before a value was added, say).
 func (f *sharedFile) lacksBlobs(rtx *bolt.Tx) (bool, error) {
@@ -282,49 +362,78 @@ func (f *sharedFile) lacksBlobs(rtx *bolt.Tx) (bool, error) {
 
 var errStop = errors.New("stop")
 
+// spareRecord says what a file in the state folder holds: its stamp, and
+// (when Ours) that it holds exactly the log up to arrival Seq.
+type spareRecord struct {
+	Stamp fileStamp `json:"stamp"`
+	Seq   uint64    `json:"seq"`
+	Ours  bool      `json:"ours"`
+}
+
 // publish writes the shared file at path with every operation and live
-// blob of the replica: into a new file beside it, renamed into place, so
-// that a sync tool never copies a half-written file. base, when not nil,
-// is the stamp of the shared file as it was read into the replica (and
-// checked): if the file is still that one, it is copied and brought up to
-// date, which is faster than building anew.
-func (v *Vault) publish(path string, base *fileStamp) (fileStamp, error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
-	if err != nil {
-		return fileStamp{}, fmt.Errorf("cannot write beside %s: %w", path, err)
-	}
-	tmpPath := tmp.Name()
-	defer os.Remove(tmpPath)
-	fresh := true
-	if base != nil {
-		if src, err := os.Open(path); err == nil {
-			info, serr := src.Stat()
-			if serr == nil && stampOf(info) == *base {
-				_, err = io.Copy(tmp, src)
-				fresh = err != nil
-			}
-			src.Close()
-		}
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
+// blob of this machine's copy, so that a sync tool never copies a
+// half-written file: the new file is made in the state folder and renamed
+// into place. It costs what changed, not the size of the vault: the new
+// file is the spare, the file this machine published the time before (or
+// a file it read and checked), kept as a hard link in the state folder and
+// brought up to date from the arrival log; the file in place becomes the
+// next spare. Without a spare (the first time, or after a purge: compact),
+// the file is built anew from this machine's copy.
+func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
+	dir := filepath.Dir(v.repPath)
+	spare := filepath.Join(dir, "spare.db")
+	next := filepath.Join(dir, "spare-next.db")
+	var rec, pub spareRecord
+	var cur uint64
+	if err := v.rep.View(func(tx *bolt.Tx) error {
+		l := tx.Bucket([]byte(bLocal))
+		_ = json.Unmarshal(l.Get([]byte(lSpare)), &rec)
+		_ = json.Unmarshal(l.Get([]byte(lPub)), &pub)
+		cur = lastArrival(tx)
+		return nil
+	}); err != nil {
 		return fileStamp{}, err
 	}
-	if fresh {
-		if err := tmp.Truncate(0); err != nil {
-			tmp.Close()
+	usable := false
+	if info, err := os.Stat(spare); err == nil && !compact && stampOf(info) == rec.Stamp && rec.Stamp != (fileStamp{}) {
+		usable = true
+	}
+	if usable {
+		if err := v.updateSpare(spare, rec); err != nil {
+			usable = false
+		}
+	}
+	if !usable {
+		os.Remove(spare)
+		if err := v.fillShared(spare, true); err != nil {
 			return fileStamp{}, err
 		}
 	}
-	if err := tmp.Close(); err != nil {
-		return fileStamp{}, err
+	// The file in place becomes the next spare if this machine knows what
+	// it holds: it wrote it, or it read and checked it.
+	os.Remove(next)
+	var nextRec *spareRecord
+	if info, err := os.Stat(path); err == nil && !compact {
+		st := stampOf(info)
+		if st == pub.Stamp || st == v.shared {
+			if os.Link(path, next) == nil {
+				nextRec = &spareRecord{Seq: pub.Seq, Ours: st == pub.Stamp}
+			}
+		}
 	}
-	if err := v.fillShared(tmpPath, fresh); err != nil {
-		return fileStamp{}, err
-	}
-	if err := os.Rename(tmpPath, path); err != nil {
-		return fileStamp{}, err
+	if err := os.Rename(spare, path); err != nil {
+		os.Remove(next)
+		if !errors.Is(err, syscall.EXDEV) {
+			return fileStamp{}, err
+		}
+		// The state folder is on another file system: copy in.
+		if err := copyInto(spare, path); err != nil {
+			return fileStamp{}, err
+		}
+		nextRec = &spareRecord{Seq: cur, Ours: true}
+		if err := os.Rename(spare, next); err != nil {
+			return fileStamp{}, err
+		}
 	}
 	info, err := os.Stat(path)
 	if err != nil {
@@ -332,7 +441,181 @@ func (v *Vault) publish(path string, base *fileStamp) (fileStamp, error) {
 	}
 	st := stampOf(info)
 	v.noteWritten(path, info)
-	return st, nil
+	if nextRec != nil {
+		if err := os.Rename(next, spare); err == nil {
+			if si, err := os.Stat(spare); err == nil {
+				nextRec.Stamp = stampOf(si)
+			}
+		}
+	}
+	err = v.update0(func(tx *bolt.Tx) error {
+		l := tx.Bucket([]byte(bLocal))
+		r := spareRecord{}
+		if nextRec != nil {
+			r = *nextRec
+		}
+		b, _ := json.Marshal(r)
+		if err := l.Put([]byte(lSpare), b); err != nil {
+			return err
+		}
+		b, _ = json.Marshal(spareRecord{Stamp: st, Seq: cur, Ours: true})
+		if err := l.Put([]byte(lPub), b); err != nil {
+			return err
+		}
+		return v.pruneArrivals(tx, r)
+	})
+	return st, err
+}
+
+// pruneArrivals forgets the arrivals the spare already holds (all of them
+// when there is no spare of ours: the next one is built anew or compared
+// key by key).
+func (v *Vault) pruneArrivals(tx *bolt.Tx, spare spareRecord) error {
+	upTo := lastArrival(tx)
+	if spare.Ours {
+		upTo = spare.Seq
+	}
+	c := tx.Bucket([]byte(bArrival)).Cursor()
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upTo; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket([]byte(bLocal)).Put([]byte(lPruned), binary.BigEndian.AppendUint64(nil, upTo))
+}
+
+// copyInto writes a copy of src at dst, through a new file renamed into
+// place.
+func copyInto(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".new-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// updateSpare brings the spare up to this machine's copy: from the arrival
+// log when it is a file this machine wrote, by comparing every key when it
+// is one it read.
+func (v *Vault) updateSpare(path string, rec spareRecord) error {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true})
+	if err != nil {
+		return err
+	}
+	err = db.Update(func(ftx *bolt.Tx) error {
+		for _, b := range fileBuckets {
+			if ftx.Bucket([]byte(b)) == nil {
+				return errors.New("not a vault file")
+			}
+		}
+		return v.rep.View(func(rtx *bolt.Tx) error {
+			if rec.Ours {
+				if err := applyArrivals(ftx, rtx, rec.Seq); err != nil {
+					return err
+				}
+			} else if err := mergeInto(ftx, rtx); err != nil {
+				return err
+			}
+			return ftx.Bucket([]byte(bMeta)).Put([]byte(metaHead), headsHint(rtx))
+		})
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return syncFile(path)
+}
+
+// applyArrivals applies to a file the arrivals after seq.
+func applyArrivals(ftx, rtx *bolt.Tx, seq uint64) error {
+	if b := rtx.Bucket([]byte(bLocal)).Get([]byte(lPruned)); len(b) == 8 && binary.BigEndian.Uint64(b) > seq {
+		return errors.New("the arrival log no longer reaches back to the spare")
+	}
+	c := rtx.Bucket([]byte(bArrival)).Cursor()
+	for k, a := c.Seek(binary.BigEndian.AppendUint64(nil, seq+1)); k != nil; k, a = c.Next() {
+		if len(a) < 2 {
+			continue
+		}
+		bucket := arrivalNames[a[1]]
+		key := a[2:]
+		fb := ftx.Bucket([]byte(bucket))
+		if fb == nil {
+			return errors.New("malformed arrival log")
+		}
+		if a[0] == arriveDrop {
+			if err := fb.Delete(key); err != nil {
+				return err
+			}
+			continue
+		}
+		val := rtx.Bucket([]byte(bucket)).Get(key)
+		if val == nil || fb.Get(key) != nil {
+			continue
+		}
+		if err := fb.Put(key, val); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mergeInto brings a file that this machine read up to its copy: what the
+// copy has and the file lacks, in; dead blobs and bad operations, out.
+func mergeInto(ftx, rtx *bolt.Tx) error {
+	dead := rtx.Bucket([]byte(bDead))
+	bad := rtx.Bucket([]byte(bBad))
+	for _, bucket := range []string{bOps, bBlobs, bGrants} {
+		fb := ftx.Bucket([]byte(bucket))
+		var drop [][]byte
+		_ = fb.ForEach(func(k, _ []byte) error {
+			if (bucket == bBlobs && dead.Get(k) != nil) || (bucket == bOps && bad.Get(k) != nil) {
+				drop = append(drop, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range drop {
+			if err := fb.Delete(k); err != nil {
+				return err
+			}
+		}
+		if err := rtx.Bucket([]byte(bucket)).ForEach(func(k, val []byte) error {
+			if fb.Get(k) != nil {
+				return nil
+			}
+			return fb.Put(k, val)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // fillShared brings the file at path (a copy of the shared file, or empty
@@ -406,7 +689,7 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 					return err
 				}
 			}
-			return meta.Put([]byte(metaHead), rtx.Bucket([]byte(bLocal)).Get([]byte(lHeads)))
+			return meta.Put([]byte(metaHead), headsHint(rtx))
 		})
 	})
 	if cerr := db.Close(); err == nil {
@@ -418,12 +701,20 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 	// One sync for the whole file, rather than bbolt's two per commit:
 	// the file is not in place yet, so a crash before this leaves the old
 	// one, and this machine's replica is the durable copy anyway.
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return syncFile(path)
+}
+
+// headsHint is what a written file names as its heads: the heads of the
+// folded operations, and the operations this machine holds but could not
+// fold (sealed with a key it lacks), so that a reader walking back from
+// the hint reaches those too.
+func headsHint(rtx *bolt.Tx) []byte {
+	hint := append([]byte(nil), rtx.Bucket([]byte(bLocal)).Get([]byte(lHeads))...)
+	_ = rtx.Bucket([]byte(bPending)).ForEach(func(k, _ []byte) error {
+		hint = append(hint, k...)
+		return nil
+	})
+	return hint
 }
 
 // noteWritten remembers a file this program wrote as checked: its

@@ -32,6 +32,8 @@ type insider struct {
 	vault oplog.ID
 	epoch oplog.EpochID
 	clock time.Time
+	// hidden leaves the file's heads hint alone.
+	hidden bool
 }
 
 // insider captures what member name holds: their identity, member ID and
@@ -123,6 +125,15 @@ func (in *insider) forge(kind string, payload any, author fold.MemberID, signer 
 			if err := tx.Bucket([]byte(bBlobs)).Put(h[:], b); err != nil {
 				return err
 			}
+		}
+		if in.hidden {
+			return tx.Bucket([]byte(bOps)).Put(op.ID[:], env)
+		}
+		// A forger who wants the change seen names it among the file's
+		// heads, as the program does.
+		meta := tx.Bucket([]byte(bMeta))
+		if err := meta.Put([]byte(metaHead), append(append([]byte(nil), meta.Get([]byte(metaHead))...), op.ID[:]...)); err != nil {
+			return err
 		}
 		return tx.Bucket([]byte(bOps)).Put(op.ID[:], env)
 	})
@@ -460,5 +471,41 @@ func replaceFile(t *testing.T, path string, b []byte) {
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestForgeryHidden: a change put into the file without naming it among the
+// file's heads is not even looked at by machines that know the vault (it
+// takes no effect, and their next write leaves it out); a machine that
+// never saw the vault reads the whole file and refuses it loudly.
+func TestForgeryHidden(t *testing.T) {
+	g := newForgeryGroup(t)
+	g.do("carol", func(*Vault) {})
+	sam := g.insider("sam")
+	sam.hidden = true
+	yes := true
+	forged := sam.forge(fold.KindMemberEdit, fold.MemberEdit{Member: sam.me, Admin: &yes}, fold.MemberID{}, nil, nil, nil)
+	v := g.as("carol")
+	if ms, _ := v.Members(); slices.ContainsFunc(ms, func(m Member) bool { return m.Name == "sam" && m.Admin }) {
+		t.Fatal("the hidden change took effect")
+	}
+	if _, err := v.Add(NewSecret{Name: "later"}, NewValue([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if _, ok := g.insider("alice").ops()[forged]; ok {
+		t.Fatal("a write kept the hidden change in the file")
+	}
+	// Put it back, and open on a machine that never saw the vault.
+	sam.forge(fold.KindMemberEdit, fold.MemberEdit{Member: sam.me, Admin: &yes}, fold.MemberID{}, nil, nil, nil)
+	fresh := g.opts("carol")
+	fresh.StateDir = t.TempDir()
+	w, err := Open(g.path, fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if all := strings.Join(w.Warnings(), "\n"); !strings.Contains(all, "sam tried to change sam") {
+		t.Fatalf("a fresh machine did not refuse it loudly: %q", all)
 	}
 }

@@ -157,3 +157,20 @@ func FuzzDecryptValue(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDueEntry(f *testing.F) {
+	e := &dueEntry{Name: "airtable", Due: 20000, Flags: dueRotateNow, Readers: []uint16{1, 7}}
+	good, _ := e.MarshalBinary()
+	f.Add(good)
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var e dueEntry
+		if err := e.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, _ := e.MarshalBinary()
+		if !bytes.Equal(again, b) {
+			t.Fatal("due entry does not round-trip")
+		}
+	})
+}

@@ -119,6 +119,14 @@ func MergeFiles(ours, theirs string) error {
 	}
 	err = db.Update(func(otx *bolt.Tx) error {
 		return b.view(func(ttx *bolt.Tx) error {
+			// The heads hint of the merge is both sides': a reader walks
+			// back from it to what it knows (some may be ancestors of
+			// others; that costs nothing).
+			meta := otx.Bucket([]byte(bMeta))
+			hint := append(append([]byte(nil), meta.Get([]byte(metaHead))...), ttx.Bucket([]byte(bMeta)).Get([]byte(metaHead))...)
+			if err := meta.Put([]byte(metaHead), hint); err != nil {
+				return err
+			}
 			for _, bucket := range []string{bOps, bBlobs, bGrants} {
 				ob := otx.Bucket([]byte(bucket))
 				if err := ttx.Bucket([]byte(bucket)).ForEach(func(k, val []byte) error {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -37,6 +38,7 @@ const (
 	bVerified = "verified" // op ID → fingerprint of the key its signature checked with
 	bDead     = "dead"     // blob hash → blobs no longer used (superseded, purged)
 	bBad      = "bad"      // op ID → envelopes that are not what their key says
+	bArrival  = "arrival"  // sequence → what was added to or dropped from the log's raw material
 	bLocal    = "local"    // see the keys below
 	// The index, sealed with the local key.
 	bSecrets = "secrets" // secret ID → fold.Secret
@@ -46,7 +48,7 @@ const (
 	bEvents  = "events"  // position → fold.Event
 )
 
-var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
+var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bArrival, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
 var indexBuckets = []string{bFolded, bSecrets, bNames, bDue, bFlagged, bEvents}
 
 // Keys of the local bucket.
@@ -58,6 +60,10 @@ const (
 	lHeads  = "heads"  // the heads of the folded operations
 	lFile   = "file"   // fileStamp of the shared file as last read or written
 	lFormat = "format" // replica layout version
+	lSeq    = "seq"    // the last arrival sequence number
+	lSpare  = "spare"  // spareRecord of the spare file
+	lPub    = "pub"    // spareRecord of the file this machine last published
+	lPruned = "pruned" // the arrivals up to this sequence are forgotten
 )
 
 const replicaFormat = 1
@@ -69,8 +75,9 @@ const pageSize = 16 << 10
 // openReplica opens this machine's copy. throwaway (a temporary state
 // folder, deleted on close) skips syncing to disk: nothing in it must
 // survive a crash.
-func openReplica(path, vaultPath string, readOnly, throwaway bool, timeout time.Duration) (*bolt.DB, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, PageSize: pageSize, NoSync: throwaway, NoFreelistSync: throwaway})
+func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int, timeout time.Duration) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, PageSize: pageSize, NoSync: throwaway, NoFreelistSync: throwaway,
+		InitialMmapSize: mmapHint})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, errorf(ErrBusy, "%s is in use by another vault process on this machine, which is changing it (waited %v)", vaultPath, timeout)
@@ -159,6 +166,8 @@ type index struct {
 
 func (ix *index) b(name string) *bolt.Bucket { return ix.tx.Bucket([]byte(name)) }
 
+// getJSON reads a sealed record as JSON, or any other encoding when v
+// is an encoding.BinaryUnmarshaler.
 func (ix *index) getJSON(bucket string, key []byte, v any) (bool, error) {
 	ct := ix.b(bucket).Get(key)
 	if ct == nil {
@@ -168,14 +177,27 @@ func (ix *index) getJSON(bucket string, key []byte, v any) (bool, error) {
 	if err != nil {
 		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bucket)
 	}
-	if err := json.Unmarshal(pt, v); err != nil {
+	if u, ok := v.(encoding.BinaryUnmarshaler); ok {
+		err = u.UnmarshalBinary(pt)
+	} else {
+		err = json.Unmarshal(pt, v)
+	}
+	if err != nil {
 		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bucket)
 	}
 	return true, nil
 }
 
+// putJSON seals and stores a record as JSON, or in its own encoding when
+// v is an encoding.BinaryMarshaler.
 func (ix *index) putJSON(bucket string, key []byte, v any) error {
-	pt, err := json.Marshal(v)
+	var pt []byte
+	var err error
+	if m, ok := v.(encoding.BinaryMarshaler); ok {
+		pt, err = m.MarshalBinary()
+	} else {
+		pt, err = json.Marshal(v)
+	}
 	if err != nil {
 		return err
 	}
@@ -251,6 +273,47 @@ const (
 	duePending
 	dueWaiting // readers changed; waits for a reader to re-encrypt it
 )
+
+// MarshalBinary encodes the entry: name, due day, flags, deleted, readers.
+func (e *dueEntry) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 32+len(e.Name)+2*len(e.Readers))
+	b = append(b, e.ID[:]...)
+	b = binary.AppendUvarint(b, uint64(len(e.Name)))
+	b = append(b, e.Name...)
+	b = binary.BigEndian.AppendUint32(b, uint32(e.Due))
+	b = append(b, e.Flags, map[bool]byte{false: 0, true: 1}[e.Deleted])
+	for _, r := range e.Readers {
+		b = binary.BigEndian.AppendUint16(b, r)
+	}
+	return b, nil
+}
+
+var errDueEntry = errors.New("malformed due entry")
+
+// UnmarshalBinary decodes an entry encoded by MarshalBinary.
+func (e *dueEntry) UnmarshalBinary(b []byte) error {
+	if len(b) < 16 {
+		return errDueEntry
+	}
+	copy(e.ID[:], b)
+	b = b[16:]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return errDueEntry
+	}
+	e.Name = string(b[k : k+int(n)])
+	b = b[k+int(n):]
+	if len(b) < 6 || (len(b)-6)%2 != 0 || b[5] > 1 {
+		return errDueEntry
+	}
+	e.Due = int32(binary.BigEndian.Uint32(b))
+	e.Flags, e.Deleted = b[4], b[5] == 1
+	e.Readers = nil
+	for i := 6; i < len(b); i += 2 {
+		e.Readers = append(e.Readers, binary.BigEndian.Uint16(b[i:]))
+	}
+	return nil
+}
 
 func (e *dueEntry) reads(num uint16) bool {
 	for _, n := range e.Readers {
@@ -386,8 +449,10 @@ func (ix *index) markDead(old, s *fold.Secret) error {
 			if err := ix.b(bDead).Put(v.Blob[:], []byte{1}); err != nil {
 				return err
 			}
-			if err := ix.b(bBlobs).Delete(v.Blob[:]); err != nil {
-				return err
+			if ix.b(bBlobs).Get(v.Blob[:]) != nil {
+				if err := arrive(ix.tx, bBlobs, v.Blob[:], nil); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -427,3 +492,46 @@ func (ix *index) setHeads(hs []oplog.ID) error {
 
 // isFolded reports whether an operation is part of the folded state.
 func (ix *index) isFolded(id oplog.ID) bool { return ix.b(bFolded).Get(id[:]) != nil }
+
+// The arrival log lists, in order, every operation, blob and grant added to
+// this machine's copy and every blob dropped from it, so that the spare
+// file (see publish) can be brought up to date with only what changed.
+const (
+	arrivePut  byte = '+'
+	arriveDrop byte = '-'
+)
+
+var arrivalBuckets = map[string]byte{bOps: 'o', bBlobs: 'b', bGrants: 'g'}
+var arrivalNames = map[byte]string{'o': bOps, 'b': bBlobs, 'g': bGrants}
+
+// arrive puts (or, with val nil, drops) key in bucket and logs it.
+func arrive(tx *bolt.Tx, bucket string, key, val []byte) error {
+	b := tx.Bucket([]byte(bucket))
+	what := arrivePut
+	if val == nil {
+		what = arriveDrop
+		if err := b.Delete(key); err != nil {
+			return err
+		}
+	} else if err := b.Put(key, val); err != nil {
+		return err
+	}
+	l := tx.Bucket([]byte(bLocal))
+	var seq uint64
+	if b := l.Get([]byte(lSeq)); len(b) == 8 {
+		seq = binary.BigEndian.Uint64(b)
+	}
+	seq++
+	if err := l.Put([]byte(lSeq), binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+		return err
+	}
+	return tx.Bucket([]byte(bArrival)).Put(binary.BigEndian.AppendUint64(nil, seq), append([]byte{what, arrivalBuckets[bucket]}, key...))
+}
+
+// lastArrival returns the last arrival sequence number.
+func lastArrival(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket([]byte(bLocal)).Get([]byte(lSeq)); len(b) == 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
+}

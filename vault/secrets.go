@@ -59,12 +59,24 @@ type Reason struct {
 	By   string    `json:"by"`
 }
 
+// names returns members' names sorted regardless of case. The order of all
+// members is worked out once per read: a list of ten thousand secrets asks
+// for it ten thousand times.
 func (r *reader) names(ids []fold.MemberID) []string {
-	out := []string{}
-	for _, id := range ids {
+	if r.rank == nil {
+		all := slices.Clone(r.auth.Members)
+		sortByName(all, func(m *fold.Member) string { return m.Name })
+		r.rank = make(map[fold.MemberID]int, len(all))
+		for i, m := range all {
+			r.rank[m.ID] = i
+		}
+	}
+	sorted := slices.Clone(ids)
+	slices.SortFunc(sorted, func(a, b fold.MemberID) int { return r.rank[a] - r.rank[b] })
+	out := make([]string, 0, len(sorted))
+	for _, id := range sorted {
 		out = append(out, r.nameOf(id))
 	}
-	sortNames(out)
 	return out
 }
 
@@ -628,7 +640,7 @@ func (v *Vault) Purge(name string) error {
 	}
 	if err == nil {
 		v.mu.Lock()
-		st, perr := v.publish(v.path, nil)
+		st, perr := v.publish(v.path, true)
 		if perr == nil {
 			perr = v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) })
 		}

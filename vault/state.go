@@ -2,6 +2,7 @@ package vault
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -74,7 +75,7 @@ func Forget(stateDir, path string) error {
 	v := &Vault{stateDir: stateDir}
 	pins := v.readPins()
 	if _, ok := pins[abs]; !ok {
-		return errorf(ErrNotFound, "this machine has not pinned a vault at %s", abs)
+		return fmt.Errorf("this machine has not seen a vault at %s; there is nothing to forget", abs)
 	}
 	delete(pins, abs)
 	b, err := json.MarshalIndent(pins, "", "  ")

@@ -87,6 +87,10 @@ type Vault struct {
 
 	// shared is the shared file as this process last read or wrote it.
 	shared fileStamp
+	// missing and lacks are what the shared file lacked when last taken
+	// in: changes, or blobs only.
+	missing []oplog.ID
+	lacks   bool
 	// seen is set once this machine's copy holds the vault: changes that
 	// come in from then on are news.
 	seen bool
@@ -247,7 +251,7 @@ func (v *Vault) open() error {
 		}
 	}
 	first := v.me.IsZero()
-	if err := v.takeIn(sf, true); err != nil {
+	if err := v.takeIn(sf, false); err != nil {
 		return err
 	}
 	if first && v.damage > 0 {
@@ -265,6 +269,14 @@ func (v *Vault) open() error {
 		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet), or were removed; send 'vault pubkey' to an admin", v.path)
 	}
 	v.seen = true
+	// Only a member puts back what the file lacks: a removed member's
+	// machine, which cannot read what came after, writes nothing.
+	if err := v.checkMembership(); err != nil {
+		return err
+	}
+	if err := v.repair(sf); err != nil {
+		return err
+	}
 	if err := v.mergeConflictCopies(); err != nil {
 		return err
 	}
@@ -300,7 +312,13 @@ func (v *Vault) openReplica(rw bool) error {
 			return err
 		}
 	}
-	db, err := openReplica(v.repPath, v.path, !rw, v.tempState, v.lockTimeout())
+	// A replica grows to a little more than the shared file: mapping that
+	// much at once saves bbolt remapping as it grows.
+	hint := 0
+	if info, err := os.Stat(v.path); err == nil && rw {
+		hint = int(min(info.Size()*2, 1<<31))
+	}
+	db, err := openReplica(v.repPath, v.path, !rw, v.tempState, hint, v.lockTimeout())
 	if err != nil {
 		return err
 	}
@@ -394,17 +412,30 @@ func (v *Vault) setStamp(tx *bolt.Tx, st fileStamp) error {
 
 // takeIn brings this machine's copy and the shared file together: takes
 // in what the file has, then, when repair is set, puts back what it
-// lacks.
+// lacks (see repair).
 func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
 	if err := v.openReplica(true); err != nil {
 		return err
 	}
+	v.missing, v.lacks = nil, false
 	var missing []oplog.ID
 	lacks := false
 	err := v.update0(func(tx *bolt.Tx) error {
-		in, miss, err := sf.diff(tx)
+		in, quick, err := sf.quickDiff(tx, v.keys)
 		if err != nil {
 			return err
+		}
+		if !quick {
+			// The file is not simply this machine's history plus news:
+			// compare everything.
+			var miss []oplog.ID
+			if in, miss, err = sf.diff(tx); err != nil {
+				return err
+			}
+			missing = miss
+			if lacks, err = sf.lacksBlobs(tx); err != nil {
+				return err
+			}
 		}
 		if !in.empty() {
 			rep, err := v.ingest(tx, in)
@@ -413,22 +444,30 @@ func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
 			}
 			v.report(tx, rep, "")
 		}
-		missing = miss
-		if lacks, err = sf.lacksBlobs(tx); err != nil {
-			return err
-		}
 		return v.setStamp(tx, sf.stamp)
 	})
 	if err != nil {
 		return err
 	}
-	if !repair || (len(missing) == 0 && !lacks) || v.readOnly {
+	v.missing, v.lacks = missing, lacks
+	if !repair {
+		return nil
+	}
+	return v.repair(sf)
+}
+
+// repair puts back what the shared file lacked when it was last taken in,
+// and says what.
+func (v *Vault) repair(sf *sharedFile) error {
+	missing, lacks := v.missing, v.lacks
+	v.missing, v.lacks = nil, false
+	if (len(missing) == 0 && !lacks) || v.readOnly {
 		return nil
 	}
 	if len(missing) > 0 {
 		v.warn("%s", v.describeMissing(missing))
 	}
-	st, err := v.publish(v.path, &sf.stamp)
+	st, err := v.publish(v.path, false)
 	if err != nil {
 		v.warn("could not put the missing changes back into %s (%v); the next command tries again", v.path, err)
 		return nil
@@ -534,6 +573,10 @@ func (v *Vault) rebuildDamaged(cause error) error {
 	if v.readOnly {
 		return cause
 	}
+	if err := v.checkMembership(); err != nil {
+		// A removed member's machine does not write the file.
+		return cause
+	}
 	kept := filepath.Join(filepath.Dir(v.repPath), "damaged-"+v.now().Format("20060102-150405")+".db")
 	if err := copyFile(v.path, kept); err != nil {
 		return fmt.Errorf("%w; could not keep a copy of it to rebuild it: %v", cause, err)
@@ -541,7 +584,7 @@ func (v *Vault) rebuildDamaged(cause error) error {
 	if err := v.openReplica(true); err != nil {
 		return err
 	}
-	st, err := v.publish(v.path, nil)
+	st, err := v.publish(v.path, true)
 	if err != nil {
 		return fmt.Errorf("%w; could not rebuild it from this machine's copy: %v", cause, err)
 	}
@@ -672,7 +715,7 @@ func (v *Vault) mergeConflictCopies() error {
 	if len(merged) == 0 || v.readOnly {
 		return nil
 	}
-	st, err := v.publish(v.path, &v.shared)
+	st, err := v.publish(v.path, false)
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,12 @@ func (v *Vault) Sync(opts SyncOptions) (SyncReport, error) {
 	if out.Setup, err = setupDriver(opts, top, rel); err != nil {
 		return out, err
 	}
+	if err := finishMerge(opts, top, rel); err != nil {
+		return out, err
+	}
+	if err := v.reread(); err != nil {
+		return out, err
+	}
 	if err := v.recordActive(); err != nil {
 		return out, err
 	}
@@ -189,34 +195,51 @@ func (v *Vault) pull(opts SyncOptions, top, rel string) error {
 			return fmt.Errorf("cannot find the remote branch to sync with: %v", err)
 		}
 	}
-	_, err := git(opts, top, "pull", "--quiet", "--no-rebase", "--no-edit")
+	if _, err := git(opts, top, "fetch", "--quiet"); err != nil {
+		return fmt.Errorf("git fetch failed: %v", err)
+	}
+	// A merge message of its own: git's default names the remote, whose
+	// address may name a person.
+	_, err := git(opts, top, append(identityArgs(opts, top), "merge", "--quiet", "--no-edit", "-m", commitMessage+" (merge)", "@{u}")...)
 	if err == nil {
 		return nil
 	}
-	// A conflict on the vault file: merge the two sides here.
+	return finishMerge(opts, top, rel)
+}
+
+// finishMerge finishes a merge git left in conflict on the vault file (the
+// merge driver was not there, or a plain 'git pull' ran without it): the
+// two sides are merged here and the merge committed. Without a merge under
+// way it does nothing.
+func finishMerge(opts SyncOptions, top, rel string) error {
+	if _, err := git(opts, top, "rev-parse", "-q", "--verify", "MERGE_HEAD"); err != nil {
+		return nil
+	}
 	unmerged, _ := git(opts, top, "diff", "--name-only", "--diff-filter=U")
-	if !slices.Contains(strings.Fields(unmerged), rel) {
-		return fmt.Errorf("git pull failed: %v", err)
+	files := strings.Fields(unmerged)
+	if slices.Contains(files, rel) {
+		ours := filepath.Join(top, rel)
+		theirs := ours + ".theirs"
+		defer os.Remove(theirs)
+		// The index holds both sides: stage 2 is this side, 3 the other.
+		if _, err := gitOut(opts, top, theirs, "show", ":3:"+rel); err != nil {
+			return fmt.Errorf("git left the vault file in conflict, and its other side cannot be read: %v", err)
+		}
+		if _, err := gitOut(opts, top, ours, "show", ":2:"+rel); err != nil {
+			return fmt.Errorf("git left the vault file in conflict, and this side cannot be read: %v", err)
+		}
+		if err := MergeFiles(ours, theirs); err != nil {
+			return err
+		}
+		if _, err := git(opts, top, "add", "--", rel); err != nil {
+			return err
+		}
+		files = slices.DeleteFunc(files, func(f string) bool { return f == rel })
 	}
-	theirs := filepath.Join(top, rel+".theirs")
-	if _, err := gitOut(opts, top, theirs, "show", "MERGE_HEAD:"+rel); err != nil {
-		return fmt.Errorf("git pull left the vault file in conflict, and its other side cannot be read: %v", err)
+	if len(files) > 0 {
+		return fmt.Errorf("git left other files in conflict (%s); resolve them, then run 'vault sync' again", strings.Join(files, ", "))
 	}
-	defer os.Remove(theirs)
-	ours := filepath.Join(top, rel)
-	if _, err := gitOut(opts, top, ours, "show", "HEAD:"+rel); err != nil {
-		return fmt.Errorf("git pull left the vault file in conflict, and this side cannot be read: %v", err)
-	}
-	if err := MergeFiles(ours, theirs); err != nil {
-		return err
-	}
-	if _, err := git(opts, top, "add", "--", rel); err != nil {
-		return err
-	}
-	if left, _ := git(opts, top, "diff", "--name-only", "--diff-filter=U"); strings.TrimSpace(left) != "" {
-		return fmt.Errorf("git pull left other files in conflict (%s); resolve them, then run 'vault sync' again", strings.Join(strings.Fields(left), ", "))
-	}
-	_, err = gitCommit(opts, top, "--no-edit")
+	_, err := gitCommit(opts, top, "--no-edit")
 	return err
 }
 
@@ -235,11 +258,16 @@ func commitVault(opts SyncOptions, top, rel string) (bool, error) {
 // gitCommit commits with the user's git identity, or a neutral one when
 // they have none: a commit must name no member.
 func gitCommit(opts SyncOptions, top string, args ...string) (string, error) {
-	base := []string{"commit", "--quiet"}
+	return git(opts, top, append(append(identityArgs(opts, top), "commit", "--quiet"), args...)...)
+}
+
+// identityArgs gives git a neutral identity when the user has none set, for
+// the commits and merges sync makes.
+func identityArgs(opts SyncOptions, top string) []string {
 	if email, err := git(opts, top, "config", "user.email"); err != nil || strings.TrimSpace(email) == "" {
-		base = append([]string{"-c", "user.name=vault", "-c", "user.email=vault@localhost"}, base...)
+		return []string{"-c", "user.name=vault", "-c", "user.email=vault@localhost"}
 	}
-	return git(opts, top, append(base, args...)...)
+	return nil
 }
 
 func hasRemote(opts SyncOptions, top string) bool {

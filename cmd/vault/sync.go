@@ -32,12 +32,15 @@ and removed by every command on their own.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := os.Stat(args[0]); err != nil {
 				if errors.Is(err, os.ErrNotExist) {
-					return fail(vault.ErrNotFound, "no file at %s", args[0])
+					return fmt.Errorf("no file at %s; give the path of a copy of the vault", args[0])
 				}
 				return err
 			}
 			return a.withVault(func(v *vault.Vault) error {
 				r, err := v.Merge(args[0])
+				if errors.Is(err, vault.ErrNotVault) || errors.Is(err, vault.ErrCorrupt) {
+					return fmt.Errorf("cannot merge %s: %v; give the path of a copy of this vault", args[0], err)
+				}
 				if err != nil {
 					return err
 				}
@@ -121,9 +124,9 @@ every command merges the copies those tools leave beside it.`,
 				}
 				switch {
 				case r.Committed:
-					a.note("synced: your changes are pushed")
+					a.note("synced: your changes are committed and pushed")
 				default:
-					a.note("synced: nothing of yours to push")
+					a.note("synced: the remote has everything this copy has")
 				}
 				return nil
 			})

@@ -295,7 +295,7 @@ func (f *folder) authoritySideEffects(op *Op, pos int, ev *Event) {
 			}
 			f.afterChange(s, op, reason)
 		})
-		ev.Detail = fmt.Sprintf("%d secrets to rotate", n)
+		ev.Detail = fmt.Sprintf("%d secret%s to rotate", n, map[bool]string{true: "", false: "s"}[n == 1])
 	case *Rekey:
 		ev.Summary = fmt.Sprintf("%s issued a new vault key", ev.Who)
 	case *GrantKeys:

@@ -500,9 +500,6 @@ func (f *folder) checkAuthor(op *Op, past *Auth) string {
 	if len(pm.Sign) == 0 || !f.verify(op.Op, pm.Sign) {
 		return "its signature does not match its author's key"
 	}
-	if m := f.auth.Member(op.Body.Author); m == nil || !m.Active() {
-		return "its author had been removed"
-	}
 	return ""
 }
 

@@ -470,3 +470,39 @@ func (p *SecretReencrypt) validate() error {
 	}
 	return validReencrypts(p.Items)
 }
+
+// BlobsOf returns the blobs an operation's payload brings: the age files
+// of values, and key grants.
+func BlobsOf(p any) (values, grants []Hash) {
+	addGrants := func(gs []Grant) {
+		for _, g := range gs {
+			grants = append(grants, g.Blob)
+		}
+	}
+	addRe := func(rs []Reencrypt) {
+		for _, r := range rs {
+			values = append(values, r.Value.Blob)
+		}
+	}
+	switch p := p.(type) {
+	case *Create:
+		addGrants(p.Grants)
+	case *MemberAdd:
+		addGrants([]Grant{p.Grant})
+	case *MemberRemove:
+		addGrants(p.Grants)
+	case *Rekey:
+		addGrants(p.Grants)
+	case *GrantKeys:
+		addGrants(p.Grants)
+	case *SecretAdd:
+		values = append(values, p.Value.Blob)
+	case *SecretValue:
+		values = append(values, p.Value.Blob)
+	case *SecretShare:
+		addRe(p.Reencrypt)
+	case *SecretReencrypt:
+		addRe(p.Items)
+	}
+	return values, grants
+}

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 )
@@ -283,4 +284,30 @@ func TestLastTwoAdmins(t *testing.T) {
 	}
 	mustAccept(t, s2, d1)
 	mustReject(t, s2, d2)
+}
+
+// TestSecretCodec: a folded secret survives the binary codec unchanged.
+func TestSecretCodec(t *testing.T) {
+	w, g := newWorld(t, "alex", "sam")
+	a1 := w.addMember("alex", g, "sam", false)
+	x := secretID(1)
+	add := w.addSecret("alex", []OpID{a1}, x, "airtable", Share{Members: []MemberID{w.a("alex").id, w.a("sam").id}, Groups: []string{"cash"}}, "alex", "sam")
+	s1 := w.setValue("alex", []OpID{add}, x, "alex", "sam")
+	w.setValue("sam", []OpID{add}, x, "alex", "sam")
+	w.remove("alex", []OpID{s1}, "sam")
+	for _, s := range w.fold().Secrets {
+		b, err := s.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Secret
+		if err := got.UnmarshalBinary(b); err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(s)
+		have, _ := json.Marshal(&got)
+		if string(want) != string(have) {
+			t.Fatalf("codec changed the secret:\n%s\n%s", want, have)
+		}
+	}
 }

@@ -21,6 +21,9 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 	if f.voided(pos, author, false) {
 		return "made concurrently with its author's removal"
 	}
+	if m := f.auth.Member(author); m == nil || !m.Active() {
+		return "its author had been removed"
+	}
 	st := Stamp{At: op.Body.At, By: author, Op: op.ID}
 	if _, ok := op.Payload.(*Empty); ok {
 		ev.Summary = fmt.Sprintf("%s used the vault", ev.Who)
