@@ -2,10 +2,11 @@ package tui
 
 import (
 	"path/filepath"
+	"strings"
+	"testing"
 	"time"
 
 	"github.com/charmbracelet/colorprofile"
-	"testing"
 
 	"github.com/mutual-aid-vault/vault/vault"
 )
@@ -220,4 +221,45 @@ func TestVaultFreeWhileOpen(t *testing.T) {
 	h.key("/")
 	h.typeText("outside")
 	h.mustSee("added-outside")
+}
+
+// TestShowsWhatCameIn: changes other members made since this machine last
+// looked (brought by a sync, a merge or a shared folder) are named at the
+// top of the first screen.
+func TestShowsWhatCameIn(t *testing.T) {
+	opts, err := BuildDemo(t.TempDir(), demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Getenv = func(string) string { return "" }
+	first := newHarness(t, opts)
+	if first.m.state != stateReady {
+		t.Fatalf("demo did not open: %s", first.view())
+	}
+	first.m.Close()
+	// alex adds lee; lee, on her own machine, adds a secret.
+	lee, err := vault.GenerateIdentity(vault.Classic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Open(opts.VaultPath, vault.Options{Identity: opts.Identity, StateDir: opts.StateDir, Clock: opts.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddMember(vault.NewMember{Name: "lee", PublicKey: lee.PublicKey()}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	w, err := vault.Open(opts.VaultPath, vault.Options{Identity: lee, StateDir: t.TempDir(), Clock: opts.Clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Add(vault.NewSecret{Name: "lee-notes"}, vault.NewValue([]byte("x"))); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	h := newHarness(t, opts)
+	if got := h.view(); !strings.Contains(got, "New since you last looked: lee added lee-notes") {
+		t.Fatalf("the screen does not say what came in:\n%s", got)
+	}
 }

@@ -177,7 +177,27 @@ func (a *app) writeReviewText(r vault.Review) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s by %s\t%s\t%d\t%s\n", m.Name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), day(m.Added), m.AddedBy, day(m.LastActive), m.Reads, flag)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(r.Recovery) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECOVERY KEY\tFINGERPRINT\tADDED\tREADS")
+	for _, k := range r.Recovery {
+		fmt.Fprintf(tw, "%s\t%s\t%s by %s\t%s\n", k.Name, k.Fingerprint, day(k.Added), k.AddedBy, recoveryReads(k))
+	}
 	return tw.Flush()
+}
+
+// recoveryReads says what a recovery key can do.
+func recoveryReads(k vault.RecoveryKey) string {
+	if k.CanSign {
+		return "every secret; can act as an admin"
+	}
+	return "every secret"
 }
 
 // mdCell makes text safe inside a Markdown table cell.
@@ -204,6 +224,12 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 	b.WriteString("\n## Members\n\n| Member | Groups | Admin | Added | Last active | Can read | Inactive |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range r.Members {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %d secrets | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), m.Reads, map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
+	}
+	if len(r.Recovery) > 0 {
+		b.WriteString("\n## Recovery keys\n\nKept offline by the group; every secret is also encrypted to them.\n\n| Key | Fingerprint | Added | Can read |\n|---|---|---|---|\n")
+		for _, k := range r.Recovery {
+			fmt.Fprintf(&b, "| %s | %s | %s by %s | %s |\n", mdCell(k.Name), k.Fingerprint, day(k.Added), mdCell(k.AddedBy), recoveryReads(k))
+		}
 	}
 	b.WriteString("\n## Decisions\n\n- Members to remove:\n- Secrets to unshare or delete:\n- Held by:\n")
 	_, err := w.Write([]byte(b.String()))
