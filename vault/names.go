@@ -48,15 +48,18 @@ func stableSort[T any](items []T, cmp func(a, b T) int) { slices.SortStableFunc(
 // sortByName sorts items by the folded form of their names, computing
 // each folded form once.
 func sortByName[T any](items []T, name func(T) string) {
-	keys := make(map[string]string, len(items))
-	key := func(t T) string {
-		n := name(t)
-		k, ok := keys[n]
-		if !ok {
-			k = foldName(n)
-			keys[n] = k
-		}
-		return k
+	type keyed struct {
+		key string
+		i   int
 	}
-	slices.SortStableFunc(items, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+	ks := make([]keyed, len(items))
+	for i, it := range items {
+		ks[i] = keyed{foldName(name(it)), i}
+	}
+	slices.SortStableFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	sorted := make([]T, len(items))
+	for i, k := range ks {
+		sorted[i] = items[k.i]
+	}
+	copy(items, sorted)
 }

@@ -63,6 +63,28 @@ type Reason struct {
 // members is worked out once per read: a list of ten thousand secrets asks
 // for it ten thousand times.
 func (r *reader) names(ids []fold.MemberID) []string {
+	key := idsKey(ids)
+	if got, ok := r.namesMemo[key]; ok {
+		return slices.Clone(got)
+	}
+	out := r.sortedNames(ids)
+	if r.namesMemo == nil {
+		r.namesMemo = map[string][]string{}
+	}
+	r.namesMemo[key] = out
+	return slices.Clone(out)
+}
+
+// idsKey turns a list of IDs into a map key.
+func idsKey(ids []fold.MemberID) string {
+	b := make([]byte, 0, len(ids)*16)
+	for _, id := range ids {
+		b = append(b, id[:]...)
+	}
+	return string(b)
+}
+
+func (r *reader) sortedNames(ids []fold.MemberID) []string {
 	if r.rank == nil {
 		all := slices.Clone(r.auth.Members)
 		sortByName(all, func(m *fold.Member) string { return m.Name })
@@ -92,7 +114,7 @@ func (r *reader) secretView(s *fold.Secret) Secret {
 	cur := s.CurrentVersion()
 	out := Secret{
 		Name: s.Name, Username: s.Username, URL: s.URL, Note: s.Note,
-		SharedWith: r.shareNames(s.Share), Readers: r.names(cur.People(r.auth)),
+		SharedWith: r.shareNames(s.Share), Readers: r.peopleNames(cur.Readers),
 		CanRead: r.canRead(cur), Version: cur.N, Pending: !s.Pending.IsZero(),
 		RotateEvery: s.RotateEvery, Rules: s.Rules, LastRotated: s.LastRotated,
 		Created: s.Created.At, CreatedBy: r.nameOf(s.Created.By),
@@ -353,6 +375,18 @@ func (v *Vault) Get(name string) (Secret, error) {
 		return nil
 	})
 	return out, err
+}
+
+// peopleNames returns the sorted names of the members (not recovery keys)
+// among a version's readers.
+func (r *reader) peopleNames(readers []fold.MemberID) []string {
+	key := "p" + idsKey(readers)
+	if got, ok := r.namesMemo[key]; ok {
+		return slices.Clone(got)
+	}
+	out := r.names(fold.PeopleOf(r.auth, readers))
+	r.namesMemo[key] = out
+	return slices.Clone(out)
 }
 
 // List returns the secrets, sorted by name: the live ones, or with trash set

@@ -337,10 +337,7 @@ re-encrypted for someone, and secrets to rotate now. --trash lists the trash.`,
 					return err
 				}
 				if asJSON {
-					if ss == nil {
-						ss = []vault.Secret{}
-					}
-					return a.printJSON(ss)
+					return printJSONList(a.stdout, ss)
 				}
 				if len(ss) == 0 {
 					if trash {

@@ -382,6 +382,9 @@ func people(a *Auth, ids []MemberID) []MemberID {
 // keys.
 func (v *Version) People(a *Auth) []MemberID { return people(a, v.Readers) }
 
+// PeopleOf returns the members (not recovery keys) among ids.
+func PeopleOf(a *Auth, ids []MemberID) []MemberID { return people(a, ids) }
+
 func sameMembers(a, b []MemberID) bool {
 	if len(a) != len(b) {
 		return false
