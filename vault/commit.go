@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"runtime/debug"
@@ -31,8 +30,10 @@ type reader struct {
 	ix   *index
 	auth *fold.Auth
 	now  time.Time
-	// rank orders the members by name; see names.
-	rank map[fold.MemberID]int
+	// rank orders the members by name, and namesMemo remembers lists of
+	// names already sorted: see names.
+	rank      map[fold.MemberID]int
+	namesMemo map[string][]string
 }
 
 // errClosed is returned by every call on a closed vault.
@@ -160,7 +161,7 @@ func (v *Vault) make(tx *bolt.Tx, changes []change) ([]fold.Event, error) {
 	var made []oplog.ID
 	at := v.now()
 	for _, c := range changes {
-		raw, err := json.Marshal(c.payload)
+		raw, err := fold.Encode(c.kind, c.payload)
 		if err != nil {
 			return nil, err
 		}

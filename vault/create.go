@@ -3,7 +3,6 @@ package vault
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -189,7 +188,7 @@ func (v *Vault) create(p *createPlan) error {
 			return err
 		}
 	}
-	raw, err := json.Marshal(payload)
+	raw, err := fold.Encode(fold.KindCreate, payload)
 	if err != nil {
 		return err
 	}

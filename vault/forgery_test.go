@@ -2,7 +2,6 @@ package vault
 
 import (
 	"crypto/rand"
-	"encoding/json"
 	"os"
 	"slices"
 	"strings"
@@ -107,7 +106,7 @@ func (in *insider) forge(kind string, payload any, author fold.MemberID, signer 
 	if parents == nil {
 		parents = in.heads()
 	}
-	raw, err := json.Marshal(payload)
+	raw, err := fold.Encode(kind, payload)
 	if err != nil {
 		in.t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package fold
 
 import (
-	"encoding/json"
 	"testing"
 )
 
@@ -9,12 +8,12 @@ import (
 // validate, or say why not; never panic. A payload that validates must
 // describe a change the fold can apply without panicking.
 func FuzzDecode(f *testing.F) {
-	kinds := []string{KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview, KindActive,
-		KindSecretAdd, KindSecretEdit, KindSecretShare, KindSecretSet, KindRotate, KindConfirm, KindAbort, KindTrash, KindRestore, KindPurge, KindReencrypt}
-	add, _ := json.Marshal(SecretAdd{Secret: SecretID{1}, Name: "x", Value: Value{Blob: Hash{1}, Readers: []MemberID{{1}}}})
+	kinds := allKinds
+	add, _ := Encode(KindSecretAdd, SecretAdd{Secret: SecretID{1}, Name: "x", Value: Value{Blob: Hash{1}, Readers: []MemberID{{1}}}})
 	f.Add(uint8(8), add)
-	f.Add(uint8(2), []byte(`{"member":"00000000000000000000000000000001","admin":false}`))
-	f.Add(uint8(9), []byte(`{"secret":"01000000000000000000000000000000","note":"\u0007"}`))
+	edit, _ := Encode(KindMemberEdit, MemberEdit{Member: MemberID{1}})
+	f.Add(uint8(2), edit)
+	f.Add(uint8(9), []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 7})
 	f.Fuzz(func(t *testing.T, k uint8, raw []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		p, err := Decode(kind, raw)

@@ -3,7 +3,6 @@ package fold
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -81,7 +80,7 @@ func (w *world) a(name string) *actor { return w.actors[name] }
 // sign makes an operation by a on top of parents.
 func (w *world) sign(a *actor, parents []OpID, kind string, payload any) OpID {
 	w.t.Helper()
-	raw, err := json.Marshal(payload)
+	raw, err := Encode(kind, payload)
 	if err != nil {
 		w.t.Fatal(err)
 	}

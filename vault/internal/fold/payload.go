@@ -1,11 +1,10 @@
 package fold
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -183,49 +182,19 @@ type SecretReencrypt struct {
 // maxList bounds the lists in a payload.
 const maxList = 4096
 
-// Decode decodes and validates the payload of an operation of kind.
+// Decode decodes (from the wire form: see Encode) and validates the
+// payload of an operation of kind.
 func Decode(kind string, raw []byte) (any, error) {
-	var p interface{ validate() error }
-	switch kind {
-	case KindCreate:
-		p = &Create{}
-	case KindMemberAdd:
-		p = &MemberAdd{}
-	case KindMemberEdit:
-		p = &MemberEdit{}
-	case KindMemberRemove:
-		p = &MemberRemove{}
-	case KindRekey:
-		p = &Rekey{}
-	case KindGrant:
-		p = &GrantKeys{}
-	case KindReview, KindActive:
-		p = &Empty{}
-	case KindSecretAdd:
-		p = &SecretAdd{}
-	case KindSecretEdit:
-		p = &SecretEdit{}
-	case KindSecretShare:
-		p = &SecretShare{}
-	case KindSecretSet, KindRotate:
-		p = &SecretValue{}
-	case KindConfirm, KindAbort:
-		p = &Settle{}
-	case KindTrash, KindRestore, KindPurge:
-		p = &SecretRef{}
-	case KindReencrypt:
-		p = &SecretReencrypt{}
-	default:
+	t, ok := payloadType(kind)
+	if !ok {
 		return nil, fmt.Errorf("unknown kind of change %q (made by a newer version of vault?)", kind)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(p); err != nil {
-		return nil, fmt.Errorf("malformed %s: %v", kind, err)
+	v := reflect.New(t)
+	r := &wireReader{b: raw}
+	if err := r.decode(v.Elem(), 0); err != nil || len(r.b) != 0 {
+		return nil, fmt.Errorf("malformed %s", kind)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("malformed %s: trailing data", kind)
-	}
+	p := v.Interface().(interface{ validate() error })
 	if err := p.validate(); err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -80,7 +79,11 @@ func decodeHex(dst, b []byte) error {
 	return err
 }
 
-// Body is what an author signs: everything about an operation.
+// Body is what an author signs: everything about an operation. Its bytes
+// (see marshal) are compact binary: a version byte, the vault ID, the
+// epoch, the parents (a count, then each), the author, the time (Unix
+// nanoseconds, a varint), the kind and the payload (each with its length
+// first).
 type Body struct {
 	// Vault is the vault's ID (the ID of its first operation); zero in the
 	// first operation itself.
@@ -94,8 +97,27 @@ type Body struct {
 	Author  Member    `json:"author"`
 	At      time.Time `json:"at"`
 	Kind    string    `json:"kind"`
-	// Payload is the kind's own data.
-	Payload json.RawMessage `json:"payload"`
+	// Payload is the kind's own data, in its wire form.
+	Payload []byte `json:"payload"`
+}
+
+const bodyVersion = 1
+
+func (b *Body) marshal() []byte {
+	out := make([]byte, 0, 128+len(b.Payload)+32*len(b.Parents))
+	out = append(out, bodyVersion)
+	out = append(out, b.Vault[:]...)
+	out = append(out, b.Epoch[:]...)
+	out = binary.AppendUvarint(out, uint64(len(b.Parents)))
+	for _, p := range b.Parents {
+		out = append(out, p[:]...)
+	}
+	out = append(out, b.Author[:]...)
+	out = binary.AppendVarint(out, b.At.UnixNano())
+	out = binary.AppendUvarint(out, uint64(len(b.Kind)))
+	out = append(out, b.Kind...)
+	out = binary.AppendUvarint(out, uint64(len(b.Payload)))
+	return append(out, b.Payload...)
 }
 
 // Limits that bound what decoding a hostile envelope can cost.
@@ -160,11 +182,16 @@ func Sign(body Body, s Signer) (*Op, error) {
 	if len(body.Parents) > MaxParents {
 		return nil, fmt.Errorf("an operation can have at most %d parents", MaxParents)
 	}
-	body.At = body.At.UTC()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return nil, err
+	if body.At.IsZero() || body.Kind == "" || len(body.Kind) > 64 {
+		return nil, errors.New("an operation needs a time and a kind")
 	}
+	for i := 1; i < len(body.Parents); i++ {
+		if body.Parents[i-1].Compare(body.Parents[i]) >= 0 {
+			return nil, errors.New("an operation's parents must be sorted and unique")
+		}
+	}
+	body.At = time.Unix(0, body.At.UnixNano()).UTC()
+	raw := body.marshal()
 	sig, err := s.SignOp(sigMessage(raw))
 	if err != nil {
 		return nil, fmt.Errorf("cannot sign: %w", err)
@@ -304,25 +331,49 @@ func decodePlaintext(pt []byte) (*Op, error) {
 }
 
 func decodeBody(raw []byte, b *Body) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(b); err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	bad := func(what string) error { return fmt.Errorf("%w: %s", ErrMalformed, what) }
+	if len(raw) < 1+32+16 || raw[0] != bodyVersion {
+		return bad("unknown body version")
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: trailing data", ErrMalformed)
+	p := raw[1:]
+	copy(b.Vault[:], p)
+	copy(b.Epoch[:], p[32:])
+	p = p[48:]
+	n, k := binary.Uvarint(p)
+	if k <= 0 || n > MaxParents || n*32 > uint64(len(p)-k) {
+		return bad("bad parents")
 	}
-	switch {
-	case len(b.Parents) > MaxParents:
-		return fmt.Errorf("%w: too many parents", ErrMalformed)
-	case b.Kind == "" || len(b.Kind) > 64:
-		return fmt.Errorf("%w: bad kind", ErrMalformed)
-	case b.At.IsZero():
-		return fmt.Errorf("%w: no time", ErrMalformed)
+	p = p[k:]
+	b.Parents = make([]ID, n)
+	for i := range b.Parents {
+		copy(b.Parents[i][:], p)
+		p = p[32:]
 	}
+	if len(p) < 16 {
+		return bad("no author")
+	}
+	copy(b.Author[:], p)
+	p = p[16:]
+	at, k := binary.Varint(p)
+	if k <= 0 || at == 0 {
+		return bad("no time")
+	}
+	b.At = time.Unix(0, at).UTC()
+	p = p[k:]
+	n, k = binary.Uvarint(p)
+	if k <= 0 || n == 0 || n > 64 || n > uint64(len(p)-k) {
+		return bad("bad kind")
+	}
+	b.Kind = string(p[k : k+int(n)])
+	p = p[k+int(n):]
+	n, k = binary.Uvarint(p)
+	if k <= 0 || n != uint64(len(p)-k) {
+		return bad("bad payload length")
+	}
+	b.Payload = p[k:]
 	for i := 1; i < len(b.Parents); i++ {
 		if b.Parents[i-1].Compare(b.Parents[i]) >= 0 {
-			return fmt.Errorf("%w: parents not sorted and unique", ErrMalformed)
+			return bad("parents not sorted and unique")
 		}
 	}
 	return nil
