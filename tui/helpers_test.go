@@ -23,6 +23,10 @@ type harness struct {
 	t    *testing.T
 	m    Model
 	quit bool
+	// pending holds the commands still running after the wait in run:
+	// timers, or vault work slowed by a loaded machine. mustSee waits for
+	// them before it fails.
+	pending []chan tea.Msg
 }
 
 func newHarness(t *testing.T, opts Options) *harness {
@@ -70,18 +74,51 @@ func (h *harness) run(cmd tea.Cmd) {
 	go func() { ch <- cmd() }()
 	select {
 	case msg := <-ch:
-		switch msg := msg.(type) {
-		case nil:
-		case tea.BatchMsg:
-			for _, c := range msg {
-				h.run(c)
-			}
-		default:
-			h.send(msg)
-		}
+		h.deliver(msg)
 	case <-time.After(300 * time.Millisecond):
-		// A timer (a value's time on screen, the clipboard's): left to run
-		// out on its own; tests send timer messages by hand.
+		// A timer (a value's time on screen, the clipboard's), or slow
+		// work: left running. Tests send timer messages by hand; mustSee
+		// waits for slow work.
+		h.pending = append(h.pending, ch)
+	}
+}
+
+func (h *harness) deliver(msg tea.Msg) {
+	h.t.Helper()
+	switch msg := msg.(type) {
+	case nil:
+	case tea.BatchMsg:
+		for _, c := range msg {
+			h.run(c)
+		}
+	default:
+		h.send(msg)
+	}
+}
+
+// settle delivers the result of one pending command that finishes within
+// wait (timers take far longer), and reports whether one did.
+func (h *harness) settle(wait time.Duration) bool {
+	h.t.Helper()
+	deadline := time.After(wait)
+	for {
+		for i, ch := range h.pending {
+			select {
+			case msg := <-ch:
+				h.pending = append(h.pending[:i], h.pending[i+1:]...)
+				h.deliver(msg)
+				return true
+			default:
+			}
+		}
+		if len(h.pending) == 0 {
+			return false
+		}
+		select {
+		case <-deadline:
+			return false
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -135,13 +172,28 @@ func stripANSI(s string) string { return ansi.Strip(s) }
 // break (status lines wrap).
 func (h *harness) mustSee(parts ...string) {
 	h.t.Helper()
-	v := h.view()
+	for {
+		v := h.view()
+		missing := missingFrom(v, parts)
+		if missing == "" {
+			return
+		}
+		// Work slowed by a loaded machine may still bring it.
+		if !h.settle(10 * time.Second) {
+			h.t.Fatalf("the screen does not show %q:\n%s", missing, v)
+		}
+	}
+}
+
+// missingFrom returns the first of parts the screen v does not show.
+func missingFrom(v string, parts []string) string {
 	flat := strings.Join(strings.Fields(v), " ")
 	for _, p := range parts {
 		if !strings.Contains(v, p) && !strings.Contains(flat, strings.Join(strings.Fields(p), " ")) {
-			h.t.Fatalf("the screen does not show %q:\n%s", p, v)
+			return p
 		}
 	}
+	return ""
 }
 
 func (h *harness) mustNotSee(parts ...string) {
