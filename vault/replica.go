@@ -64,9 +64,10 @@ const (
 	lSpare  = "spare"  // spareRecord of the spare file
 	lPub    = "pub"    // spareRecord of the file this machine last published
 	lPruned = "pruned" // the arrivals up to this sequence are forgotten
+	lData   = "data"   // bytes of keys and values in ops, blobs and grants
 )
 
-const replicaFormat = 1
+const replicaFormat = 2
 
 // pageSize is used for the files this program creates: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -95,6 +96,9 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 		}
 		l := tx.Bucket([]byte(bLocal))
 		if f := l.Get([]byte(lFormat)); f == nil {
+			if err := l.Put([]byte(lData), make([]byte, 8)); err != nil {
+				return err
+			}
 			return l.Put([]byte(lFormat), []byte{replicaFormat})
 		} else if len(f) != 1 || f[0] != replicaFormat {
 			return fmt.Errorf("this machine's copy of the vault (%s) is of another version; delete it, it is rebuilt from the vault file", path)
@@ -508,15 +512,25 @@ var arrivalNames = map[byte]string{'o': bOps, 'b': bBlobs, 'g': bGrants}
 func arrive(tx *bolt.Tx, bucket string, key, val []byte) error {
 	b := tx.Bucket([]byte(bucket))
 	what := arrivePut
+	var delta int64
+	if old := b.Get(key); old != nil {
+		delta = -int64(len(key) + len(old))
+	}
 	if val == nil {
 		what = arriveDrop
 		if err := b.Delete(key); err != nil {
 			return err
 		}
-	} else if err := b.Put(key, val); err != nil {
-		return err
+	} else {
+		delta += int64(len(key) + len(val))
+		if err := b.Put(key, val); err != nil {
+			return err
+		}
 	}
 	l := tx.Bucket([]byte(bLocal))
+	if err := l.Put([]byte(lData), binary.BigEndian.AppendUint64(nil, uint64(int64(dataSize(tx))+delta))); err != nil {
+		return err
+	}
 	var seq uint64
 	if b := l.Get([]byte(lSeq)); len(b) == 8 {
 		seq = binary.BigEndian.Uint64(b)
@@ -526,6 +540,15 @@ func arrive(tx *bolt.Tx, bucket string, key, val []byte) error {
 		return err
 	}
 	return tx.Bucket([]byte(bArrival)).Put(binary.BigEndian.AppendUint64(nil, seq), append([]byte{what, arrivalBuckets[bucket]}, key...))
+}
+
+// dataSize returns the bytes of keys and values this machine holds in
+// ops, blobs and grants: what a freshly written shared file holds.
+func dataSize(tx *bolt.Tx) uint64 {
+	if b := tx.Bucket([]byte(bLocal)).Get([]byte(lData)); len(b) == 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	return 0
 }
 
 // lastArrival returns the last arrival sequence number.
