@@ -444,21 +444,47 @@ func (p span) note() string {
 // elements checks the element array of p, its keys and values, and what
 // they lead to: the children of a branch page, each bounded by its own
 // key and the next one, and the buckets in a leaf.
-//
-// Each element's key and value must lie inside the page, after the
-// element array and after the previous element's data, as bbolt lays
-// them out; disallowing overlap also keeps the work linear for nested
-// inline buckets. Keys must be in strictly increasing order, start with
-// b.first and stay below b.limit, as far as those are given.
 func (c *checker) elements(p span, b bounds, depth int) error {
+	last, err := walkElements(c.data, p, b, func(i, e uint64, k, prev key, vsize uint64) error {
+		if !p.leaf {
+			// A child is checked once the next key, its limit, is known.
+			if i > 0 {
+				return c.page(ne.Uint64(c.data[e-elemSize+8:]), depth+1, bounds{prev, k, b.top})
+			}
+			return nil
+		}
+		if ne.Uint32(c.data[e:])&bucketLeafFlag != 0 {
+			return c.bucket(p.id, i, k.off+k.n, vsize, depth+1)
+		}
+		if b.top {
+			// bbolt offers no way to store one; callers expect buckets.
+			return fmt.Errorf("%w: page %d: element %d: top-level entry is not a bucket", ErrCorrupt, p.id, i)
+		}
+		return nil
+	})
+	if err != nil || p.count == 0 || p.leaf {
+		return err
+	}
+	return c.page(ne.Uint64(c.data[p.elem(p.count-1)+8:]), depth+1, bounds{last, b.limit, b.top})
+}
+
+// walkElements checks the element array of p and its keys and values,
+// calling fn for each element once its own checks pass, and returns the
+// last key. Each element's key and value must lie inside the page, after
+// the element array and after the previous element's data, as bbolt lays
+// them out; disallowing overlap also keeps the work linear for nested
+// inline buckets. Keys must be non-empty, in strictly increasing order,
+// start with b.first and stay below b.limit, as far as those are given.
+func walkElements(data []byte, p span, b bounds, fn func(i, e uint64, k, prev key, vsize uint64) error) (key, error) {
+	bytesOf := func(k key) []byte { return data[k.off : k.off+k.n] }
 	next := p.elem(p.count)
 	if next > p.end {
-		return fmt.Errorf("%w: page %d:%s %d elements do not fit", ErrCorrupt, p.id, p.note(), p.count)
+		return key{}, fmt.Errorf("%w: page %d:%s %d elements do not fit", ErrCorrupt, p.id, p.note(), p.count)
 	}
 	var prev key
 	for i := range p.count {
 		e := p.elem(i)
-		el := c.data[e : e+elemSize]
+		el := data[e : e+elemSize]
 		var k key
 		var vsize uint64
 		if p.leaf {
@@ -469,50 +495,30 @@ func (c *checker) elements(p span, b bounds, depth int) error {
 		}
 		switch {
 		case k.n == 0:
-			return fmt.Errorf("%w: page %d:%s element %d has an empty key", ErrCorrupt, p.id, p.note(), i)
+			return key{}, fmt.Errorf("%w: page %d:%s element %d has an empty key", ErrCorrupt, p.id, p.note(), i)
 		case k.off < next:
-			return fmt.Errorf("%w: page %d:%s element %d overlaps other data", ErrCorrupt, p.id, p.note(), i)
+			return key{}, fmt.Errorf("%w: page %d:%s element %d overlaps other data", ErrCorrupt, p.id, p.note(), i)
 		case k.off+k.n+vsize > p.end:
-			return fmt.Errorf("%w: page %d:%s element %d key or value out of bounds", ErrCorrupt, p.id, p.note(), i)
+			return key{}, fmt.Errorf("%w: page %d:%s element %d key or value out of bounds", ErrCorrupt, p.id, p.note(), i)
 		}
 		next = k.off + k.n + vsize
-		kb := c.bytes(k)
+		kb := bytesOf(k)
 		if i == 0 {
-			if b.first.n != 0 && !bytes.Equal(kb, c.bytes(b.first)) {
-				return fmt.Errorf("%w: page %d: first key differs from the key in its parent", ErrCorrupt, p.id)
+			if b.first.n != 0 && !bytes.Equal(kb, bytesOf(b.first)) {
+				return key{}, fmt.Errorf("%w: page %d: first key differs from the key in its parent", ErrCorrupt, p.id)
 			}
-		} else {
-			if bytes.Compare(c.bytes(prev), kb) >= 0 {
-				return fmt.Errorf("%w: page %d:%s element %d: keys out of order", ErrCorrupt, p.id, p.note(), i)
-			}
-			if !p.leaf {
-				if err := c.page(ne.Uint64(c.data[e-elemSize+8:]), depth+1, bounds{prev, k, b.top}); err != nil {
-					return err
-				}
-			}
+		} else if bytes.Compare(bytesOf(prev), kb) >= 0 {
+			return key{}, fmt.Errorf("%w: page %d:%s element %d: keys out of order", ErrCorrupt, p.id, p.note(), i)
 		}
-		if p.leaf {
-			if ne.Uint32(el)&bucketLeafFlag != 0 {
-				if err := c.bucket(p.id, i, k.off+k.n, vsize, depth+1); err != nil {
-					return err
-				}
-			} else if b.top {
-				// bbolt offers no way to store one; callers expect buckets.
-				return fmt.Errorf("%w: page %d: element %d: top-level entry is not a bucket", ErrCorrupt, p.id, i)
-			}
+		if err := fn(i, e, k, prev, vsize); err != nil {
+			return key{}, err
 		}
 		prev = k
 	}
-	if p.count == 0 {
-		return nil
+	if p.count > 0 && b.limit.n != 0 && bytes.Compare(bytesOf(prev), bytesOf(b.limit)) >= 0 {
+		return key{}, fmt.Errorf("%w: page %d: keys beyond the range its parent gives it", ErrCorrupt, p.id)
 	}
-	if b.limit.n != 0 && bytes.Compare(c.bytes(prev), c.bytes(b.limit)) >= 0 {
-		return fmt.Errorf("%w: page %d: keys beyond the range its parent gives it", ErrCorrupt, p.id)
-	}
-	if !p.leaf {
-		return c.page(ne.Uint64(c.data[p.elem(p.count-1)+8:]), depth+1, bounds{prev, b.limit, b.top})
-	}
-	return nil
+	return prev, nil
 }
 
 // bucket checks the bucket value of element i of page id, at off with
