@@ -100,6 +100,11 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 		}
 		err = v.takeIn(sf, false)
 		sf.close()
+		if err != nil && sf.damaged != nil {
+			// What this machine has is rebuilt into the file; the
+			// change goes on top.
+			err = v.rebuildDamaged(sf.damaged)
+		}
 		if err != nil {
 			return nil, err
 		}

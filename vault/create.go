@@ -254,7 +254,6 @@ func (v *Vault) create(p *createPlan) error {
 	if err != nil {
 		return err
 	}
-	v.noteWritten(v.path, info)
 	if err := v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, stampOf(info)) }); err != nil {
 		return err
 	}

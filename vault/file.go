@@ -13,10 +13,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	"time"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
@@ -43,13 +41,22 @@ const (
 
 var fileBuckets = []string{bMeta, bOps, bBlobs, bGrants}
 
-// sharedFile is the shared file, opened read-only.
+// sharedFile is the shared file, opened read-only: mapped into memory
+// under a shared lock and read with boltcheck's Reader, which checks every
+// page it visits before it trusts it. A command costs the pages it reads,
+// not the size of the file; bbolt itself never opens a file this machine
+// did not write without a full check first (see checkFile).
 type sharedFile struct {
 	path    string
-	db      *bolt.DB
+	file    *os.File
+	data    []byte
+	r       *boltcheck.Reader
 	vaultID oplog.ID
 	stamp   fileStamp
-	broken  bool
+	// damaged is set when a read found the file damaged.
+	damaged error
+	meta    *boltcheck.Bucket
+	buckets map[string]*boltcheck.Bucket // ops, blobs, grants
 }
 
 // fileStamp identifies one state of a file through the file system: any
@@ -71,126 +78,148 @@ func stampOf(info os.FileInfo) fileStamp {
 	return fileStamp{Dev: uint64(st.Dev), Ino: st.Ino, Size: info.Size(), Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano()}
 }
 
-// openShared opens the shared file read-only: checks what bbolt reads as
-// it opens a file, opens it under a shared lock, checks the whole
-// structure (unless this machine checked the very same file before), and
-// reads the meta bucket.
-func (v *Vault) openShared(path string) (*sharedFile, error) {
-	head, err := precheck(path, v.lockTimeout())
+// openShared opens the shared file read-only: refuses what is not a
+// regular, non-empty file, takes a shared lock, maps it, checks its meta
+// pages and reads the meta bucket.
+func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
+	file, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errorf(ErrNoVault, "no vault at %s", path)
+		}
+		return nil, err
+	}
+	f := &sharedFile{path: path, file: file}
+	defer func() {
+		if err != nil {
+			f.close()
+		}
+	}()
+	info, err := file.Stat()
 	if err != nil {
 		return nil, err
 	}
-	f := &sharedFile{path: path}
-	if err := f.open(v.lockTimeout()); err != nil {
-		return nil, err
+	if !info.Mode().IsRegular() {
+		return nil, errorf(ErrNotVault, "%s is not a regular file", path)
 	}
-	info, err := os.Stat(path)
-	if err != nil {
-		f.close()
+	if err := lockShared(file, v.lockTimeout()); err != nil {
+		if errors.Is(err, errLockTimeout) {
+			return nil, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, v.lockTimeout())
+		}
+		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
+	}
+	// The stamp is taken under the lock: what is read is this state.
+	if info, err = file.Stat(); err != nil {
 		return nil, err
 	}
 	f.stamp = stampOf(info)
-	id, known := identify(info, head)
-	if !(known && v.wasChecked(id)) {
-		if err := f.checkMapped(info.Size()); err != nil {
-			f.close()
-			return nil, err
-		}
-		v.structureChecked = true
-		if known {
-			v.noteChecked(id)
-		}
+	switch size := info.Size(); {
+	case size == 0:
+		return nil, errorf(ErrCorrupt, "%s is empty", path)
+	case size > 1<<40 || int64(int(size)) != size:
+		return nil, errorf(ErrCorrupt, "%s is far too large to be a vault file", path)
 	}
-	if err := f.readMeta(); err != nil {
-		f.close()
-		return nil, err
-	}
-	return f, nil
-}
-
-func (f *sharedFile) open(timeout time.Duration) (err error) {
-	defer f.guard(&err)
-	db, err := bolt.Open(f.path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true})
+	f.data, err = syscall.Mmap(int(file.Fd()), 0, int(info.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
-		switch {
-		case errors.Is(err, berrors.ErrTimeout):
-			return errorf(ErrBusy, "%s is in use by another vault process (waited %v)", f.path, timeout)
-		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-			return errorf(ErrNotVault, "%s is not a vault file", f.path)
-		case errors.Is(err, berrors.ErrChecksum):
-			return errorf(ErrCorrupt, "%s is damaged (%v)", f.path, err)
-		}
-		return fmt.Errorf("cannot open %s: %w", f.path, err)
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	f.db = db
-	return nil
+	err = f.read(func() error {
+		f.r, err = boltcheck.NewReader(f.data)
+		if err != nil {
+			return err
+		}
+		return f.readMeta()
+	})
+	return f, err
 }
 
 func (f *sharedFile) close() {
-	if f.db != nil && !f.broken {
-		f.db.Close()
+	if f.data != nil {
+		syscall.Munmap(f.data)
+		f.data = nil
 	}
-	f.db = nil
-}
-
-// guard turns a panic inside bbolt (which trusts its file) or a memory
-// fault on its mapping into ErrCorrupt. It must be deferred directly.
-func (f *sharedFile) guard(err *error) {
-	if r := recover(); r != nil {
-		f.broken = true
-		*err = errorf(ErrCorrupt, "%s is damaged (%v)", f.path, r)
+	if f.file != nil {
+		f.file.Close() // and with it the lock
+		f.file = nil
 	}
 }
 
-// checkMapped checks the whole structure of the file on bbolt's own
-// mapping, under bbolt's lock.
-func (f *sharedFile) checkMapped(size int64) (err error) {
+// read runs fn, which reads the file: damage found (a page that fails its
+// check, or a fault on the mapping when the file shrank under it) becomes
+// ErrCorrupt, and is remembered in f.damaged.
+func (f *sharedFile) read(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer f.guard(&err)
-	if size <= 0 || size > 1<<40 {
-		return errorf(ErrCorrupt, "%s changed size", f.path)
-	}
-	raw := f.db.Info().Data
-	base := *(*unsafe.Pointer)(unsafe.Pointer(&raw))
-	return fileError(f.path, boltcheck.Check(unsafe.Slice((*byte)(base), size)))
-}
-
-func (f *sharedFile) view(fn func(tx *bolt.Tx) error) (err error) {
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer f.guard(&err)
-	return f.db.View(fn)
-}
-
-func (f *sharedFile) readMeta() error {
-	return f.view(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(bMeta))
-		if meta == nil || !bytes.Equal(meta.Get([]byte(metaApp)), []byte(appName)) {
-			return errorf(ErrNotVault, "%s is not a vault file", f.path)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", boltcheck.ErrCorrupt, r)
 		}
-		format := meta.Get([]byte(metaFmt))
-		if len(format) != 4 {
-			return errorf(ErrCorrupt, "%s has no format version", f.path)
-		}
-		switch n := binary.BigEndian.Uint32(format); {
-		case n == 1:
-			return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format 1), which this version cannot read; create the group's vault again with 'vault init'", f.path)
-		case n > FormatVersion:
-			return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
-		case n < FormatVersion:
-			return errorf(ErrNotVault, "%s has an unknown format %d", f.path, n)
-		}
-		id := meta.Get([]byte(metaID))
-		if len(id) != len(f.vaultID) {
-			return errorf(ErrCorrupt, "%s has no vault ID", f.path)
-		}
-		copy(f.vaultID[:], id)
-		for _, b := range fileBuckets {
-			if tx.Bucket([]byte(b)) == nil {
-				return errorf(ErrCorrupt, "%s lacks its %s", f.path, b)
+		if errors.Is(err, boltcheck.ErrCorrupt) || errors.Is(err, boltcheck.ErrTruncated) || errors.Is(err, boltcheck.ErrNotBolt) {
+			err = fileError(f.path, err)
+			if f.damaged == nil {
+				f.damaged = err
 			}
 		}
-		return nil
-	})
+	}()
+	return fn()
+}
+
+// bucket returns one of the file's buckets; readMeta made sure they exist.
+func (f *sharedFile) bucket(name string) *boltcheck.Bucket { return f.buckets[name] }
+
+func (f *sharedFile) readMeta() error {
+	meta, err := f.r.Bucket([]byte(bMeta))
+	if err != nil {
+		return err
+	}
+	get := func(key string) ([]byte, error) {
+		if meta == nil {
+			return nil, nil
+		}
+		return meta.Get([]byte(key))
+	}
+	app, err := get(metaApp)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(app, []byte(appName)) {
+		return errorf(ErrNotVault, "%s is not a vault file", f.path)
+	}
+	format, err := get(metaFmt)
+	if err != nil {
+		return err
+	}
+	if len(format) != 4 {
+		return errorf(ErrCorrupt, "%s has no format version", f.path)
+	}
+	switch n := binary.BigEndian.Uint32(format); {
+	case n == 1:
+		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format 1), which this version cannot read; create the group's vault again with 'vault init'", f.path)
+	case n > FormatVersion:
+		return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
+	case n < FormatVersion:
+		return errorf(ErrNotVault, "%s has an unknown format %d", f.path, n)
+	}
+	id, err := get(metaID)
+	if err != nil {
+		return err
+	}
+	if len(id) != len(f.vaultID) {
+		return errorf(ErrCorrupt, "%s has no vault ID", f.path)
+	}
+	copy(f.vaultID[:], id)
+	f.meta = meta
+	f.buckets = map[string]*boltcheck.Bucket{}
+	for _, name := range []string{bOps, bBlobs, bGrants} {
+		b, err := f.r.Bucket([]byte(name))
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return errorf(ErrCorrupt, "%s lacks its %s", f.path, name)
+		}
+		f.buckets[name] = b
+	}
+	return nil
 }
 
 // diff compares the shared file with the replica: what the file has that
@@ -198,7 +227,7 @@ func (f *sharedFile) readMeta() error {
 // replica's operations the file lacks.
 func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err error) {
 	in = newIncoming()
-	err = f.view(func(ftx *bolt.Tx) error {
+	err = f.read(func() error {
 		skip := func(bucket string) func([]byte) bool {
 			switch bucket {
 			case bBlobs:
@@ -211,9 +240,12 @@ func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err e
 			return func([]byte) bool { return false }
 		}
 		for _, bucket := range []string{bOps, bBlobs, bGrants} {
-			fc := ftx.Bucket([]byte(bucket)).Cursor()
+			fc := f.bucket(bucket).Cursor()
 			rc := rtx.Bucket([]byte(bucket)).Cursor()
-			fk, fv := fc.First()
+			fk, fv, err := fc.First()
+			if err != nil {
+				return err
+			}
 			rk, _ := rc.First()
 			sk := skip(bucket)
 			for fk != nil || rk != nil {
@@ -226,32 +258,33 @@ func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err e
 				default:
 					c = bytes.Compare(fk, rk)
 				}
-				switch {
-				case c < 0: // only in the file
-					if len(fk) == 32 && !sk(fk) {
-						var h [32]byte
-						copy(h[:], fk)
-						val := append([]byte(nil), fv...)
-						switch bucket {
-						case bOps:
-							in.ops[h] = val
-						case bBlobs:
-							in.blobs[h] = val
-						case bGrants:
-							in.grants[h] = val
-						}
-					}
-					fk, fv = fc.Next()
-				case c > 0: // only in the replica
+				if c > 0 { // only in the replica
 					if bucket == bOps {
 						var id oplog.ID
 						copy(id[:], rk)
 						missing = append(missing, id)
 					}
 					rk, _ = rc.Next()
-				default:
-					fk, fv = fc.Next()
+					continue
+				}
+				if c < 0 && len(fk) == 32 && !sk(fk) { // only in the file
+					var h [32]byte
+					copy(h[:], fk)
+					val := append([]byte(nil), fv...)
+					switch bucket {
+					case bOps:
+						in.ops[h] = val
+					case bBlobs:
+						in.blobs[h] = val
+					case bGrants:
+						in.grants[h] = val
+					}
+				}
+				if c == 0 {
 					rk, _ = rc.Next()
+				}
+				if fk, fv, err = fc.Next(); err != nil {
+					return err
 				}
 			}
 		}
@@ -268,16 +301,16 @@ func (f *sharedFile) diff(rtx *bolt.Tx) (in *incoming, missing []oplog.ID, err e
 // compares every key, must be used.
 func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok bool, err error) {
 	in = newIncoming()
-	err = f.view(func(ftx *bolt.Tx) error {
-		hint := ftx.Bucket([]byte(bMeta)).Get([]byte(metaHead))
-		if len(hint) == 0 || len(hint)%32 != 0 {
-			return nil
+	err = f.read(func() error {
+		hint, err := f.meta.Get([]byte(metaHead))
+		if err != nil || len(hint) == 0 || len(hint)%32 != 0 {
+			return err
 		}
-		fops, rops := ftx.Bucket([]byte(bOps)), rtx.Bucket([]byte(bOps))
+		fops, rops := f.bucket(bOps), rtx.Bucket([]byte(bOps))
 		ours := rtx.Bucket([]byte(bLocal)).Get([]byte(lHeads))
 		for i := 0; i+32 <= len(ours); i += 32 {
-			if fops.Get(ours[i:i+32]) == nil {
-				return nil // the file lacks what this machine has seen
+			if env, err := fops.Get(ours[i : i+32]); env == nil || err != nil {
+				return err // the file lacks what this machine has seen
 			}
 		}
 		bad, dead := rtx.Bucket([]byte(bBad)), rtx.Bucket([]byte(bDead))
@@ -287,6 +320,18 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 			copy(id[:], hint[i:])
 			stack = append(stack, id)
 		}
+		// take copies what the file holds under h in bucket, if the
+		// replica lacks it.
+		take := func(bucket string, h oplog.Hash, into map[oplog.Hash][]byte) error {
+			if rtx.Bucket([]byte(bucket)).Get(h[:]) != nil || (bucket == bBlobs && dead.Get(h[:]) != nil) {
+				return nil
+			}
+			b, err := f.bucket(bucket).Get(h[:])
+			if b != nil {
+				into[h] = append([]byte(nil), b...)
+			}
+			return err
+		}
 		seen := map[oplog.ID]bool{}
 		for len(stack) > 0 {
 			id := stack[len(stack)-1]
@@ -295,9 +340,9 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 				continue
 			}
 			seen[id] = true
-			env := fops.Get(id[:])
-			if env == nil {
-				return nil
+			env, err := fops.Get(id[:])
+			if env == nil || err != nil {
+				return err
 			}
 			e, _ := oplog.EnvelopeEpoch(env)
 			key := keys.epochs[e]
@@ -316,19 +361,13 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 			}
 			values, grants := fold.BlobsOf(p)
 			for _, h := range values {
-				if rtx.Bucket([]byte(bBlobs)).Get(h[:]) != nil || dead.Get(h[:]) != nil {
-					continue
-				}
-				if b := ftx.Bucket([]byte(bBlobs)).Get(h[:]); b != nil {
-					in.blobs[h] = append([]byte(nil), b...)
+				if err := take(bBlobs, h, in.blobs); err != nil {
+					return err
 				}
 			}
 			for _, h := range grants {
-				if rtx.Bucket([]byte(bGrants)).Get(h[:]) != nil {
-					continue
-				}
-				if b := ftx.Bucket([]byte(bGrants)).Get(h[:]); b != nil {
-					in.grants[h] = append([]byte(nil), b...)
+				if err := take(bGrants, h, in.grants); err != nil {
+					return err
 				}
 			}
 		}
@@ -342,11 +381,15 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 // has (a copy written before a value was added, say).
 func (f *sharedFile) lacksBlobs(rtx *bolt.Tx) (bool, error) {
 	lacks := false
-	err := f.view(func(ftx *bolt.Tx) error {
+	err := f.read(func() error {
 		for _, bucket := range []string{bBlobs, bGrants} {
-			fb := ftx.Bucket([]byte(bucket))
+			fb := f.bucket(bucket)
 			if err := rtx.Bucket([]byte(bucket)).ForEach(func(k, _ []byte) error {
-				if fb.Get(k) == nil {
+				v, err := fb.Get(k)
+				if err != nil {
+					return err
+				}
+				if v == nil {
 					lacks = true
 					return errStop
 				}
@@ -419,7 +462,9 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		}
 	}
 	// The file in place becomes the next spare if this machine knows what
-	// it holds: it wrote it, or it read and checked it.
+	// it holds: it wrote it, or it read it. bbolt will open it to write,
+	// and trusts what it opens: a file another machine wrote has every
+	// page checked first.
 	os.Remove(next)
 	var nextRec *spareRecord
 	if info, err := os.Stat(path); err == nil && !compact {
@@ -427,6 +472,16 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		if st == pub.Stamp || st == v.shared {
 			if os.Link(path, next) == nil {
 				nextRec = &spareRecord{Seq: pub.Seq, Ours: st == pub.Stamp}
+			}
+		}
+		if nextRec != nil && !nextRec.Ours {
+			if err := checkFile(next); err != nil {
+				nextRec = nil
+				kept := filepath.Join(dir, "damaged-"+v.now().Format("20060102-150405")+".db")
+				if os.Rename(next, kept) != nil {
+					kept = "nowhere"
+				}
+				v.warn("%v; it was written afresh from the changes this machine has seen (the damaged file is kept at %s)", fileError(path, err), kept)
 			}
 		}
 	}
@@ -449,7 +504,6 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		return fileStamp{}, err
 	}
 	st := stampOf(info)
-	v.noteWritten(path, info)
 	if nextRec != nil {
 		if err := os.Rename(next, spare); err == nil {
 			if si, err := os.Stat(spare); err == nil {
@@ -755,56 +809,32 @@ func headsHint(rtx *bolt.Tx) []byte {
 	return hint
 }
 
-// noteWritten remembers a file this program wrote as checked: its
-// structure is bbolt's own.
-func (v *Vault) noteWritten(path string, info os.FileInfo) {
+// checkFile checks every page of the bbolt file at path.
+func checkFile(path string) (err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return
-	}
-	defer f.Close()
-	head, err := boltcheck.CheckHead(f, info.Size())
-	if err != nil {
-		return
-	}
-	if id, ok := identify(info, head); ok {
-		v.noteChecked(id)
-	}
-}
-
-// precheck refuses files bbolt must not be given to open: missing, empty,
-// not a regular file, not a bbolt file, truncated, or with meta pages or a
-// freelist (which bbolt reads as it opens a file) that could crash it. It
-// reads a few pages under a shared lock; the lock goes with the file when
-// it returns, before bbolt takes its own.
-func precheck(path string, timeout time.Duration) (boltcheck.Head, error) {
-	var none boltcheck.Head
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return none, errorf(ErrNoVault, "no vault at %s", path)
-		}
-		return none, err
+		return err
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return none, err
+		return err
 	}
-	if !info.Mode().IsRegular() {
-		return none, errorf(ErrNotVault, "%s is not a regular file", path)
+	if info.Size() == 0 || int64(int(info.Size())) != info.Size() {
+		return fmt.Errorf("%w: size %d", boltcheck.ErrTruncated, info.Size())
 	}
-	if err := lockShared(f, timeout); err != nil {
-		if errors.Is(err, errLockTimeout) {
-			return none, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, timeout)
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(info.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	defer syscall.Munmap(data)
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", boltcheck.ErrTruncated, r)
 		}
-		return none, fmt.Errorf("cannot lock %s: %w", path, err)
-	}
-	if info.Size() == 0 {
-		return none, errorf(ErrCorrupt, "%s is empty", path)
-	}
-	head, err := boltcheck.CheckHead(f, info.Size())
-	return head, fileError(path, err)
+	}()
+	return boltcheck.Check(data)
 }
 
 // fileError turns a structural check's finding into the vault's error.

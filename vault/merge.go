@@ -1,11 +1,14 @@
 package vault
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
 )
 
 // MergeReport says what a merge brought in.
@@ -106,6 +109,12 @@ func MergeFiles(ours, theirs string) error {
 		tmp.Close()
 		return err
 	}
+	// bbolt is about to open a copy for writing, and trusts what it
+	// opens: every page is checked first.
+	if err := fileError(ours, boltcheck.Check(src)); err != nil {
+		tmp.Close()
+		return err
+	}
 	if _, err := tmp.Write(src); err != nil {
 		tmp.Close()
 		return err
@@ -118,22 +127,28 @@ func MergeFiles(ours, theirs string) error {
 		return fmt.Errorf("cannot write the merged file: %w", err)
 	}
 	err = db.Update(func(otx *bolt.Tx) error {
-		return b.view(func(ttx *bolt.Tx) error {
+		return b.read(func() error {
 			// The heads hint of the merge is both sides': a reader walks
 			// back from it to what it knows (some may be ancestors of
 			// others; that costs nothing).
 			meta := otx.Bucket([]byte(bMeta))
-			hint := append(append([]byte(nil), meta.Get([]byte(metaHead))...), ttx.Bucket([]byte(bMeta)).Get([]byte(metaHead))...)
+			theirs, err := b.meta.Get([]byte(metaHead))
+			if err != nil {
+				return err
+			}
+			hint := append(append([]byte(nil), meta.Get([]byte(metaHead))...), theirs...)
 			if err := meta.Put([]byte(metaHead), hint); err != nil {
 				return err
 			}
 			for _, bucket := range []string{bOps, bBlobs, bGrants} {
 				ob := otx.Bucket([]byte(bucket))
-				if err := ttx.Bucket([]byte(bucket)).ForEach(func(k, val []byte) error {
+				if err := b.bucket(bucket).ForEach(func(k, val []byte) error {
 					if len(k) != 32 || ob.Get(k) != nil {
 						return nil
 					}
-					return ob.Put(k, val)
+					// Copies: bbolt keeps what it is given until it
+					// commits, after the mapping is read.
+					return ob.Put(bytes.Clone(k), bytes.Clone(val))
 				}); err != nil {
 					return err
 				}

@@ -6,10 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"syscall"
 
-	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -88,81 +85,4 @@ func Forget(stateDir, path string) error {
 // replicaPath is where this machine keeps its copy of a vault.
 func (v *Vault) replicaPath(id oplog.ID) string {
 	return filepath.Join(v.stateDir, "vaults", id.String()[:32]+"-"+identityTag(v.identity), "replica.db")
-}
-
-// checkedFile identifies a vault file whose whole structure passed the
-// check on this machine: the kernel's identity of the file (device, inode),
-// its size, its modification and change times, and the transaction and
-// checksum of its meta page. Any write, truncation or replacement through
-// the file system changes the change time (which no program can set), so an
-// entry that still matches means the file is byte for byte the one checked,
-// and the full check (a read of every page) can be skipped. Damage that
-// bypasses the file system, such as a failing disk, is not seen this way;
-// the authentication of every record still catches any change to what is
-// read, so such damage gives an error, or at worst a crash, never a wrong
-// value.
-type checkedFile struct {
-	Dev   uint64 `json:"dev"`
-	Ino   uint64 `json:"ino"`
-	Size  int64  `json:"size"`
-	Mtime int64  `json:"mtime"`
-	Ctime int64  `json:"ctime"`
-	TxID  uint64 `json:"txid"`
-	Sum   uint64 `json:"sum"`
-}
-
-// maxChecked is how many files the check cache remembers.
-const maxChecked = 16
-
-func identify(info os.FileInfo, head boltcheck.Head) (checkedFile, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return checkedFile{}, false
-	}
-	return checkedFile{
-		Dev: uint64(st.Dev), Ino: st.Ino, Size: info.Size(),
-		Mtime: st.Mtim.Nano(), Ctime: st.Ctim.Nano(),
-		TxID: head.TxID, Sum: head.Checksum,
-	}, true
-}
-
-func (v *Vault) checkedPath() string { return filepath.Join(v.stateDir, "checked-files") }
-
-func (v *Vault) readChecked() []checkedFile {
-	if v.stateDir == "" {
-		return nil
-	}
-	b, err := os.ReadFile(v.checkedPath())
-	if err != nil || len(b) > maxStateFile*4 {
-		return nil
-	}
-	var out []checkedFile
-	if json.Unmarshal(b, &out) != nil {
-		return nil
-	}
-	return out
-}
-
-func (v *Vault) wasChecked(id checkedFile) bool {
-	return slices.Contains(v.readChecked(), id)
-}
-
-// noteChecked remembers a file that passed the check, newest first.
-func (v *Vault) noteChecked(id checkedFile) {
-	if v.stateDir == "" {
-		return
-	}
-	list := append([]checkedFile{id}, slices.DeleteFunc(v.readChecked(), func(c checkedFile) bool {
-		return c.Dev == id.Dev && c.Ino == id.Ino
-	})...)
-	if len(list) > maxChecked {
-		list = list[:maxChecked]
-	}
-	b, err := json.Marshal(list)
-	if err != nil {
-		return
-	}
-	if os.MkdirAll(v.stateDir, 0o700) == nil {
-		_ = writeHint(v.checkedPath(), b)
-	}
 }

@@ -103,9 +103,6 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
-	// structureChecked is set when Open checked the whole file's
-	// structure (for tests: otherwise this machine had checked it before).
-	structureChecked bool
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
@@ -252,6 +249,10 @@ func (v *Vault) open() error {
 	}
 	first := v.me.IsZero()
 	if err := v.takeIn(sf, false); err != nil {
+		if sf.damaged != nil && pinned && !first {
+			sf.close()
+			return v.rebuildDamaged(sf.damaged)
+		}
 		return err
 	}
 	if first && v.damage > 0 {

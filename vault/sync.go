@@ -160,7 +160,12 @@ func (v *Vault) reread() error {
 	if sf.vaultID != v.vaultID {
 		return errorf(ErrOtherVault, "after pulling, %s is another vault; check the repository's history", v.path)
 	}
-	return v.takeIn(sf, true)
+	err = v.takeIn(sf, true)
+	if err != nil && sf.damaged != nil {
+		sf.close()
+		return v.rebuildDamaged(sf.damaged)
+	}
+	return err
 }
 
 // recordActive records the member as active, at most once a day.
