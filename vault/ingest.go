@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -48,12 +49,19 @@ const (
 	pendingParents
 )
 
+// sortedKeys returns the keys of m in order.
+func sortedKeys[K ~[32]byte, V any](m map[K]V) []K {
+	return slices.SortedFunc(maps.Keys(m), func(a, b K) int { return bytes.Compare(a[:], b[:]) })
+}
+
 // ingest stores in and folds every operation that can be folded. It runs
 // inside one replica transaction: all of it happens, or none.
 func (v *Vault) ingest(tx *bolt.Tx, in *incoming) (*ingestReport, error) {
 	rep := &ingestReport{}
 	b := func(n string) *bolt.Bucket { return tx.Bucket([]byte(n)) }
-	for id, env := range in.ops {
+	// In key order: see index.hold.
+	for _, id := range sortedKeys(in.ops) {
+		env := in.ops[id]
 		if b(bBad).Get(id[:]) != nil || b(bOps).Get(id[:]) != nil {
 			continue
 		}
@@ -64,7 +72,8 @@ func (v *Vault) ingest(tx *bolt.Tx, in *incoming) (*ingestReport, error) {
 			return nil, err
 		}
 	}
-	for h, blob := range in.blobs {
+	for _, h := range sortedKeys(in.blobs) {
+		blob := in.blobs[h]
 		if oplog.HashOf(blob) != h {
 			rep.bad++
 			continue
@@ -76,7 +85,8 @@ func (v *Vault) ingest(tx *bolt.Tx, in *incoming) (*ingestReport, error) {
 			return nil, err
 		}
 	}
-	for h, g := range in.grants {
+	for _, h := range sortedKeys(in.grants) {
+		g := in.grants[h]
 		if oplog.HashOf(g) != h {
 			rep.bad++
 			continue

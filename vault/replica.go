@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -10,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -166,6 +169,41 @@ func indexAD(bucket string, key []byte) []byte {
 type index struct {
 	tx   *bolt.Tx
 	keys *indexKeys
+	// held, when set, holds puts until flush writes them in key order:
+	// bbolt inserts into a page's keys in memory until it commits, and
+	// thousands of keys in no order cost a copy of the array each.
+	held map[string][]heldPut
+}
+
+type heldPut struct{ k, v []byte }
+
+// put stores v under key in bucket, or holds it for flush.
+func (ix *index) put(bucket string, key, v []byte) error {
+	if ix.held != nil {
+		ix.held[bucket] = append(ix.held[bucket], heldPut{key, v})
+		return nil
+	}
+	return ix.b(bucket).Put(key, v)
+}
+
+// hold makes puts wait for flush. A key must not be put and then deleted
+// while puts are held.
+func (ix *index) hold() { ix.held = map[string][]heldPut{} }
+
+// flush writes the held puts, each bucket's in key order.
+func (ix *index) flush() error {
+	held := ix.held
+	ix.held = nil
+	for bucket, puts := range held {
+		slices.SortStableFunc(puts, func(a, b heldPut) int { return bytes.Compare(a.k, b.k) })
+		b := ix.b(bucket)
+		for _, p := range puts {
+			if err := b.Put(p.k, p.v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (ix *index) b(name string) *bolt.Bucket { return ix.tx.Bucket([]byte(name)) }
@@ -209,7 +247,7 @@ func (ix *index) putJSON(bucket string, key []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	return ix.b(bucket).Put(key, ct)
+	return ix.put(bucket, key, ct)
 }
 
 // auth returns the folded authority state (nil before the first fold).
@@ -397,7 +435,7 @@ func (ix *index) setName(folded string, id fold.SecretID) error {
 	if id == (fold.SecretID{}) {
 		return ix.b(bNames).Delete(k)
 	}
-	return ix.b(bNames).Put(k, id[:])
+	return ix.put(bNames, k, id[:])
 }
 
 // take writes a fold's result into the index.
@@ -405,12 +443,18 @@ func (ix *index) take(r *fold.Result) error {
 	if err := ix.putJSON(bLocal, []byte(lAuth), r.Auth); err != nil {
 		return err
 	}
+	// Every key below is put or deleted once: puts are held and written
+	// in order.
+	ix.hold()
+	defer func() { ix.held = nil }()
 	for k, id := range r.Names {
 		if err := ix.setName(k, id); err != nil {
 			return err
 		}
 	}
-	for _, s := range r.Secrets {
+	ids := slices.SortedFunc(maps.Keys(r.Secrets), func(a, b fold.SecretID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range ids {
+		s := r.Secrets[id]
 		old, err := ix.Secret(s.ID)
 		if err != nil {
 			return err
@@ -426,14 +470,14 @@ func (ix *index) take(r *fold.Result) error {
 		if err := ix.putJSON(bEvents, binary.BigEndian.AppendUint64(nil, uint64(e.Pos)), e); err != nil {
 			return err
 		}
-		if err := ix.b(bFolded).Put(e.Op[:], binary.BigEndian.AppendUint64(nil, uint64(e.Pos))); err != nil {
+		if err := ix.put(bFolded, e.Op[:], binary.BigEndian.AppendUint64(nil, uint64(e.Pos))); err != nil {
 			return err
 		}
 	}
 	// Secrets whose readers depend on members changed by this batch were
 	// brought up to date by the fold and are among r.Secrets; member
 	// numbers never change, so other due entries stay right.
-	return nil
+	return ix.flush()
 }
 
 // markDead records the blobs old used that s no longer does: superseded
@@ -469,9 +513,11 @@ func (ix *index) reset() error {
 		if err := ix.tx.DeleteBucket([]byte(b)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
 		}
-		if _, err := ix.tx.CreateBucket([]byte(b)); err != nil {
+		nb, err := ix.tx.CreateBucket([]byte(b))
+		if err != nil {
 			return err
 		}
+		nb.FillPercent = inPlaceFill
 	}
 	return nil
 }

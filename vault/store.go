@@ -485,7 +485,16 @@ func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
 			err = errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%v); delete %s and it is rebuilt", r, filepath.Dir(v.repPath))
 		}
 	}()
-	return v.rep.Update(fn)
+	return v.rep.Update(func(tx *bolt.Tx) error {
+		// Keys are hashes, in no order, or come in order in bulk (the
+		// first open, an import): pages split fuller than bbolt's half.
+		for _, name := range replicaBuckets {
+			if b := tx.Bucket([]byte(name)); b != nil {
+				b.FillPercent = inPlaceFill
+			}
+		}
+		return fn(tx)
+	})
 }
 
 // report turns what an ingest did into incoming events and warnings.

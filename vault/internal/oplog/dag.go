@@ -17,6 +17,11 @@ type Graph struct {
 	Dangling []ID
 	index    map[ID]int
 	parents  [][]int
+	// run[i] is where the run of operations ending at i begins: each
+	// operation after run[i], up to i, has the one before it as its only
+	// parent (in the graph). A history made on one machine at a time is
+	// one long run, so ancestry questions jump rather than walk.
+	run []int
 }
 
 // Order puts a set of operations, given as ID → parents, in order. Parents
@@ -68,11 +73,16 @@ func Order(parents map[ID][]ID, known func(ID) bool) *Graph {
 	}
 	slices.SortFunc(g.Dangling, ID.Compare)
 	g.parents = make([][]int, len(g.Order))
+	g.run = make([]int, len(g.Order))
 	for i, id := range g.Order {
 		for _, p := range parents[id] {
 			if j, ok := g.index[p]; ok {
 				g.parents[i] = append(g.parents[i], j)
 			}
+		}
+		g.run[i] = i
+		if ps := g.parents[i]; len(ps) == 1 && ps[0] == i-1 {
+			g.run[i] = g.run[i-1]
 		}
 	}
 	return g
@@ -92,20 +102,31 @@ func (g *Graph) Parents(i int) []int { return g.parents[i] }
 
 // IsAncestor reports whether the operation at a is an ancestor of the one
 // at b (strictly: a != b). It walks back from b, never below a's position.
+//
+// Within a run (see Graph.run) every earlier operation is an ancestor, so
+// the walk visits only the first operation of each run it passes through:
+// on a history with few concurrent changes, a handful of steps.
 func (g *Graph) IsAncestor(a, b int) bool {
 	if a >= b {
 		return false
 	}
-	seen := map[int]bool{}
+	var seen map[int]bool
 	stack := []int{b}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, p := range g.parents[n] {
+		start := g.run[n]
+		if start <= a {
+			return true // a < n, in n's run
+		}
+		for _, p := range g.parents[start] {
 			if p == a {
 				return true
 			}
 			if p > a && !seen[p] {
+				if seen == nil {
+					seen = map[int]bool{}
+				}
 				seen[p] = true
 				stack = append(stack, p)
 			}

@@ -136,6 +136,46 @@ func TestOrder(t *testing.T) {
 	}
 }
 
+// TestIsAncestorRuns: on histories of long runs (one machine at a time)
+// joined by forks and merges, IsAncestor, which jumps from run to run,
+// agrees with the full ancestor sets on every pair.
+func TestIsAncestorRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 20 {
+		parents := map[ID][]ID{}
+		var ids []ID
+		for i := range 300 {
+			var id ID
+			id[0], id[1], id[2] = byte(round), byte(i>>8), byte(i)
+			var ps []ID
+			switch r := rng.IntN(20); {
+			case i == 0:
+			case r < 17: // the usual: on top of the last one
+				ps = []ID{ids[i-1]}
+			case r < 19: // a fork: on top of an older one
+				ps = []ID{ids[rng.IntN(i)]}
+			default: // a merge
+				a, b := ids[rng.IntN(i)], ids[rng.IntN(i)]
+				ps = []ID{a}
+				if b != a {
+					ps = append(ps, b)
+				}
+			}
+			parents[id] = ps
+			ids = append(ids, id)
+		}
+		g := Order(parents, nil)
+		for b := range g.Order {
+			anc := g.Ancestors(b)
+			for a := range g.Order {
+				if got, want := g.IsAncestor(a, b), a != b && anc.Has(a); got != want {
+					t.Fatalf("round %d: IsAncestor(%d, %d) = %v, Ancestors says %v", round, a, b, got, want)
+				}
+			}
+		}
+	}
+}
+
 func FuzzOpen(f *testing.F) {
 	k := [32]byte{7}
 	op, _ := Sign(body(), key{ed25519.NewKeyFromSeed(make([]byte, 32))})
