@@ -49,6 +49,29 @@ const (
 	pendingParents
 )
 
+// parallel calls fn(i) for every i below n, on as many goroutines as
+// there are processors; fn must only write what belongs to i.
+func parallel(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), (n+15)/16)
+	if workers <= 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // sortedKeys returns the keys of m in order.
 func sortedKeys[K ~[32]byte, V any](m map[K]V) []K {
 	return slices.SortedFunc(maps.Keys(m), func(a, b K) int { return bytes.Compare(a[:], b[:]) })
@@ -284,19 +307,8 @@ func prepare(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*
 	out := make([]*fold.Op, len(order))
 	verdicts := make([]bool, len(order))
 	fps := make([][32]byte, len(order))
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
 	// Decoding first: member additions name the keys.
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(order); i += workers {
-				out[i] = fold.NewOp(ops[order[i]])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(order), func(i int) { out[i] = fold.NewOp(ops[order[i]]) })
 	for _, op := range out {
 		switch p := op.Payload.(type) {
 		case *fold.Create:
@@ -310,22 +322,15 @@ func prepare(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*
 			}
 		}
 	}
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(order); i += workers {
-				op := out[i]
-				key := keys[op.Body.Author]
-				if len(key) != ed25519.PublicKeySize {
-					continue
-				}
-				fps[i] = sha256.Sum256(key)
-				verdicts[i] = op.Verify(key)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel(len(order), func(i int) {
+		op := out[i]
+		key := keys[op.Body.Author]
+		if len(key) != ed25519.PublicKeySize {
+			return
+		}
+		fps[i] = sha256.Sum256(key)
+		verdicts[i] = op.Verify(key)
+	})
 	ahead := make(map[verdictKey]bool, len(order))
 	for i, op := range out {
 		if fps[i] != ([32]byte{}) {

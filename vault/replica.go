@@ -70,7 +70,7 @@ const (
 	lData   = "data"   // bytes of keys and values in ops, blobs and grants
 )
 
-const replicaFormat = 2
+const replicaFormat = 3
 
 // pageSize is used for the files this program creates: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -215,9 +215,14 @@ func (ix *index) getJSON(bucket string, key []byte, v any) (bool, error) {
 	if ct == nil {
 		return false, nil
 	}
+	return true, ix.openRecord(bucket, key, ct, v)
+}
+
+// openRecord opens the sealed record ct stored under key in bucket into v.
+func (ix *index) openRecord(bucket string, key, ct []byte, v any) error {
 	pt, err := ix.keys.open(bucket, key, ct)
 	if err != nil {
-		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bucket)
+		return errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bucket)
 	}
 	if u, ok := v.(encoding.BinaryUnmarshaler); ok {
 		err = u.UnmarshalBinary(pt)
@@ -225,9 +230,9 @@ func (ix *index) getJSON(bucket string, key []byte, v any) (bool, error) {
 		err = json.Unmarshal(pt, v)
 	}
 	if err != nil {
-		return false, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bucket)
+		return errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bucket)
 	}
-	return true, nil
+	return nil
 }
 
 // putJSON seals and stores a record as JSON, or in its own encoding when
@@ -282,20 +287,44 @@ func (ix *index) ByName(folded string) (fold.SecretID, bool, error) {
 }
 
 // Each implements fold.Store.
+//
+// Records are opened a chunk at a time, on every processor: a list of
+// ten thousand secrets is mostly this.
 func (ix *index) Each(fn func(*fold.Secret) error) error {
-	c := ix.b(bSecrets).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		var id fold.SecretID
-		copy(id[:], k)
-		s, err := ix.Secret(id)
-		if err != nil {
-			return err
+	type record struct {
+		k, ct []byte
+		s     *fold.Secret
+		err   error
+	}
+	const chunk = 256
+	batch := make([]record, 0, chunk)
+	flush := func() error {
+		parallel(len(batch), func(i int) {
+			r := &batch[i]
+			r.s = &fold.Secret{}
+			r.err = ix.openRecord(bSecrets, r.k, r.ct, r.s)
+		})
+		for _, r := range batch {
+			if r.err != nil {
+				return r.err
+			}
+			if err := fn(r.s); err != nil {
+				return err
+			}
 		}
-		if err := fn(s); err != nil {
-			return err
+		batch = batch[:0]
+		return nil
+	}
+	c := ix.b(bSecrets).Cursor()
+	for k, ct := c.First(); k != nil; k, ct = c.Next() {
+		batch = append(batch, record{k: k, ct: ct})
+		if len(batch) == chunk {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return flush()
 }
 
 // dueEntry is what reminders and lists need of a secret without opening it.

@@ -61,18 +61,20 @@ type Reason struct {
 
 // names returns members' names sorted regardless of case. The order of all
 // members is worked out once per read: a list of ten thousand secrets asks
-// for it ten thousand times.
+// for it ten thousand times, mostly for the same few lists, which it
+// shares between them (clipped, so that an append copies): callers must
+// not change the names in place.
 func (r *reader) names(ids []fold.MemberID) []string {
 	key := idsKey(ids)
 	if got, ok := r.namesMemo[key]; ok {
-		return slices.Clone(got)
+		return got
 	}
-	out := r.sortedNames(ids)
+	out := slices.Clip(r.sortedNames(ids))
 	if r.namesMemo == nil {
 		r.namesMemo = map[string][]string{}
 	}
 	r.namesMemo[key] = out
-	return slices.Clone(out)
+	return out
 }
 
 // idsKey turns a list of IDs into a map key.
@@ -378,15 +380,15 @@ func (v *Vault) Get(name string) (Secret, error) {
 }
 
 // peopleNames returns the sorted names of the members (not recovery keys)
-// among a version's readers.
+// among a version's readers, shared as names shares them.
 func (r *reader) peopleNames(readers []fold.MemberID) []string {
 	key := "p" + idsKey(readers)
 	if got, ok := r.namesMemo[key]; ok {
-		return slices.Clone(got)
+		return got
 	}
 	out := r.names(fold.PeopleOf(r.auth, readers))
 	r.namesMemo[key] = out
-	return slices.Clone(out)
+	return out
 }
 
 // List returns the secrets, sorted by name: the live ones, or with trash set
@@ -394,6 +396,7 @@ func (r *reader) peopleNames(readers []fold.MemberID) []string {
 func (v *Vault) List(trash bool) ([]Secret, error) {
 	var out []Secret
 	err := v.view(func(r *reader) error {
+		out = make([]Secret, 0, r.ix.b(bSecrets).Stats().KeyN)
 		return r.ix.Each(func(s *fold.Secret) error {
 			if s.Purged != nil || (s.Deleted != nil) != trash {
 				return nil

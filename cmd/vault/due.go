@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -161,14 +160,14 @@ func (a *app) writeReviewText(r vault.Review) error {
 	w := a.stdout
 	fmt.Fprintf(w, "Access review of %s, %s\n", orDash(r.Vault), day(r.At))
 	fmt.Fprintf(w, "Last review: %s. Next: %s.\n\n", lastReview(r), r.Next.Reason)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "SECRET\tSHARED WITH\tREADERS\tLAST ROTATED\tSTATE")
 	for _, s := range r.Secrets {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.SharedWith, ", "), strings.Join(s.Readers, ", "), day(s.LastRotated), stateWords(s.State)+": "+s.Reason)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw = newTable(w)
 	fmt.Fprintln(tw, "MEMBER\tGROUPS\tADMIN\tADDED\tLAST ACTIVE\tREADS\t")
 	for _, m := range r.Members {
 		flag := ""
@@ -184,7 +183,7 @@ func (a *app) writeReviewText(r vault.Review) error {
 		return nil
 	}
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw = newTable(w)
 	fmt.Fprintln(tw, "RECOVERY KEY\tFINGERPRINT\tADDED\tREADS")
 	for _, k := range r.Recovery {
 		fmt.Fprintf(tw, "%s\t%s\t%s by %s\t%s\n", k.Name, k.Fingerprint, day(k.Added), k.AddedBy, recoveryReads(k))

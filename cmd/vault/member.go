@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,7 +88,7 @@ func (a *app) memberListCommand() *cobra.Command {
 						Recovery []vault.RecoveryKey `json:"recovery"`
 					}{ms, rks})
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw := newTable(a.stdout)
 				fmt.Fprintln(tw, "NAME\tGROUPS\tADMIN\tFINGERPRINT\tADDED\tBY\tLAST ACTIVE")
 				for _, m := range ms {
 					name := m.Name

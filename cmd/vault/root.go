@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 )
@@ -155,11 +156,31 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
+// table is a tab-aligned table. tabwriter writes each cell on its own when
+// it flushes: through a buffer, a list of ten thousand secrets is a few
+// dozen writes instead of a hundred thousand.
+type table struct {
+	*tabwriter.Writer
+	buf *bufio.Writer
+}
+
+func newTable(w io.Writer) *table {
+	buf := bufio.NewWriterSize(w, 64<<10)
+	return &table{tabwriter.NewWriter(buf, 0, 0, 2, ' ', 0), buf}
+}
+
+func (t *table) Flush() error {
+	if err := t.Writer.Flush(); err != nil {
+		return err
+	}
+	return t.buf.Flush()
+}
+
 // printJSONList writes a list as an indented JSON array one element at a
 // time, so that ten thousand secrets are never all encoded in memory at
 // once. The output is what printJSON writes for the same list.
 func printJSONList[T any](w io.Writer, items []T) error {
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	if len(items) == 0 {
 		bw.WriteString("[]\n")
 		return bw.Flush()

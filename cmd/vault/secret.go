@@ -10,7 +10,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -347,7 +346,7 @@ re-encrypted for someone, and secrets to rotate now. --trash lists the trash.`,
 					}
 					return nil
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw := newTable(a.stdout)
 				fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tSTATE\tNOTES")
 				for _, s := range ss {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), s.State, strings.Join(notes(s), "; "))
@@ -394,7 +393,7 @@ func (a *app) showCommand() *cobra.Command {
 				if asJSON {
 					return a.printJSON(s)
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw := newTable(a.stdout)
 				row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 				row("name", s.Name)
 				row("username", orDash(s.Username))
@@ -643,7 +642,7 @@ func (a *app) historyCommand() *cobra.Command {
 				if asJSON {
 					return a.printJSON(vs)
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw := newTable(a.stdout)
 				fmt.Fprintln(tw, "VERSION\tSTATE\tCREATED\tBY\tREADERS")
 				for _, ver := range vs {
 					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", ver.N, ver.State, ver.Created.UTC().Format("2006-01-02 15:04"), ver.By, strings.Join(ver.Readers, ", "))
@@ -685,7 +684,7 @@ made at the same time as its author's removal. They took no effect.`,
 					}
 					return a.printJSON(events)
 				}
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				tw := newTable(a.stdout)
 				fmt.Fprintln(tw, "WHEN\tWHO\tWHAT\tON\tDETAIL")
 				for _, e := range events {
 					what, detail := e.Action, e.Detail

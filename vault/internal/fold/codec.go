@@ -10,19 +10,30 @@ import (
 
 // The binary form of a Secret, for the index every command reads: a few
 // hundred bytes that decode in a microsecond or two, where JSON took
-// kilobytes and tens of microseconds. Layout: a version byte, then the
-// fields in order; integers as varints, strings and lists with a length
-// first, IDs as their raw bytes, times as Unix nanoseconds (zero for the
-// zero time).
+// kilobytes and tens of microseconds. Layout: a version byte; the member
+// IDs the record names, each once (a count, then 16 bytes each), then the
+// operation IDs likewise (32 bytes each); then the fields in order, with
+// members and operations as their number in those lists. Integers are
+// varints, strings and lists have their length first, hashes are raw
+// bytes, times are Unix nanoseconds (zero for the zero time). A secret
+// shared with 20 members names the same 20 in its readers and in who
+// should read it, and one operation in five places: numbering them halves
+// the record.
 
-const secretCodec = 1
+const secretCodec = 2
 
 // maxCodecList bounds lists when decoding a hostile record.
 const maxCodecList = 1 << 16
 
 var errCodec = errors.New("malformed secret record")
 
-type enc struct{ b []byte }
+type enc struct {
+	b    []byte
+	mems map[MemberID]uint64
+	memL []MemberID
+	ops  map[OpID]uint64
+	opL  []OpID
+}
 
 func (e *enc) uint(v uint64)    { e.b = binary.AppendUvarint(e.b, v) }
 func (e *enc) int(v int64)      { e.b = binary.AppendVarint(e.b, v) }
@@ -30,10 +41,31 @@ func (e *enc) bytes(p []byte)   { e.b = append(e.b, p...) }
 func (e *enc) str(s string)     { e.uint(uint64(len(s))); e.b = append(e.b, s...) }
 func (e *enc) bool(v bool)      { e.b = append(e.b, map[bool]byte{false: 0, true: 1}[v]) }
 func (e *enc) time(t time.Time) { e.int(timeInt(t)) }
+
+func (e *enc) member(id MemberID) {
+	n, ok := e.mems[id]
+	if !ok {
+		n = uint64(len(e.memL))
+		e.mems[id] = n
+		e.memL = append(e.memL, id)
+	}
+	e.uint(n)
+}
+
+func (e *enc) op(id OpID) {
+	n, ok := e.ops[id]
+	if !ok {
+		n = uint64(len(e.opL))
+		e.ops[id] = n
+		e.opL = append(e.opL, id)
+	}
+	e.uint(n)
+}
+
 func (e *enc) members(m []MemberID) {
 	e.uint(uint64(len(m)))
 	for _, id := range m {
-		e.bytes(id[:])
+		e.member(id)
 	}
 }
 func (e *enc) strs(ss []string) {
@@ -42,7 +74,7 @@ func (e *enc) strs(ss []string) {
 		e.str(s)
 	}
 }
-func (e *enc) stamp(s Stamp) { e.time(s.At); e.bytes(s.By[:]); e.bytes(s.Op[:]) }
+func (e *enc) stamp(s Stamp) { e.time(s.At); e.member(s.By); e.op(s.Op) }
 func (e *enc) optStamp(s *Stamp) {
 	e.bool(s != nil)
 	if s != nil {
@@ -58,8 +90,10 @@ func timeInt(t time.Time) int64 {
 }
 
 type dec struct {
-	b   []byte
-	err error
+	b    []byte
+	err  error
+	memL []MemberID
+	opL  []OpID
 }
 
 func (d *dec) fail() { d.err = errCodec; d.b = nil }
@@ -131,14 +165,32 @@ func (d *dec) time() time.Time {
 	return time.Unix(0, v).UTC()
 }
 
+func (d *dec) member() MemberID {
+	n := d.uint()
+	if n >= uint64(len(d.memL)) {
+		d.fail()
+		return MemberID{}
+	}
+	return d.memL[n]
+}
+
+func (d *dec) op() OpID {
+	n := d.uint()
+	if n >= uint64(len(d.opL)) {
+		d.fail()
+		return OpID{}
+	}
+	return d.opL[n]
+}
+
 func (d *dec) members() []MemberID {
-	n := d.count(16)
+	n := d.count(1)
 	if n == 0 {
 		return nil
 	}
 	out := make([]MemberID, n)
 	for i := range out {
-		d.raw(out[i][:])
+		out[i] = d.member()
 	}
 	return out
 }
@@ -158,8 +210,8 @@ func (d *dec) strs() []string {
 func (d *dec) stamp() Stamp {
 	var s Stamp
 	s.At = d.time()
-	d.raw(s.By[:])
-	d.raw(s.Op[:])
+	s.By = d.member()
+	s.Op = d.op()
 	return s
 }
 
@@ -173,8 +225,7 @@ func (d *dec) optStamp() *Stamp {
 
 // MarshalBinary encodes the secret.
 func (s *Secret) MarshalBinary() ([]byte, error) {
-	e := &enc{b: make([]byte, 0, 512)}
-	e.b = append(e.b, secretCodec)
+	e := &enc{b: make([]byte, 0, 512), mems: map[MemberID]uint64{}, ops: map[OpID]uint64{}}
 	e.bytes(s.ID[:])
 	e.str(s.Name)
 	e.str(s.Username)
@@ -184,7 +235,7 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 	e.strs(s.Share.Groups)
 	e.uint(uint64(len(s.Versions)))
 	for _, v := range s.Versions {
-		e.bytes(v.Op[:])
+		e.op(v.Op)
 		e.int(int64(v.N))
 		e.bytes(v.Blob[:])
 		e.members(v.Readers)
@@ -192,9 +243,9 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 		e.optStamp(v.Aborted)
 		e.bool(v.Superseded)
 	}
-	e.bytes(s.Current[:])
-	e.bytes(s.Pending[:])
-	e.bytes(s.CurrentSince[:])
+	e.op(s.Current)
+	e.op(s.Pending)
+	e.op(s.CurrentSince)
 	e.int(int64(s.RotateEvery.Years))
 	e.int(int64(s.RotateEvery.Months))
 	e.int(int64(s.RotateEvery.Days))
@@ -207,8 +258,8 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 	for _, r := range s.RotateNow {
 		e.str(r.Text)
 		e.time(r.At)
-		e.bytes(r.By[:])
-		e.bytes(r.Cause[:])
+		e.member(r.By)
+		e.op(r.Cause)
 		e.members(r.Who)
 	}
 	e.stamp(s.Created)
@@ -216,7 +267,17 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 	e.optStamp(s.Deleted)
 	e.optStamp(s.Purged)
 	e.members(s.Wanted)
-	return e.b, nil
+	out := make([]byte, 0, 1+2+16*len(e.memL)+2+32*len(e.opL)+len(e.b))
+	out = append(out, secretCodec)
+	out = binary.AppendUvarint(out, uint64(len(e.memL)))
+	for _, id := range e.memL {
+		out = append(out, id[:]...)
+	}
+	out = binary.AppendUvarint(out, uint64(len(e.opL)))
+	for _, id := range e.opL {
+		out = append(out, id[:]...)
+	}
+	return append(out, e.b...), nil
 }
 
 // UnmarshalBinary decodes a secret encoded by MarshalBinary.
@@ -226,6 +287,14 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 	}
 	d := &dec{b: b[1:]}
 	*s = Secret{}
+	d.memL = make([]MemberID, d.count(16))
+	for i := range d.memL {
+		d.raw(d.memL[i][:])
+	}
+	d.opL = make([]OpID, d.count(32))
+	for i := range d.opL {
+		d.raw(d.opL[i][:])
+	}
 	d.raw(s.ID[:])
 	s.Name = d.str()
 	s.Username = d.str()
@@ -233,10 +302,10 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 	s.Note = d.str()
 	s.Share.Members = d.members()
 	s.Share.Groups = d.strs()
-	n := d.count(32 + 1 + 32)
+	n := d.count(1 + 1 + 32)
 	for range n {
 		v := &Version{}
-		d.raw(v.Op[:])
+		v.Op = d.op()
 		v.N = int(d.int())
 		d.raw(v.Blob[:])
 		v.Readers = d.members()
@@ -245,22 +314,22 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 		v.Superseded = d.bool()
 		s.Versions = append(s.Versions, v)
 	}
-	d.raw(s.Current[:])
-	d.raw(s.Pending[:])
-	d.raw(s.CurrentSince[:])
+	s.Current = d.op()
+	s.Pending = d.op()
+	s.CurrentSince = d.op()
 	s.RotateEvery = rotation.Period{Years: int(d.int()), Months: int(d.int()), Days: int(d.int())}
 	s.Rules.Length = int(d.int())
 	s.Rules.Digits = int(d.int())
 	s.Rules.NoSymbols = d.bool()
 	s.Rules.Symbols = d.str()
 	s.LastRotated = d.time()
-	n = d.count(1 + 1 + 16 + 32 + 1)
+	n = d.count(1 + 1 + 1 + 1 + 1)
 	for range n {
 		var r Reason
 		r.Text = d.str()
 		r.At = d.time()
-		d.raw(r.By[:])
-		d.raw(r.Cause[:])
+		r.By = d.member()
+		r.Cause = d.op()
 		r.Who = d.members()
 		s.RotateNow = append(s.RotateNow, r)
 	}
