@@ -264,7 +264,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 			if i < 0 {
 				return out
 			}
-			out[(off+i)/pageSize] = true
+			out[(off+i)/sharedPageSize] = true
 			off += i + 1
 		}
 	}
@@ -286,7 +286,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 				continue
 			}
 			for p := range ps {
-				data[p*pageSize] ^= 0xff // the page's ID
+				data[p*sharedPageSize] ^= 0xff // the page's ID
 			}
 			damaged, want = name, strings.Repeat(fmt.Sprint(i), 400)
 			return

@@ -446,19 +446,29 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 			usable = false
 		}
 	}
+	var data uint64
+	var last freshRecord
+	_ = v.rep.View(func(tx *bolt.Tx) error {
+		data = dataSize(tx)
+		_ = json.Unmarshal(tx.Bucket([]byte(bLocal)).Get([]byte(lFresh)), &last)
+		return nil
+	})
 	if usable {
-		// Changes in place leave pages half full and free pages behind:
+		// Changes in place leave pages part full and free pages behind:
 		// past a point, a file written afresh is much smaller.
-		var data uint64
-		_ = v.rep.View(func(tx *bolt.Tx) error { data = dataSize(tx); return nil })
-		if info, err := os.Stat(spare); err != nil || bloated(info.Size(), data) {
+		if info, err := os.Stat(spare); err != nil || bloated(info.Size(), data, last) {
 			usable = false
 		}
 	}
-	if !usable {
+	fresh := !usable
+	if fresh {
+		v.freshWrites++
 		os.Remove(spare)
 		if err := v.fillShared(spare, true); err != nil {
 			return fileStamp{}, err
+		}
+		if info, err := os.Stat(spare); err == nil {
+			last = freshRecord{Size: info.Size(), Data: data}
 		}
 	}
 	// The file in place becomes the next spare if this machine knows what
@@ -483,6 +493,18 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 				}
 				v.warn("%v; it was written afresh from the changes this machine has seen (the damaged file is kept at %s)", fileError(path, err), kept)
 			}
+		}
+	}
+	if fresh {
+		// The file in place is what made a fresh one worth writing (it
+		// grew too large, or keeps purged values): a copy of the fresh
+		// one is the next spare instead.
+		os.Remove(next)
+		nextRec = nil
+		if copyFresh(spare, next) == nil {
+			nextRec = &spareRecord{Seq: cur, Ours: true}
+		} else {
+			os.Remove(next)
 		}
 	}
 	if err := os.Rename(spare, path); err != nil {
@@ -525,6 +547,12 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		if err := l.Put([]byte(lPub), b); err != nil {
 			return err
 		}
+		if fresh {
+			b, _ = json.Marshal(last)
+			if err := l.Put([]byte(lFresh), b); err != nil {
+				return err
+			}
+		}
 		return v.pruneArrivals(tx, r)
 	})
 	return st, err
@@ -537,19 +565,36 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 // their data.
 const inPlaceFill = 0.9
 
-// bloated reports whether a shared file of size bytes holding data bytes
-// of keys and values is worth writing afresh. A fresh file takes about
-// 1.1 times its data (page headers, and the space a page cannot fill);
-// changes in place, with keys in random order, split pages and leave
-// them half full, and free pages stay in the file. At 10,000 secrets a
-// fresh file is written about once in 150 changes.
-func bloated(size int64, data uint64) bool {
-	return uint64(size) > data+data/5+bloatSlack
+// freshRecord is the size of the last shared file this machine wrote
+// anew, and the data it held.
+type freshRecord struct {
+	Size int64  `json:"size"`
+	Data uint64 `json:"data"`
 }
 
-// bloatSlack is what a file may carry beyond the ratio: small files are
-// not worth rewriting.
-var bloatSlack uint64 = 1 << 20
+// bloated reports whether a shared file of size bytes holding data bytes
+// of keys and values is worth writing afresh: whether it is over 1.06
+// times what a fresh file of that data takes, going by the last one
+// (about 1.02 times its data at 10,000 secrets; a small file is mostly
+// the pages every file has), plus a few pages. Changes in place, with
+// keys in random order, split pages and leave them part full, and free
+// pages stay in the file. The file is the group's to store and sync: at
+// 10,000 secrets it is written afresh about once in 30 changes (half a
+// second), at 1,000 about once in 10 (tens of milliseconds).
+func bloated(size int64, data uint64, last freshRecord) bool {
+	// Before this machine wrote one: 2% for the ends of pages, and the
+	// pages every file has.
+	fresh := data + data/50 + 12*sharedPageSize
+	if last.Data > 0 && last.Size > 0 {
+		fresh = uint64(float64(data) * float64(last.Size) / float64(last.Data))
+	}
+	return uint64(size) > fresh+fresh/16+bloatSlack
+}
+
+// bloatSlack is the growth a file may have beyond the ratio: the first
+// change to a fresh file, which has no free pages, adds a page for every
+// page it touches.
+var bloatSlack uint64 = 12 * sharedPageSize
 
 // pruneArrivals forgets the arrivals the spare already holds (all of them
 // when there is no spare of ours: the next one is built anew or compared
@@ -566,6 +611,28 @@ func (v *Vault) pruneArrivals(tx *bolt.Tx, spare spareRecord) error {
 		}
 	}
 	return tx.Bucket([]byte(bLocal)).Put([]byte(lPruned), binary.BigEndian.AppendUint64(nil, upTo))
+}
+
+// copyFresh copies the file src to a new file dst, synced.
+func copyFresh(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // copyInto writes a copy of src at dst, through a new file renamed into
@@ -709,7 +776,7 @@ func syncFile(path string) error {
 // when fresh) up to the replica: every operation, every live blob and
 // grant, no dead blob.
 func (v *Vault) fillShared(path string, fresh bool) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: pageSize})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: sharedPageSize})
 	if err != nil {
 		return fmt.Errorf("cannot write the new vault file: %w", err)
 	}

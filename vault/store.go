@@ -103,6 +103,8 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
+	// freshWrites counts the shared files written anew (for tests).
+	freshWrites int
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
