@@ -168,3 +168,32 @@ func compactScenario(t *testing.T) (*Vault, int64) {
 	})
 	return v, largest
 }
+
+// TestBloatedEstimate: what a fresh file would take is judged from the
+// data, and from the last fresh file only where it shows more overhead
+// than pages' ends (values larger than a page): a tiny vault's last fresh
+// file, mostly fixed pages, must not excuse a large bloated one.
+func TestBloatedEstimate(t *testing.T) {
+	const mb = 1 << 20
+	tiny := freshRecord{Size: 12 * sharedPageSize, Data: 10_000}
+	pq := freshRecord{Size: 2*20*mb + 12*sharedPageSize, Data: 20 * mb}
+	for _, c := range []struct {
+		size int64
+		data uint64
+		last freshRecord
+		want bool
+	}{
+		{29 * mb, 28 * mb, freshRecord{}, false},  // fresh
+		{34 * mb, 28 * mb, freshRecord{}, true},   // 20% over
+		{34 * mb, 28 * mb, tiny, true},            // the bug this test is for
+		{29 * mb, 28 * mb, tiny, false},           //
+		{57 * mb, 28 * mb, pq, false},             // a fresh file of large values
+		{64 * mb, 28 * mb, pq, true},              // and one grown 12%
+		{900_000, 549_227, freshRecord{}, false},  // a small fresh file
+		{1_500_000, 549_227, freshRecord{}, true}, // and one grown by half
+	} {
+		if got := bloated(c.size, c.data, c.last); got != c.want {
+			t.Errorf("bloated(%d, %d, %+v) = %v, want %v", c.size, c.data, c.last, got, c.want)
+		}
+	}
+}

@@ -574,19 +574,24 @@ type freshRecord struct {
 
 // bloated reports whether a shared file of size bytes holding data bytes
 // of keys and values is worth writing afresh: whether it is over 1.06
-// times what a fresh file of that data takes, going by the last one
-// (about 1.02 times its data at 10,000 secrets; a small file is mostly
-// the pages every file has), plus a few pages. Changes in place, with
-// keys in random order, split pages and leave them part full, and free
-// pages stay in the file. The file is the group's to store and sync: at
-// 10,000 secrets it is written afresh about once in 30 changes (half a
-// second), at 1,000 about once in 10 (tens of milliseconds).
+// times what a fresh file of that data takes, plus a few pages. Changes
+// in place, with keys in random order, split pages and leave them part
+// full, and free pages stay in the file. The file is the group's to store
+// and sync: at 10,000 secrets it is written afresh about once in 30
+// changes (half a second), at 1,000 about once in 10 (tens of
+// milliseconds).
+//
+// A fresh file takes its data, 2% for the ends of pages (a page holds
+// whole values), and the pages every file has. Values larger than a page
+// (a post-quantum vault's, shared with many) waste far more: when the last
+// fresh file this machine wrote shows more, that is used instead.
 func bloated(size int64, data uint64, last freshRecord) bool {
-	// Before this machine wrote one: 2% for the ends of pages, and the
-	// pages every file has.
-	fresh := data + data/50 + 12*sharedPageSize
-	if last.Data > 0 && last.Size > 0 {
-		fresh = uint64(float64(data) * float64(last.Size) / float64(last.Data))
+	const fixed = 12 * sharedPageSize
+	fresh := data + data/50 + fixed
+	if last.Data > 0 && last.Size > fixed {
+		if per := float64(uint64(last.Size)-fixed) / float64(last.Data); per > 1.02 {
+			fresh = uint64(float64(data)*per) + fixed
+		}
 	}
 	return uint64(size) > fresh+fresh/16+bloatSlack
 }
