@@ -57,9 +57,9 @@ func (v *Vault) chores(r *reader) ([]change, error) {
 // reencryptions re-encrypts every waiting secret this member can read.
 func (v *Vault) reencryptions(r *reader) ([]change, error) {
 	var jobs []*reencryption
-	err := r.ix.b(bFlagged).ForEach(func(k, _ []byte) error {
+	err := r.ix.b(bFlagged).ForEach(func(k, ct []byte) error {
 		var e dueEntry
-		if ok, err := r.ix.getJSON(bFlagged, k, &e); err != nil || !ok || e.Flags&dueWaiting == 0 {
+		if err := r.ix.openRecord(bFlagged, k, ct, &e); err != nil || e.Flags&dueWaiting == 0 {
 			return err
 		}
 		s, err := r.ix.Secret(e.ID)

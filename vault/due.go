@@ -2,6 +2,9 @@ package vault
 
 import (
 	"cmp"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -47,9 +50,20 @@ func lastReview(a *fold.Auth) time.Time {
 // the secrets flagged (rotate now, pending, waiting) and the overdue end
 // of the due index, never every secret, so it costs little enough to run
 // before every command.
+//
+// The last answer is kept in the state folder, sealed, for as long as this
+// machine's copy and the day stay the same: at 10,000 secrets a thousand
+// may be overdue, each a record to open.
 func (v *Vault) Reminders() (Reminders, error) {
 	var out Reminders
+	var key remindersKey
+	cached := false
 	err := v.view(func(r *reader) error {
+		key = remindersKey{Tx: uint64(r.ix.tx.ID()), Day: r.now.Format(time.DateOnly) + " " + r.now.UTC().Format(time.DateOnly), Me: v.me}
+		if c, ok := v.readReminders(key); ok {
+			out, cached = c, true
+			return nil
+		}
 		me := r.me()
 		admin := r.isAdmin()
 		pol := v.policy()
@@ -60,9 +74,9 @@ func (v *Vault) Reminders() (Reminders, error) {
 			}
 		}
 		mine := func(e *dueEntry) bool { return me.Recovery || e.reads(me.Num) }
-		err := r.ix.b(bFlagged).ForEach(func(k, _ []byte) error {
+		err := r.ix.b(bFlagged).ForEach(func(k, ct []byte) error {
 			var e dueEntry
-			if _, err := r.ix.getJSON(bFlagged, k, &e); err != nil {
+			if err := r.ix.openRecord(bFlagged, k, ct, &e); err != nil {
 				return err
 			}
 			switch {
@@ -82,23 +96,87 @@ func (v *Vault) Reminders() (Reminders, error) {
 		if err != nil {
 			return err
 		}
+		// The overdue end of the due index, opened on every processor.
+		type record struct {
+			k, ct []byte
+			e     dueEntry
+			err   error
+		}
+		var overdue []record
 		today := dayNumber(r.now)
 		c := r.ix.b(bDue).Cursor()
-		for k, _ := c.First(); k != nil && int32(be32(k)) < today; k, _ = c.Next() {
-			var e dueEntry
-			if _, err := r.ix.getJSON(bDue, k, &e); err != nil {
+		for k, ct := c.First(); k != nil && int32(be32(k)) < today; k, ct = c.Next() {
+			overdue = append(overdue, record{k: k, ct: ct})
+		}
+		parallel(len(overdue), func(i int) {
+			o := &overdue[i]
+			o.err = r.ix.openRecord(bDue, o.k, o.ct, &o.e)
+		})
+		for i := range overdue {
+			e := &overdue[i].e
+			if err := overdue[i].err; err != nil {
 				return err
 			}
-			if !e.Deleted && e.Flags&(dueRotateNow|duePending) == 0 && mine(&e) {
+			if !e.Deleted && e.Flags&(dueRotateNow|duePending) == 0 && mine(e) {
 				out.Overdue = append(out.Overdue, e.Name)
 			}
 		}
 		return nil
 	})
+	if err != nil || cached {
+		return out, err
+	}
 	for _, l := range [][]string{out.Overdue, out.RotateNow, out.Pending, out.Waiting, out.Reencrypt} {
 		sortNames(l)
 	}
-	return out, err
+	v.keepReminders(key, out)
+	return out, nil
+}
+
+// remindersKey says what a kept answer of Reminders holds for: this
+// machine's copy as of one transaction, one day, one member.
+type remindersKey struct {
+	Tx  uint64        `json:"tx"`
+	Day string        `json:"day"`
+	Me  fold.MemberID `json:"me"`
+}
+
+type keptReminders struct {
+	Key remindersKey `json:"key"`
+	Out Reminders    `json:"out"`
+}
+
+func (v *Vault) remindersPath() string { return filepath.Join(filepath.Dir(v.repPath), "reminders") }
+
+func (v *Vault) readReminders(key remindersKey) (Reminders, bool) {
+	ct, err := os.ReadFile(v.remindersPath())
+	if err != nil || len(ct) > maxStateFile*16 {
+		return Reminders{}, false
+	}
+	pt, err := v.ik.open("reminders", nil, ct)
+	if err != nil {
+		return Reminders{}, false
+	}
+	var k keptReminders
+	if json.Unmarshal(pt, &k) != nil || k.Key != key {
+		return Reminders{}, false
+	}
+	return k.Out, true
+}
+
+// keepReminders keeps an answer of Reminders, if it can: it only saves
+// time.
+func (v *Vault) keepReminders(key remindersKey, out Reminders) {
+	if v.readOnly {
+		return
+	}
+	pt, err := json.Marshal(keptReminders{key, out})
+	if err != nil {
+		return
+	}
+	if ct, err := v.ik.seal("reminders", nil, pt); err == nil {
+		_ = writeHint(v.remindersPath(), ct)
+	}
 }
 
 func be32(b []byte) uint32 {

@@ -37,14 +37,14 @@ func (v *Vault) Log(last int) ([]Event, error) {
 	var out []Event
 	err := v.view(func(r *reader) error {
 		c := r.ix.b(bEvents).Cursor()
-		k, _ := c.Last()
+		k, ct := c.Last()
 		for n := 0; k != nil && (last <= 0 || n < last); n++ {
 			var e fold.Event
-			if _, err := r.ix.getJSON(bEvents, k, &e); err != nil {
+			if err := r.ix.openRecord(bEvents, k, ct, &e); err != nil {
 				return err
 			}
 			out = append(out, publicEvent(e))
-			k, _ = c.Prev()
+			k, ct = c.Prev()
 		}
 		return nil
 	})

@@ -28,9 +28,9 @@ func (v *Vault) Overview() ([]Summary, error) {
 	err := v.view(func(r *reader) error {
 		me := r.me()
 		pol := v.policy()
-		return r.ix.b(bDue).ForEach(func(k, _ []byte) error {
+		return r.ix.b(bDue).ForEach(func(k, ct []byte) error {
 			var e dueEntry
-			if _, err := r.ix.getJSON(bDue, k, &e); err != nil {
+			if err := r.ix.openRecord(bDue, k, ct, &e); err != nil {
 				return err
 			}
 			if e.Deleted {

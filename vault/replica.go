@@ -98,6 +98,18 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 	if readOnly {
 		return db, nil
 	}
+	// Opened before: nothing to set up, and a commit costs two syncs.
+	ready := false
+	_ = db.View(func(tx *bolt.Tx) error {
+		ready = tx.Bucket([]byte(bLocal)) != nil && bytes.Equal(tx.Bucket([]byte(bLocal)).Get([]byte(lFormat)), []byte{replicaFormat})
+		for _, b := range replicaBuckets {
+			ready = ready && tx.Bucket([]byte(b)) != nil
+		}
+		return nil
+	})
+	if ready {
+		return db, nil
+	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range replicaBuckets {
 			if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {

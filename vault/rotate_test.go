@@ -1,6 +1,10 @@
 package vault
 
 import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -156,4 +160,67 @@ func TestRemindersAndDue(t *testing.T) {
 	g.do("bob", func(v *Vault) {
 		mustIs(t, v.MarkReviewed(), ErrNotAdmin)
 	})
+}
+
+// TestRemindersKept: the answer kept in the state folder is the one
+// computed, sealed (no name in the clear), and stands only while this
+// machine's copy, the day and the member stay the same; a damaged one is
+// ignored.
+func TestRemindersKept(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	now := g.clock.t
+	v := g.as("alice")
+	if _, err := v.Add(NewSecret{Name: "airtable-overdue", Share: []string{"bob"}, LastRotated: now.AddDate(-1, 0, 0)}, NewValue([]byte("v"))); err != nil {
+		t.Fatal(err)
+	}
+	first, err := v.Reminders()
+	if err != nil || !slices.Equal(first.Overdue, []string{"airtable-overdue"}) {
+		t.Fatalf("reminders: %+v, %v", first, err)
+	}
+	kept, err := os.ReadFile(v.remindersPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(kept, []byte("airtable")) {
+		t.Fatal("the kept reminders name a secret in the clear")
+	}
+	// Kept: the same answer, without the due index.
+	again, err := v.Reminders()
+	if err != nil || !reflect.DeepEqual(jsonOf(t, first), jsonOf(t, again)) {
+		t.Fatalf("kept answer differs: %+v", again)
+	}
+	// A change makes a new answer.
+	if _, err := v.Set("airtable-overdue", NewValue([]byte("new"))); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := v.Reminders(); len(r.Overdue) != 0 {
+		t.Fatalf("after rotating: %+v", r)
+	}
+	// So does a new day.
+	if _, err := v.Add(NewSecret{Name: "due-tomorrow", LastRotated: now.AddDate(0, -6, 0).AddDate(0, 0, 1)}, NewValue([]byte("v"))); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := v.Reminders(); len(r.Overdue) != 0 {
+		t.Fatalf("today: %+v", r)
+	}
+	g.clock.t = now.AddDate(0, 0, 3)
+	if r, _ := v.Reminders(); !slices.Equal(r.Overdue, []string{"due-tomorrow"}) {
+		t.Fatalf("three days on: %+v", r)
+	}
+	// A damaged kept answer is ignored.
+	if err := os.WriteFile(v.remindersPath(), []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := v.Reminders(); err != nil || !slices.Equal(r.Overdue, []string{"due-tomorrow"}) {
+		t.Fatalf("with a damaged kept answer: %+v, %v", r, err)
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
