@@ -406,6 +406,15 @@ func (c *checker) page(id uint64, depth int, b bounds) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTreePage(id, flags, count, b); err != nil {
+		return err
+	}
+	return c.elements(span{id: id, base: base, end: end, count: count, leaf: flags == leafPageFlag}, b, depth)
+}
+
+// checkTreePage checks the kind and element count of page id of a tree, below
+// a parent that requires b of it.
+func checkTreePage(id uint64, flags uint16, count uint64, b bounds) error {
 	switch flags {
 	case branchPageFlag:
 		if count == 0 {
@@ -419,7 +428,7 @@ func (c *checker) page(id uint64, depth int, b bounds) error {
 	default:
 		return fmt.Errorf("%w: page %d: unexpected page flags %#x", ErrCorrupt, id, flags)
 	}
-	return c.elements(span{id: id, base: base, end: end, count: count, leaf: flags == leafPageFlag}, b, depth)
+	return nil
 }
 
 // span is a branch or leaf page: a page of the file, or an inline

@@ -358,17 +358,8 @@ func (c *Cursor) push(id uint64, depth int, b bounds) error {
 		return fmt.Errorf("%w: page %d: header says page %d", ErrCorrupt, id, got)
 	}
 	flags, count := ne.Uint16(h[hdrFlags:]), uint64(ne.Uint16(h[hdrCount:]))
-	switch flags {
-	case branchPageFlag:
-		if count == 0 {
-			return fmt.Errorf("%w: page %d: branch page without elements", ErrCorrupt, id)
-		}
-	case leafPageFlag:
-		if count == 0 && b.first.n != 0 {
-			return fmt.Errorf("%w: page %d: empty leaf page below a branch", ErrCorrupt, id)
-		}
-	default:
-		return fmt.Errorf("%w: page %d: unexpected page flags %#x", ErrCorrupt, id, flags)
+	if err := checkTreePage(id, flags, count, b); err != nil {
+		return err
 	}
 	p := span{id: id, base: base, end: base + (overflow+1)*r.psz, count: count, leaf: flags == leafPageFlag}
 	if err := r.elements(p, b); err != nil {
