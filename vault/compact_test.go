@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"math"
 	"os"
 	"testing"
 
@@ -23,7 +22,7 @@ func TestSharedFileStaysCompact(t *testing.T) {
 	for _, rule := range []bool{false, true} {
 		bloatSlack = old
 		if !rule {
-			bloatSlack = math.MaxUint64 / 2
+			bloatSlack = 1 << 40
 		}
 		v, size := compactScenario(t)
 		// What a file written afresh now takes:
@@ -39,7 +38,7 @@ func TestSharedFileStaysCompact(t *testing.T) {
 		switch {
 		case !rule && size < 2*info.Size():
 			t.Fatal("without the rule the file stays small: the scenario does not bloat it")
-		case rule && size > info.Size()+info.Size()/16+int64(bloatSlack):
+		case rule && size > info.Size()+max(info.Size()/20, int64(bloatSlack*sharedPageSizeFor(uint64(info.Size())))):
 			t.Fatal("with the rule the file is not kept compact")
 		case rule && v.freshWrites != 1:
 			// The bloated file, read, is the spare for the second change,
@@ -183,14 +182,16 @@ func TestBloatedEstimate(t *testing.T) {
 		last freshRecord
 		want bool
 	}{
-		{29 * mb, 28 * mb, freshRecord{}, false},  // fresh
-		{34 * mb, 28 * mb, freshRecord{}, true},   // 20% over
-		{34 * mb, 28 * mb, tiny, true},            // the bug this test is for
-		{29 * mb, 28 * mb, tiny, false},           //
-		{57 * mb, 28 * mb, pq, false},             // a fresh file of large values
-		{64 * mb, 28 * mb, pq, true},              // and one grown 12%
-		{900_000, 549_227, freshRecord{}, false},  // a small fresh file
-		{1_500_000, 549_227, freshRecord{}, true}, // and one grown by half
+		{29 * mb, 28 * mb, freshRecord{}, false},                                     // fresh
+		{34 * mb, 28 * mb, freshRecord{}, true},                                      // 20% over
+		{34 * mb, 28 * mb, tiny, true},                                               // the bug this test is for
+		{29 * mb, 28 * mb, tiny, false},                                              //
+		{57 * mb, 28 * mb, pq, false},                                                // a fresh file of large values
+		{64 * mb, 28 * mb, pq, true},                                                 // and one grown 12%
+		{700_000, 549_227, freshRecord{}, false},                                     // a small fresh file
+		{1_000_000, 549_227, freshRecord{}, true},                                    // and one grown by half
+		{3_080_192, 2_670_000, freshRecord{Size: 3_014_656, Data: 2_660_000}, false}, // 1,000 secrets: a fresh file and a change
+		{3_342_336, 2_672_000, freshRecord{Size: 3_014_656, Data: 2_660_000}, true},  // and one grown 11%
 	} {
 		if got := bloated(c.size, c.data, c.last); got != c.want {
 			t.Errorf("bloated(%d, %d, %+v) = %v, want %v", c.size, c.data, c.last, got, c.want)

@@ -22,9 +22,9 @@ import (
 )
 
 // FormatVersion is the version of the file layout this package writes. A
-// file with a higher version is refused with [ErrNewerFormat]; format 1
-// (an unreleased test version) with [ErrOldFormat].
-const FormatVersion = 2
+// file with a higher version is refused with [ErrNewerFormat]; formats 1
+// and 2 (unreleased test versions) with [ErrOldFormat].
+const FormatVersion = 3
 
 // The shared file: what members copy between machines. It holds the log
 // and nothing else: sealed operations, the age files of values, and key
@@ -192,8 +192,8 @@ func (f *sharedFile) readMeta() error {
 		return errorf(ErrCorrupt, "%s has no format version", f.path)
 	}
 	switch n := binary.BigEndian.Uint32(format); {
-	case n == 1:
-		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format 1), which this version cannot read; create the group's vault again with 'vault init'", f.path)
+	case n == 1 || n == 2:
+		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format %d), which this version cannot read; create the group's vault again with 'vault init'", f.path, n)
 	case n > FormatVersion:
 		return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
 	case n < FormatVersion:
@@ -573,33 +573,49 @@ type freshRecord struct {
 }
 
 // bloated reports whether a shared file of size bytes holding data bytes
-// of keys and values is worth writing afresh: whether it is over 1.06
-// times what a fresh file of that data takes, plus a few pages. Changes
-// in place, with keys in random order, split pages and leave them part
-// full, and free pages stay in the file. The file is the group's to store
-// and sync: at 10,000 secrets it is written afresh about once in 30
-// changes (half a second), at 1,000 about once in 10 (tens of
-// milliseconds).
-//
-// A fresh file takes its data, 2% for the ends of pages (a page holds
-// whole values), and the pages every file has. Values larger than a page
-// (a post-quantum vault's, shared with many) waste far more: when the last
-// fresh file this machine wrote shows more, that is used instead.
+// of keys and values is worth writing afresh: whether it is over 1.05
+// times what a fresh file of that data takes (and at least a few pages
+// more: the first change to a fresh file, which has no free pages, adds
+// one for every page it touches). Changes in place, with keys in random
+// order, split pages and leave them part full, and free pages stay in the
+// file. The file is the group's to store and sync: at 10,000 secrets it
+// is written afresh about once in 20 changes (half a second), at 1,000
+// about once in four (70 ms).
 func bloated(size int64, data uint64, last freshRecord) bool {
-	const fixed = 12 * sharedPageSize
-	fresh := data + data/50 + fixed
-	if last.Data > 0 && last.Size > fixed {
-		if per := float64(uint64(last.Size)-fixed) / float64(last.Data); per > 1.02 {
-			fresh = uint64(float64(data)*per) + fixed
-		}
-	}
-	return uint64(size) > fresh+fresh/16+bloatSlack
+	fresh := freshSize(data, last)
+	slack := max(fresh/20, bloatSlack*sharedPageSizeFor(data))
+	return uint64(size) > fresh+slack
 }
 
-// bloatSlack is the growth a file may have beyond the ratio: the first
-// change to a fresh file, which has no free pages, adds a page for every
-// page it touches.
-var bloatSlack uint64 = 12 * sharedPageSize
+// freshSize estimates what a fresh shared file of data bytes takes: the
+// last fresh file this machine wrote, with what changed since at its
+// overhead per byte; without one, the data, 2% for the ends of pages (a
+// page holds whole values) and the pages every file has. The overhead of
+// the last fresh file counts for what changed only where it is more than
+// pages' ends (values larger than a page: a post-quantum vault's, shared
+// with many), so that a tiny vault's last fresh file, mostly fixed pages,
+// does not excuse a large bloated one.
+func freshSize(data uint64, last freshRecord) uint64 {
+	page := sharedPageSizeFor(data)
+	fixed := 12 * page
+	if last.Data == 0 || last.Size <= 0 || sharedPageSizeFor(last.Data) != page {
+		return data + data/50 + fixed
+	}
+	per := 1.02
+	if uint64(last.Size) > fixed {
+		per = max(per, float64(uint64(last.Size)-fixed)/float64(last.Data))
+	}
+	if data >= last.Data {
+		return uint64(last.Size) + uint64(float64(data-last.Data)*per)
+	}
+	return uint64(last.Size) - min(uint64(last.Size), uint64(float64(last.Data-data)*per))
+}
+
+// bloatSlack is the growth, in pages, a file may have beyond the ratio:
+// the first change to a fresh file adds a page for every page it touches
+// (the root, the freelist, a leaf and a branch in two buckets; with
+// splits, eight).
+var bloatSlack uint64 = 8
 
 // pruneArrivals forgets the arrivals the spare already holds (all of them
 // when there is no spare of ours: the next one is built anew or compared
@@ -781,7 +797,14 @@ func syncFile(path string) error {
 // when fresh) up to the replica: every operation, every live blob and
 // grant, no dead blob.
 func (v *Vault) fillShared(path string, fresh bool) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: sharedPageSize})
+	page := sharedPageSize
+	if fresh {
+		_ = v.rep.View(func(tx *bolt.Tx) error {
+			page = int(sharedPageSizeFor(dataSize(tx)))
+			return nil
+		})
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: page})
 	if err != nil {
 		return fmt.Errorf("cannot write the new vault file: %w", err)
 	}

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,22 +19,24 @@ func TestOpenRefusesNewerFormat(t *testing.T) {
 	})
 	_, err := Open(g.path, Options{Identity: g.ids["alice"]})
 	mustIs(t, err, ErrNewerFormat)
-	if want := "was written by a newer version of vault (format 3; this one reads up to 2)"; !strings.Contains(err.Error(), want) {
+	if want := "was written by a newer version of vault (format 4; this one reads up to 3)"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
 }
 
-// TestOpenRefusesFormatOne: files of the unreleased format 1 get a clear
-// message, not an attempt to read them.
-func TestOpenRefusesFormatOne(t *testing.T) {
-	g := newGroup(t, Classic, "alice")
-	tamper(t, g.path, func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bMeta)).Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, 1))
-	})
-	_, err := Open(g.path, Options{Identity: g.ids["alice"]})
-	mustIs(t, err, ErrOldFormat)
-	if want := "unreleased test version of vault (format 1)"; !strings.Contains(err.Error(), want) {
-		t.Fatalf("error %q does not say %q", err, want)
+// TestOpenRefusesOldFormats: files of the unreleased formats 1 and 2 get a
+// clear message, not an attempt to read them.
+func TestOpenRefusesOldFormats(t *testing.T) {
+	for _, n := range []uint32{1, 2} {
+		g := newGroup(t, Classic, "alice")
+		tamper(t, g.path, func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte(bMeta)).Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, n))
+		})
+		_, err := Open(g.path, Options{Identity: g.ids["alice"]})
+		mustIs(t, err, ErrOldFormat)
+		if want := fmt.Sprintf("unreleased test version of vault (format %d)", n); !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
 	}
 }
 

@@ -79,7 +79,7 @@ func (r *reader) names(ids []fold.MemberID) []string {
 
 // idsKey turns a list of IDs into a map key.
 func idsKey(ids []fold.MemberID) string {
-	b := make([]byte, 0, len(ids)*16)
+	b := make([]byte, 0, len(ids)*len(fold.MemberID{}))
 	for _, id := range ids {
 		b = append(b, id[:]...)
 	}

@@ -11,7 +11,7 @@ import (
 // The binary form of a Secret, for the index every command reads: a few
 // hundred bytes that decode in a microsecond or two, where JSON took
 // kilobytes and tens of microseconds. Layout: a version byte; the member
-// IDs the record names, each once (a count, then 16 bytes each), then the
+// IDs the record names, each once (a count, then 8 bytes each), then the
 // operation IDs likewise (32 bytes each); then the fields in order, with
 // members and operations as their number in those lists. Integers are
 // varints, strings and lists have their length first, hashes are raw
@@ -267,7 +267,7 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 	e.optStamp(s.Deleted)
 	e.optStamp(s.Purged)
 	e.members(s.Wanted)
-	out := make([]byte, 0, 1+2+16*len(e.memL)+2+32*len(e.opL)+len(e.b))
+	out := make([]byte, 0, 1+2+len(MemberID{})*len(e.memL)+2+32*len(e.opL)+len(e.b))
 	out = append(out, secretCodec)
 	out = binary.AppendUvarint(out, uint64(len(e.memL)))
 	for _, id := range e.memL {
@@ -287,7 +287,7 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 	}
 	d := &dec{b: b[1:]}
 	*s = Secret{}
-	d.memL = make([]MemberID, d.count(16))
+	d.memL = make([]MemberID, d.count(len(MemberID{})))
 	for i := range d.memL {
 		d.raw(d.memL[i][:])
 	}

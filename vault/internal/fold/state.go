@@ -3,6 +3,8 @@ package fold
 import (
 	"bytes"
 	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
 	"slices"
 	"time"
 
@@ -28,13 +30,19 @@ type (
 type SecretID [16]byte
 
 // MarshalText encodes the ID in hex.
-func (s SecretID) MarshalText() ([]byte, error) { return oplog.Member(s).MarshalText() }
+func (s SecretID) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // UnmarshalText decodes a hex ID.
-func (s *SecretID) UnmarshalText(b []byte) error { return (*oplog.Member)(s).UnmarshalText(b) }
+func (s *SecretID) UnmarshalText(b []byte) error {
+	if hex.DecodedLen(len(b)) != len(s) {
+		return errors.New("bad id length")
+	}
+	_, err := hex.Decode(s[:], b)
+	return err
+}
 
 // String returns the ID in hex.
-func (s SecretID) String() string { return oplog.Member(s).String() }
+func (s SecretID) String() string { return hex.EncodeToString(s[:]) }
 
 // Stamp records who did something, when, and in which operation.
 type Stamp struct {
