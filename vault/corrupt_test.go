@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestCorruptFile damages a real vault file in many ways: bytes flipped
@@ -254,6 +256,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	page := filePageSize(t, g.path)
 	// Damage the header of a page of values that holds none of the new
 	// value: a page bob never needs to read now. (A value may also sit in
 	// pages bbolt freed; every page holding it is damaged.)
@@ -264,7 +267,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 			if i < 0 {
 				return out
 			}
-			out[(off+i)/sharedPageSize] = true
+			out[(off+i)/page] = true
 			off += i + 1
 		}
 	}
@@ -286,7 +289,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 				continue
 			}
 			for p := range ps {
-				data[p*sharedPageSize] ^= 0xff // the page's ID
+				data[p*page] ^= 0xff // the page's ID
 			}
 			damaged, want = name, strings.Repeat(fmt.Sprint(i), 400)
 			return
@@ -329,4 +332,15 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 			t.Fatalf("%s lost", damaged)
 		}
 	})
+}
+
+// filePageSize returns the page size of the bbolt file at path.
+func filePageSize(t *testing.T, path string) int {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	return db.Info().PageSize
 }

@@ -105,6 +105,9 @@ type Vault struct {
 	progress func(done, total int)
 	// freshWrites counts the shared files written anew (for tests).
 	freshWrites int
+	// adopted is set when this machine's copy was started as a copy of
+	// the shared file (adoptShared; for tests).
+	adopted bool
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
@@ -242,6 +245,7 @@ func (v *Vault) open() error {
 	v.vaultID = sf.vaultID
 	v.repPath = v.replicaPath(sf.vaultID)
 	if v.rep == nil {
+		v.adoptShared(sf)
 		if err := v.openReplica(true); err != nil {
 			return err
 		}
@@ -440,7 +444,9 @@ func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
 				return err
 			}
 		}
-		if !in.empty() {
+		// Operations may also wait from before: a copy adopted from the
+		// shared file (adoptShared) whose first open did not finish.
+		if !in.empty() || newPending(tx) {
 			rep, err := v.ingest(tx, in)
 			if err != nil {
 				return err
