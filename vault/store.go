@@ -103,8 +103,10 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
-	// freshWrites counts the shared files written anew (for tests).
-	freshWrites int
+	// freshWrites counts the shared files written anew, and
+	// remindersPatched the kept reminders brought up to date (for tests).
+	freshWrites      int
+	remindersPatched int
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
