@@ -157,7 +157,8 @@ func BenchmarkGet(b *testing.B) {
 }
 
 // BenchmarkGetAfterChange is 'vault get' right after another member
-// changed the file: the change is checked and folded first.
+// changed the file: the change is checked and folded first, then the
+// reminders and the value, as the command does.
 func BenchmarkGetAfterChange(b *testing.B) {
 	forSizes(b, func(b *testing.B, n int) {
 		path, ids := benchVault(b, n)
@@ -173,6 +174,9 @@ func BenchmarkGetAfterChange(b *testing.B) {
 			i++
 			b.StartTimer()
 			v := benchOpen(b, path, ids, 10)
+			if _, err := v.Reminders(); err != nil {
+				b.Fatal(err)
+			}
 			if _, err := v.Reveal("secret-00500", 0); err != nil {
 				b.Fatal(err)
 			}

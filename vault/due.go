@@ -1,8 +1,10 @@
 package vault
 
 import (
+	"bytes"
 	"cmp"
-	"encoding/json"
+	"encoding/binary"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,129 +53,390 @@ func lastReview(a *fold.Auth) time.Time {
 // of the due index, never every secret, so it costs little enough to run
 // before every command.
 //
-// The last answer is kept in the state folder, sealed, for as long as this
-// machine's copy and the day stay the same: at 10,000 secrets a thousand
-// may be overdue, each a record to open.
+// The last answer is kept in the state folder, sealed, for as long as the
+// day and the member stay the same: at 10,000 secrets a thousand may be
+// overdue, each a record to open. When this machine's copy changed since,
+// only the secrets rewritten since are read again (see changeLog); a
+// change that may touch every secret (membership, keys, the review, a
+// fold from scratch) makes the answer anew.
 func (v *Vault) Reminders() (Reminders, error) {
 	var out Reminders
-	var key remindersKey
-	cached := false
+	var lists reminderLists
+	var keep *keptReminders
 	err := v.view(func(r *reader) error {
-		key = remindersKey{Tx: uint64(r.ix.tx.ID()), Day: r.now.Format(time.DateOnly) + " " + r.now.UTC().Format(time.DateOnly), Me: v.me}
-		if c, ok := v.readReminders(key); ok {
-			out, cached = c, true
+		me := r.me()
+		if me == nil {
 			return nil
 		}
-		me := r.me()
 		admin := r.isAdmin()
-		pol := v.policy()
 		if admin {
-			st := pol.Review(lastReview(r.auth), r.now)
+			st := v.policy().Review(lastReview(r.auth), r.now)
 			if st.State != rotation.OK {
 				out.Review = &st
 			}
 		}
-		mine := func(e *dueEntry) bool { return me.Recovery || e.reads(me.Num) }
-		err := r.ix.b(bFlagged).ForEach(func(k, ct []byte) error {
-			var e dueEntry
-			if err := r.ix.openRecord(bFlagged, k, ct, &e); err != nil {
-				return err
-			}
+		key := remindersKey{Day: r.now.Format(time.DateOnly) + " " + r.now.UTC().Format(time.DateOnly), Me: v.me, Num: me.Num, Recovery: me.Recovery, Admin: admin}
+		mark := r.ix.lastChange()
+		if k, ok := v.readReminders(); ok && k.Key == key {
+			ids, all, ok := r.ix.changesSince(k.Mark)
 			switch {
-			case e.Flags&dueRotateNow != 0 && mine(&e):
-				out.RotateNow = append(out.RotateNow, e.Name)
-			case e.Flags&duePending != 0 && mine(&e):
-				out.Pending = append(out.Pending, e.Name)
-			}
-			if e.Flags&dueWaiting != 0 && admin {
-				out.Waiting = append(out.Waiting, e.Name)
-			}
-			if e.Flags&dueWaiting != 0 && !e.Deleted && e.reads(me.Num) {
-				out.Reencrypt = append(out.Reencrypt, e.Name)
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		// The overdue end of the due index, opened on every processor.
-		type record struct {
-			k, ct []byte
-			e     dueEntry
-			err   error
-		}
-		var overdue []record
-		today := dayNumber(r.now)
-		c := r.ix.b(bDue).Cursor()
-		for k, ct := c.First(); k != nil && int32(be32(k)) < today; k, ct = c.Next() {
-			overdue = append(overdue, record{k: k, ct: ct})
-		}
-		parallel(len(overdue), func(i int) {
-			o := &overdue[i]
-			o.err = r.ix.openRecord(bDue, o.k, o.ct, &o.e)
-		})
-		for i := range overdue {
-			e := &overdue[i].e
-			if err := overdue[i].err; err != nil {
-				return err
-			}
-			if !e.Deleted && e.Flags&(dueRotateNow|duePending) == 0 && mine(e) {
-				out.Overdue = append(out.Overdue, e.Name)
+			case ok && !all && len(ids) == 0:
+				lists = k.Lists
+				return nil
+			case ok && !all:
+				v.remindersPatched++
+				if err := r.patchReminders(&k.Lists, ids); err != nil {
+					return err
+				}
+				lists, keep = k.Lists, &keptReminders{Key: key, Mark: mark, Lists: k.Lists}
+				return nil
 			}
 		}
-		return nil
+		var err error
+		lists, err = r.reminders()
+		keep = &keptReminders{Key: key, Mark: mark, Lists: lists}
+		return err
 	})
-	if err != nil || cached {
-		return out, err
+	if err != nil {
+		return Reminders{}, err
 	}
-	for _, l := range [][]string{out.Overdue, out.RotateNow, out.Pending, out.Waiting, out.Reencrypt} {
-		sortNames(l)
+	if keep != nil {
+		v.keepReminders(keep)
 	}
-	v.keepReminders(key, out)
+	out.Overdue, out.RotateNow, out.Pending, out.Waiting, out.Reencrypt =
+		lists[0].names(), lists[1].names(), lists[2].names(), lists[3].names(), lists[4].names()
 	return out, nil
 }
 
-// remindersKey says what a kept answer of Reminders holds for: this
-// machine's copy as of one transaction, one day, one member.
-type remindersKey struct {
-	Tx  uint64        `json:"tx"`
-	Day string        `json:"day"`
-	Me  fold.MemberID `json:"me"`
+// The lists of reminders, in the order of the fields of Reminders.
+const (
+	remindOverdue = iota
+	remindRotateNow
+	remindPending
+	remindWaiting
+	remindReencrypt
+	remindLists
+)
+
+// reminderLists are the secrets of each list of Reminders, each list in
+// the order of sortReminders.
+type reminderLists [remindLists]reminderList
+
+type reminderList []reminder
+
+type reminder struct {
+	ID   fold.SecretID
+	Name string
 }
 
+func (l reminderList) names() []string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := make([]string, len(l))
+	for i, e := range l {
+		out[i] = e.Name
+	}
+	return out
+}
+
+// compareReminders orders by name regardless of case, then exactly, then
+// by ID: an order of the set alone, so that an answer patched and one made
+// anew list the same secrets the same way.
+func compareReminders(a, b reminder, foldA, foldB string) int {
+	if c := strings.Compare(foldA, foldB); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return bytes.Compare(a.ID[:], b.ID[:])
+}
+
+func sortReminders(l reminderList) {
+	type keyed struct {
+		key string
+		e   reminder
+	}
+	ks := make([]keyed, len(l))
+	for i, e := range l {
+		ks[i] = keyed{foldName(e.Name), e}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return compareReminders(a.e, b.e, a.key, b.key) })
+	for i, k := range ks {
+		l[i] = k.e
+	}
+}
+
+// insertReminder puts e where sortReminders would.
+func insertReminder(l reminderList, e reminder) reminderList {
+	key := foldName(e.Name)
+	i, _ := slices.BinarySearchFunc(l, e, func(a, b reminder) int { return compareReminders(a, b, foldName(a.Name), key) })
+	return slices.Insert(l, i, e)
+}
+
+// remindsOf sorts one record of the flagged set or of the overdue end of
+// the due index into the lists it belongs to.
+type remindsOf struct {
+	me    *fold.Member
+	admin bool
+}
+
+func (m remindsOf) mine(e *dueEntry) bool { return m.me.Recovery || e.reads(m.me.Num) }
+
+func (m remindsOf) flagged(e *dueEntry, add func(list int)) {
+	switch {
+	case e.Flags&dueRotateNow != 0 && m.mine(e):
+		add(remindRotateNow)
+	case e.Flags&duePending != 0 && m.mine(e):
+		add(remindPending)
+	}
+	if e.Flags&dueWaiting != 0 && m.admin {
+		add(remindWaiting)
+	}
+	if e.Flags&dueWaiting != 0 && !e.Deleted && e.reads(m.me.Num) {
+		add(remindReencrypt)
+	}
+}
+
+func (m remindsOf) overdue(e *dueEntry, add func(list int)) {
+	if !e.Deleted && e.Flags&(dueRotateNow|duePending) == 0 && m.mine(e) {
+		add(remindOverdue)
+	}
+}
+
+// reminders makes the lists anew.
+func (r *reader) reminders() (reminderLists, error) {
+	var out reminderLists
+	m := remindsOf{me: r.me(), admin: r.isAdmin()}
+	err := r.ix.b(bFlagged).ForEach(func(k, ct []byte) error {
+		var e dueEntry
+		if err := r.ix.openRecord(bFlagged, k, ct, &e); err != nil {
+			return err
+		}
+		m.flagged(&e, func(l int) { out[l] = append(out[l], reminder{e.ID, e.Name}) })
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	// The overdue end of the due index, opened on every processor.
+	type record struct {
+		k, ct []byte
+		e     dueEntry
+		err   error
+	}
+	var overdue []record
+	today := dayNumber(r.now)
+	c := r.ix.b(bDue).Cursor()
+	for k, ct := c.First(); k != nil && int32(be32(k)) < today; k, ct = c.Next() {
+		overdue = append(overdue, record{k: k, ct: ct})
+	}
+	parallel(len(overdue), func(i int) {
+		o := &overdue[i]
+		o.err = r.ix.openRecord(bDue, o.k, o.ct, &o.e)
+	})
+	for i := range overdue {
+		e := &overdue[i].e
+		if err := overdue[i].err; err != nil {
+			return out, err
+		}
+		m.overdue(e, func(l int) { out[l] = append(out[l], reminder{e.ID, e.Name}) })
+	}
+	for _, l := range out {
+		sortReminders(l)
+	}
+	return out, nil
+}
+
+// patchReminders brings lists made from an earlier state of the index up
+// to date with the secrets in ids, the only ones rewritten since: it
+// reads their entries as reminders would, and nothing else.
+func (r *reader) patchReminders(lists *reminderLists, ids []fold.SecretID) error {
+	gone := make(map[fold.SecretID]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
+	}
+	for i, l := range lists {
+		lists[i] = slices.DeleteFunc(l, func(e reminder) bool { return gone[e.ID] })
+	}
+	m := remindsOf{me: r.me(), admin: r.isAdmin()}
+	today := dayNumber(r.now)
+	for _, id := range ids {
+		add := func(e *dueEntry) func(int) {
+			return func(l int) { lists[l] = insertReminder(lists[l], reminder{e.ID, e.Name}) }
+		}
+		if ct := r.ix.b(bFlagged).Get(id[:]); ct != nil {
+			var e dueEntry
+			if err := r.ix.openRecord(bFlagged, id[:], ct, &e); err != nil {
+				return err
+			}
+			m.flagged(&e, add(&e))
+		}
+		// The secret's entry in the due index is filed under its due
+		// day; only an overdue one is read.
+		s, err := r.ix.Secret(id)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			continue
+		}
+		if day := dueDay(s); day < today {
+			k := dueKey(day, id)
+			if ct := r.ix.b(bDue).Get(k); ct != nil {
+				var e dueEntry
+				if err := r.ix.openRecord(bDue, k, ct, &e); err != nil {
+					return err
+				}
+				m.overdue(&e, add(&e))
+			}
+		}
+	}
+	return nil
+}
+
+// remindersKey says what a kept answer of Reminders holds for: one day,
+// one member, with the rights it had.
+type remindersKey struct {
+	Day      string
+	Me       fold.MemberID
+	Num      uint16
+	Recovery bool
+	Admin    bool
+}
+
+// keptReminders is an answer of Reminders kept in the state folder, as of
+// the index's change log entry Mark.
 type keptReminders struct {
-	Key remindersKey `json:"key"`
-	Out Reminders    `json:"out"`
+	Key   remindersKey
+	Mark  changeMark
+	Lists reminderLists
+}
+
+const keptRemindersVersion = 1
+
+// MarshalBinary encodes the kept answer: a version byte, the day, the
+// member, its number and rights, the mark, then each list: its length and
+// each secret's ID and name.
+func (k *keptReminders) MarshalBinary() ([]byte, error) {
+	b := []byte{keptRemindersVersion}
+	b = binary.AppendUvarint(b, uint64(len(k.Key.Day)))
+	b = append(b, k.Key.Day...)
+	b = append(b, k.Key.Me[:]...)
+	b = binary.BigEndian.AppendUint16(b, k.Key.Num)
+	var rights byte
+	if k.Key.Recovery {
+		rights |= 1
+	}
+	if k.Key.Admin {
+		rights |= 2
+	}
+	b = append(b, rights)
+	b = binary.BigEndian.AppendUint64(b, k.Mark.Tx)
+	b = append(b, k.Mark.Mark[:]...)
+	for _, l := range k.Lists {
+		b = binary.AppendUvarint(b, uint64(len(l)))
+		for _, e := range l {
+			b = append(b, e.ID[:]...)
+			b = binary.AppendUvarint(b, uint64(len(e.Name)))
+			b = append(b, e.Name...)
+		}
+	}
+	return b, nil
+}
+
+var errKeptReminders = errors.New("malformed kept reminders")
+
+// UnmarshalBinary decodes what MarshalBinary encoded, every byte.
+func (k *keptReminders) UnmarshalBinary(b []byte) error {
+	*k = keptReminders{}
+	// uvarint reads a length written the one way MarshalBinary writes it.
+	uvarint := func() (uint64, int) {
+		n, w := binary.Uvarint(b)
+		if w > 0 && w != len(binary.AppendUvarint(nil, n)) {
+			return 0, -1
+		}
+		return n, w
+	}
+	str := func() (string, bool) {
+		n, w := uvarint()
+		if w <= 0 || n > uint64(len(b)-w) {
+			return "", false
+		}
+		s := string(b[w : w+int(n)])
+		b = b[w+int(n):]
+		return s, true
+	}
+	if len(b) < 1 || b[0] != keptRemindersVersion {
+		return errKeptReminders
+	}
+	b = b[1:]
+	day, ok := str()
+	const m = len(fold.MemberID{})
+	if !ok || len(b) < m+2+1+8+8 || b[m+2] > 3 {
+		return errKeptReminders
+	}
+	k.Key.Day = day
+	copy(k.Key.Me[:], b)
+	k.Key.Num = binary.BigEndian.Uint16(b[m:])
+	k.Key.Recovery, k.Key.Admin = b[m+2]&1 != 0, b[m+2]&2 != 0
+	k.Mark.Tx = binary.BigEndian.Uint64(b[m+3:])
+	copy(k.Mark.Mark[:], b[m+11:])
+	b = b[m+19:]
+	for i := range k.Lists {
+		n, w := uvarint()
+		// Each entry takes at least 17 bytes.
+		if w <= 0 || n > uint64(len(b)-w)/17 {
+			return errKeptReminders
+		}
+		b = b[w:]
+		var l reminderList
+		if n > 0 {
+			l = make(reminderList, 0, n)
+		}
+		for range n {
+			if len(b) < 16 {
+				return errKeptReminders
+			}
+			var e reminder
+			copy(e.ID[:], b)
+			b = b[16:]
+			if e.Name, ok = str(); !ok {
+				return errKeptReminders
+			}
+			l = append(l, e)
+		}
+		k.Lists[i] = l
+	}
+	if len(b) != 0 {
+		return errKeptReminders
+	}
+	return nil
 }
 
 func (v *Vault) remindersPath() string { return filepath.Join(filepath.Dir(v.repPath), "reminders") }
 
-func (v *Vault) readReminders(key remindersKey) (Reminders, bool) {
+func (v *Vault) readReminders() (keptReminders, bool) {
+	var k keptReminders
 	ct, err := os.ReadFile(v.remindersPath())
 	if err != nil || len(ct) > maxStateFile*16 {
-		return Reminders{}, false
+		return k, false
 	}
 	pt, err := v.ik.open("reminders", nil, ct)
-	if err != nil {
-		return Reminders{}, false
+	if err != nil || k.UnmarshalBinary(pt) != nil {
+		return keptReminders{}, false
 	}
-	var k keptReminders
-	if json.Unmarshal(pt, &k) != nil || k.Key != key {
-		return Reminders{}, false
-	}
-	return k.Out, true
+	return k, true
 }
 
 // keepReminders keeps an answer of Reminders, if it can: it only saves
 // time.
-func (v *Vault) keepReminders(key remindersKey, out Reminders) {
+func (v *Vault) keepReminders(k *keptReminders) {
 	if v.readOnly {
 		return
 	}
-	pt, err := json.Marshal(keptReminders{key, out})
-	if err != nil {
-		return
-	}
+	pt, _ := k.MarshalBinary()
 	if ct, err := v.ik.seal("reminders", nil, pt); err == nil {
 		_ = writeHint(v.remindersPath(), ct)
 	}

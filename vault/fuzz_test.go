@@ -174,3 +174,23 @@ func FuzzDueEntry(f *testing.F) {
 		}
 	})
 }
+
+func FuzzKeptReminders(f *testing.F) {
+	k := &keptReminders{Key: remindersKey{Day: "2026-11-26 2026-11-26", Num: 3, Admin: true}, Mark: changeMark{Tx: 9, Mark: [8]byte{1}}}
+	k.Lists[remindOverdue] = reminderList{{Name: "airtable"}, {ID: [16]byte{2}, Name: "bank"}}
+	good, _ := k.MarshalBinary()
+	f.Add(good)
+	f.Add([]byte{})
+	f.Add([]byte{keptRemindersVersion, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add(append([]byte{keptRemindersVersion, 0x80, 0x00}, good[len(k.Key.Day)+2:]...)) // a length not written the shortest way
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var k keptReminders
+		if err := k.UnmarshalBinary(b); err != nil {
+			return
+		}
+		again, _ := k.MarshalBinary()
+		if !bytes.Equal(again, b) {
+			t.Fatal("kept reminders do not round-trip")
+		}
+	})
+}

@@ -42,6 +42,7 @@ const (
 	bDead     = "dead"     // blob hash → blobs no longer used (superseded, purged)
 	bBad      = "bad"      // op ID → envelopes that are not what their key says
 	bArrival  = "arrival"  // sequence → what was added to or dropped from the log's raw material
+	bChanges  = "changes"  // transaction ID → what it changed in the index (see changeLog)
 	bLocal    = "local"    // see the keys below
 	// The index, sealed with the local key.
 	bSecrets = "secrets" // secret ID → fold.Secret
@@ -51,7 +52,7 @@ const (
 	bEvents  = "events"  // position → fold.Event
 )
 
-var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bArrival, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
+var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bArrival, bChanges, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
 var indexBuckets = []string{bFolded, bSecrets, bNames, bDue, bFlagged, bEvents}
 
 // Keys of the local bucket.
@@ -71,7 +72,7 @@ const (
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
 )
 
-const replicaFormat = 4
+const replicaFormat = 5
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -209,6 +210,10 @@ type index struct {
 	// bbolt inserts into a page's keys in memory until it commits, and
 	// thousands of keys in no order cost a copy of the array each.
 	held map[string][]heldPut
+	// touched are the secrets this transaction rewrote, and touchedAll
+	// is set when it may have changed more (see changeLog).
+	touched    map[fold.SecretID]bool
+	touchedAll bool
 }
 
 type heldPut struct{ k, v []byte }
@@ -435,6 +440,9 @@ func dayNumber(t time.Time) int32 { return int32(t.UTC().Unix() / 86400) }
 
 func fromDayNumber(d int32) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 
+// dueDay is the day a secret's entry is filed under in the due index.
+func dueDay(s *fold.Secret) int32 { return dayNumber(rotation.DueDate(s.LastRotated, s.RotateEvery)) }
+
 func dueKey(day int32, id fold.SecretID) []byte {
 	return append(binary.BigEndian.AppendUint32(nil, uint32(day)), id[:]...)
 }
@@ -443,7 +451,7 @@ func entryFor(a *fold.Auth, s *fold.Secret) *dueEntry {
 	if s.Purged != nil || s.CurrentVersion() == nil {
 		return nil
 	}
-	e := &dueEntry{ID: s.ID, Name: s.Name, Due: dayNumber(rotation.DueDate(s.LastRotated, s.RotateEvery)), Deleted: s.Deleted != nil}
+	e := &dueEntry{ID: s.ID, Name: s.Name, Due: dueDay(s), Deleted: s.Deleted != nil}
 	if len(s.RotateNow) > 0 {
 		e.Flags |= dueRotateNow
 	}
@@ -464,6 +472,10 @@ func entryFor(a *fold.Auth, s *fold.Secret) *dueEntry {
 // putSecret stores a secret and keeps the name index, the due index and
 // the flagged set in step with it.
 func (ix *index) putSecret(a *fold.Auth, s *fold.Secret) error {
+	if ix.touched == nil {
+		ix.touched = map[fold.SecretID]bool{}
+	}
+	ix.touched[s.ID] = true
 	old, err := ix.Secret(s.ID)
 	if err != nil {
 		return err
@@ -508,6 +520,13 @@ func (ix *index) take(r *fold.Result) error {
 	if err := ix.putJSON(bLocal, []byte(lAuth), r.Auth); err != nil {
 		return err
 	}
+	// A change of membership, keys or the review may change what any
+	// secret's entry says for whom.
+	for _, e := range r.Events {
+		if fold.IsAuthority(e.Kind) {
+			ix.touchedAll = true
+		}
+	}
 	// Every key below is put or deleted once: puts are held and written
 	// in order.
 	ix.hold()
@@ -542,7 +561,10 @@ func (ix *index) take(r *fold.Result) error {
 	// Secrets whose readers depend on members changed by this batch were
 	// brought up to date by the fold and are among r.Secrets; member
 	// numbers never change, so other due entries stay right.
-	return ix.flush()
+	if err := ix.flush(); err != nil {
+		return err
+	}
+	return ix.logChanges()
 }
 
 // markDead records the blobs old used that s no longer does: superseded
@@ -574,6 +596,7 @@ func (ix *index) markDead(old, s *fold.Secret) error {
 
 // reset empties the index, before a fold from scratch.
 func (ix *index) reset() error {
+	ix.touchedAll = true
 	for _, b := range indexBuckets {
 		if err := ix.tx.DeleteBucket([]byte(b)); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 			return err
@@ -668,4 +691,112 @@ func lastArrival(tx *bolt.Tx) uint64 {
 		return binary.BigEndian.Uint64(b)
 	}
 	return 0
+}
+
+// The change log of the index says, for each of the last transactions
+// that changed the index, which secrets it rewrote, or that it may have
+// changed anything (a fold from scratch, a change of membership, keys or
+// the review). An answer kept from the index as of one of them (the
+// reminders) is brought up to date by reading again only the records of
+// the secrets rewritten since, instead of all of them.
+//
+// An entry is a random mark (8 bytes), a byte (1: anything changed) and
+// the IDs of the secrets rewritten, in order. A kept answer names the
+// newest entry it saw, mark included, so that a copy of the replica rolled
+// back and changed again is not mistaken for the one it saw.
+const (
+	changeAll = 1
+	// changeWindow is how many transactions back the log reaches.
+	changeWindow = 64
+)
+
+// changeMark names an entry of the change log.
+type changeMark struct {
+	Tx   uint64
+	Mark [8]byte
+}
+
+// logChanges adds what this transaction rewrote to the change log, and
+// forgets entries older than the window.
+func (ix *index) logChanges() error {
+	if len(ix.touched) == 0 && !ix.touchedAll {
+		return nil
+	}
+	b := ix.b(bChanges)
+	tx := uint64(ix.tx.ID())
+	key := binary.BigEndian.AppendUint64(nil, tx)
+	ids := map[fold.SecretID]bool{}
+	var mark [8]byte
+	all := ix.touchedAll
+	if old := b.Get(key); len(old) >= 9 {
+		// An earlier fold in this transaction.
+		copy(mark[:], old)
+		all = all || old[8]&changeAll != 0
+		for i := 9; i+16 <= len(old); i += 16 {
+			ids[fold.SecretID(old[i:i+16])] = true
+		}
+	} else if _, err := rand.Read(mark[:]); err != nil {
+		return err
+	}
+	v := append(mark[:], 0)
+	if all {
+		v[8] = changeAll
+	} else {
+		for id := range ix.touched {
+			ids[id] = true
+		}
+		for _, id := range slices.SortedFunc(maps.Keys(ids), func(a, b fold.SecretID) int { return bytes.Compare(a[:], b[:]) }) {
+			v = append(v, id[:]...)
+		}
+	}
+	ix.touched, ix.touchedAll = nil, false
+	if err := b.Put(key, v); err != nil {
+		return err
+	}
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k)+changeWindow < tx; k, _ = c.Next() {
+		old = append(old, k)
+	}
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lastChange returns the newest entry of the change log (zero if none).
+func (ix *index) lastChange() changeMark {
+	var m changeMark
+	if k, v := ix.b(bChanges).Cursor().Last(); len(k) == 8 && len(v) >= 9 {
+		m.Tx = binary.BigEndian.Uint64(k)
+		copy(m.Mark[:], v)
+	}
+	return m
+}
+
+// changesSince returns the secrets rewritten since the entry m, and
+// whether anything else may have changed. ok is false when the log does
+// not reach back to m (or m is not what it was).
+func (ix *index) changesSince(m changeMark) (ids []fold.SecretID, all, ok bool) {
+	c := ix.b(bChanges).Cursor()
+	k, v := c.Seek(binary.BigEndian.AppendUint64(nil, m.Tx))
+	if k == nil || binary.BigEndian.Uint64(k) != m.Tx || len(v) < 9 || !bytes.Equal(v[:8], m.Mark[:]) {
+		return nil, false, false
+	}
+	seen := map[fold.SecretID]bool{}
+	for k, v = c.Next(); k != nil; k, v = c.Next() {
+		if len(v) < 9 || (len(v)-9)%16 != 0 || v[8]&changeAll != 0 {
+			return nil, true, true
+		}
+		for i := 9; i < len(v); i += 16 {
+			id := fold.SecretID(v[i : i+16])
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, false, true
 }

@@ -163,9 +163,9 @@ func TestRemindersAndDue(t *testing.T) {
 }
 
 // TestRemindersKept: the answer kept in the state folder is the one
-// computed, sealed (no name in the clear), and stands only while this
-// machine's copy, the day and the member stay the same; a damaged one is
-// ignored.
+// computed, sealed (no name in the clear), and stands while the day and
+// the member stay the same, brought up to date with what changes (see
+// TestRemindersPatched); a damaged one is ignored.
 func TestRemindersKept(t *testing.T) {
 	g := newGroup(t, Classic, "alice", "bob")
 	now := g.clock.t

@@ -103,8 +103,10 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
-	// freshWrites counts the shared files written anew (for tests).
-	freshWrites int
+	// freshWrites counts the shared files written anew, and
+	// remindersPatched the kept reminders brought up to date (for tests).
+	freshWrites      int
+	remindersPatched int
 	// adopted is set when this machine's copy was started as a copy of
 	// the shared file (adoptShared; for tests).
 	adopted bool
