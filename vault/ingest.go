@@ -166,18 +166,33 @@ func (v *Vault) foldPending(tx *bolt.Tx, rep *ingestReport) (int, error) {
 			return 0, err
 		}
 	}
+	// Decrypted on every processor: a first open has thousands.
+	type opened struct {
+		env []byte
+		key *[32]byte
+		op  *oplog.Op
+		err error
+	}
+	all := make([]opened, len(ids))
+	for i, id := range ids {
+		all[i].env = ob.Get(id[:])
+		e, _ := oplog.EnvelopeEpoch(all[i].env)
+		all[i].key = v.keys.epochs[e]
+	}
+	parallel(len(ids), func(i int) {
+		if all[i].key != nil {
+			all[i].op, all[i].err = oplog.Open(all[i].env, all[i].key)
+		}
+	})
 	ops := map[oplog.ID]*oplog.Op{}
-	for _, id := range ids {
-		env := ob.Get(id[:])
-		e, _ := oplog.EnvelopeEpoch(env)
-		key := v.keys.epochs[e]
-		if key == nil {
+	for i, id := range ids {
+		if all[i].key == nil {
 			if err := pb.Put(id[:], []byte{pendingKey}); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		op, err := oplog.Open(env, key)
+		op, err := all[i].op, all[i].err
 		genesis := err == nil && op.Body.Vault.IsZero() && op.ID == v.vaultID
 		if err != nil || op.ID != id || (!genesis && op.Body.Vault != v.vaultID) {
 			// Not what its key says, or of another vault: drop it, and

@@ -216,26 +216,41 @@ type index struct {
 	touchedAll bool
 }
 
-type heldPut struct{ k, v []byte }
+// heldPut is a put held for flush: a value, or a record (rec) to be
+// encoded and sealed at flush, on every processor.
+type heldPut struct {
+	k, v []byte
+	rec  any
+}
 
 // put stores v under key in bucket, or holds it for flush.
 func (ix *index) put(bucket string, key, v []byte) error {
 	if ix.held != nil {
-		ix.held[bucket] = append(ix.held[bucket], heldPut{key, v})
+		ix.held[bucket] = append(ix.held[bucket], heldPut{k: key, v: v})
 		return nil
 	}
 	return ix.b(bucket).Put(key, v)
 }
 
 // hold makes puts wait for flush. A key must not be put and then deleted
-// while puts are held.
+// while puts are held, nor a record changed after it was put.
 func (ix *index) hold() { ix.held = map[string][]heldPut{} }
 
-// flush writes the held puts, each bucket's in key order.
+// flush writes the held puts, each bucket's in key order, encoding and
+// sealing held records first.
 func (ix *index) flush() error {
 	held := ix.held
 	ix.held = nil
 	for bucket, puts := range held {
+		errs := make([]error, len(puts))
+		parallel(len(puts), func(i int) {
+			if p := &puts[i]; p.rec != nil {
+				p.v, errs[i] = ix.seal(bucket, p.k, p.rec)
+			}
+		})
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
 		slices.SortStableFunc(puts, func(a, b heldPut) int { return bytes.Compare(a.k, b.k) })
 		b := ix.b(bucket)
 		for _, p := range puts {
@@ -279,6 +294,19 @@ func (ix *index) openRecord(bucket string, key, ct []byte, v any) error {
 // putJSON seals and stores a record as JSON, or in its own encoding when
 // v is an encoding.BinaryMarshaler.
 func (ix *index) putJSON(bucket string, key []byte, v any) error {
+	if ix.held != nil {
+		ix.held[bucket] = append(ix.held[bucket], heldPut{k: key, rec: v})
+		return nil
+	}
+	ct, err := ix.seal(bucket, key, v)
+	if err != nil {
+		return err
+	}
+	return ix.b(bucket).Put(key, ct)
+}
+
+// seal encodes and seals a record.
+func (ix *index) seal(bucket string, key []byte, v any) ([]byte, error) {
 	var pt []byte
 	var err error
 	if m, ok := v.(encoding.BinaryMarshaler); ok {
@@ -287,16 +315,11 @@ func (ix *index) putJSON(bucket string, key []byte, v any) error {
 		pt, err = json.Marshal(v)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ct, err := ix.keys.seal(bucket, key, pt)
-	if err != nil {
-		return err
-	}
-	return ix.put(bucket, key, ct)
+	return ix.keys.seal(bucket, key, pt)
 }
 
-// auth returns the folded authority state (nil before the first fold).
 func (ix *index) auth() (*fold.Auth, error) {
 	var a fold.Auth
 	ok, err := ix.getJSON(bLocal, []byte(lAuth), &a)
