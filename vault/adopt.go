@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -24,7 +25,7 @@ import (
 // arrives (adoptTx). It reports whether the copy was made; when it was
 // not, the first open takes everything in the usual way.
 func (v *Vault) adoptShared(sf *sharedFile) bool {
-	if _, err := os.Lstat(v.repPath); err == nil || sf.data == nil {
+	if _, err := os.Lstat(v.repPath); err == nil || sf.file == nil {
 		return false
 	}
 	if err := os.MkdirAll(filepath.Dir(v.repPath), 0o700); err != nil {
@@ -39,8 +40,9 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 		}
 	}()
 	// The file is read under its shared lock, but a sync tool may change
-	// it in place all the same: the copy is what gets checked.
-	if err := sf.read(func() error { return os.WriteFile(tmp, sf.data, 0o600) }); err != nil {
+	// it in place all the same: the copy is what gets checked. Copied by
+	// the kernel (copy_file_range), not through the mapping.
+	if err := copyOpen(sf.file, tmp); err != nil {
 		return false
 	}
 	if err := checkFile(tmp); err != nil {
@@ -60,6 +62,22 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 	done = true
 	v.adopted = true
 	return true
+}
+
+// copyOpen copies the whole of the open file src to a new file at dst.
+func copyOpen(src *os.File, dst string) error {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := out.ReadFrom(src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // adopted are the buckets a copy of the shared file keeps when it becomes
@@ -97,11 +115,21 @@ func adoptTx(tx *bolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		type entry struct {
-			k, val []byte
-			ok     bool
+		// Blobs and grants are hashed on every processor, a chunk at a
+		// time.
+		var chunk [][2][]byte
+		bad := false
+		check := func() {
+			ok := make([]bool, len(chunk))
+			parallel(len(chunk), func(i int) {
+				h := oplog.HashOf(chunk[i][1])
+				ok[i] = bytes.Equal(h[:], chunk[i][0])
+			})
+			for _, good := range ok {
+				bad = bad || !good
+			}
+			chunk = chunk[:0]
 		}
-		var all []entry
 		var nested, odd [][]byte
 		_ = b.ForEach(func(k, val []byte) error {
 			switch {
@@ -110,11 +138,19 @@ func adoptTx(tx *bolt.Tx) error {
 			case len(k) != 32:
 				odd = append(odd, append([]byte(nil), k...))
 			default:
-				all = append(all, entry{k: k, val: val})
 				data += uint64(len(k) + len(val))
+				if name != bOps {
+					if chunk = append(chunk, [2][]byte{k, val}); len(chunk) == 1024 {
+						check()
+					}
+				}
 			}
 			return nil
 		})
+		check()
+		if bad {
+			return errAdopt
+		}
 		for _, k := range nested {
 			if err := b.DeleteBucket(k); err != nil {
 				return err
@@ -123,18 +159,6 @@ func adoptTx(tx *bolt.Tx) error {
 		for _, k := range odd {
 			if err := b.Delete(k); err != nil {
 				return err
-			}
-		}
-		if name == bOps {
-			continue
-		}
-		parallel(len(all), func(i int) {
-			h := oplog.HashOf(all[i].val)
-			all[i].ok = bytes.Equal(h[:], all[i].k)
-		})
-		for _, e := range all {
-			if !e.ok {
-				return errAdopt
 			}
 		}
 	}

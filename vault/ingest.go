@@ -281,15 +281,21 @@ func extendsAll(g *oplog.Graph, ops map[oplog.ID]*oplog.Op, heads []oplog.ID) bo
 // verifier returns the signature check the fold uses: the results worked
 // out ahead (see prepare), then this machine's cache of checked
 // signatures, then the check itself.
-func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) func(op *oplog.Op, key ed25519.PublicKey) bool {
+func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op *oplog.Op, key ed25519.PublicKey) bool, keep func() error) {
 	vb := tx.Bucket([]byte(bVerified))
-	return func(op *oplog.Op, key ed25519.PublicKey) bool {
+	// Verdicts are kept after the fold, in key order: thousands of puts
+	// of hashes in no order cost bbolt a copy of a page's keys each.
+	found := map[oplog.ID][8]byte{}
+	verify = func(op *oplog.Op, key ed25519.PublicKey) bool {
 		fp := sha256.Sum256(key)
-		if ok, found := ahead[verdictKey{op.ID, fp}]; found {
+		if ok, seen := ahead[verdictKey{op.ID, fp}]; seen {
 			if ok {
-				_ = vb.Put(op.ID[:], fp[:8])
+				found[op.ID] = [8]byte(fp[:8])
 			}
 			return ok
+		}
+		if got, ok := found[op.ID]; ok && bytes.Equal(got[:], fp[:8]) {
+			return true
 		}
 		if got := vb.Get(op.ID[:]); got != nil && bytes.Equal(got, fp[:8]) {
 			return true
@@ -297,9 +303,19 @@ func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) func(op *oplog.
 		if !op.Verify(key) {
 			return false
 		}
-		_ = vb.Put(op.ID[:], fp[:8])
+		found[op.ID] = [8]byte(fp[:8])
 		return true
 	}
+	keep = func() error {
+		for _, id := range slices.SortedFunc(maps.Keys(found), oplog.ID.Compare) {
+			fp := found[id]
+			if err := vb.Put(id[:], fp[:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return verify, keep
 }
 
 type verdictKey struct {
@@ -362,7 +378,11 @@ func (v *Vault) foldOnTop(ix *index, g *oplog.Graph, ops map[oplog.ID]*oplog.Op)
 		return nil, err
 	}
 	in, ahead := prepare(base, g.Order, ops)
-	r := fold.Fold(fold.Input{Base: base, Store: ix, Ops: in, Graph: g, Verify: v.verifier(ix.tx, ahead)})
+	verify, keep := v.verifier(ix.tx, ahead)
+	r := fold.Fold(fold.Input{Base: base, Store: ix, Ops: in, Graph: g, Verify: verify})
+	if err := keep(); err != nil {
+		return nil, err
+	}
 	if err := ix.take(r); err != nil {
 		return nil, err
 	}
@@ -402,16 +422,25 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 	if err != nil {
 		return nil, err
 	}
-	parents := make(map[oplog.ID][]oplog.ID, len(all))
-	for id, op := range all {
-		parents[id] = op.Body.Parents
+	// With nothing folded before (a first open), the batch's order is
+	// the whole order.
+	g := batch
+	if len(all) != len(batch.Order) {
+		parents := make(map[oplog.ID][]oplog.ID, len(all))
+		for id, op := range all {
+			parents[id] = op.Body.Parents
+		}
+		g = oplog.Order(parents, nil)
 	}
-	g := oplog.Order(parents, nil)
 	if len(g.Order) == 0 || !all[g.Order[0]].Body.Vault.IsZero() || g.Order[0] != v.vaultID {
 		return nil, errorf(ErrTampered, "the vault's first change is missing or is not the one this vault was created with")
 	}
 	in, ahead := prepare(nil, g.Order, all)
-	r := fold.Fold(fold.Input{Ops: in, Graph: g, Verify: v.verifier(ix.tx, ahead)})
+	verify, keep := v.verifier(ix.tx, ahead)
+	r := fold.Fold(fold.Input{Ops: in, Graph: g, Verify: verify})
+	if err := keep(); err != nil {
+		return nil, err
+	}
 	if err := ix.reset(); err != nil {
 		return nil, err
 	}
@@ -452,7 +481,7 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 
 // freshEvents returns the events of the operations in fresh.
 func (ix *index) freshEvents(r *fold.Result, fresh map[oplog.ID]*oplog.Op) []fold.Event {
-	var out []fold.Event
+	out := make([]fold.Event, 0, min(len(fresh), len(r.Events)))
 	for _, e := range r.Events {
 		if _, ok := fresh[e.Op]; ok {
 			out = append(out, e)

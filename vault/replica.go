@@ -72,7 +72,7 @@ const (
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
 )
 
-const replicaFormat = 5
+const replicaFormat = 6
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -331,12 +331,12 @@ func (ix *index) auth() (*fold.Auth, error) {
 
 // Secret implements fold.Store.
 func (ix *index) Secret(id fold.SecretID) (*fold.Secret, error) {
-	var s fold.Secret
-	ok, err := ix.getJSON(bSecrets, id[:], &s)
-	if err != nil || !ok {
-		return nil, err
+	ct := ix.b(bSecrets).Get(id[:])
+	if ct == nil {
+		return nil, nil
 	}
-	return &s, nil
+	s := new(fold.Secret)
+	return s, ix.openRecord(bSecrets, id[:], ct, s)
 }
 
 // ByName implements fold.Store.
@@ -530,8 +530,7 @@ func (ix *index) putSecret(a *fold.Auth, s *fold.Secret) error {
 }
 
 // setName points a folded name at a secret, or frees it.
-func (ix *index) setName(folded string, id fold.SecretID) error {
-	k := ix.keys.nameKey(folded)
+func (ix *index) setName(k []byte, id fold.SecretID) error {
 	if id == (fold.SecretID{}) {
 		return ix.b(bNames).Delete(k)
 	}
@@ -554,8 +553,21 @@ func (ix *index) take(r *fold.Result) error {
 	// in order.
 	ix.hold()
 	defer func() { ix.held = nil }()
+	// Name keys (an HMAC each) on every processor: a first open has
+	// thousands.
+	type named struct {
+		key []byte
+		id  fold.SecretID
+	}
+	names := make([]named, 0, len(r.Names))
+	folded := make([]string, 0, len(r.Names))
 	for k, id := range r.Names {
-		if err := ix.setName(k, id); err != nil {
+		folded = append(folded, k)
+		names = append(names, named{id: id})
+	}
+	parallel(len(names), func(i int) { names[i].key = ix.keys.nameKey(folded[i]) })
+	for _, n := range names {
+		if err := ix.setName(n.key, n.id); err != nil {
 			return err
 		}
 	}

@@ -160,7 +160,8 @@ func newFolder(in Input) *folder {
 	}
 	f := &folder{in: in, base: base, authIdx: map[int]int{}, fullAnc: map[int]oplog.Bits{},
 		secrets: map[SecretID]*Secret{}, changed: map[SecretID]bool{}, names: map[string]SecretID{},
-		startShare: map[SecretID]Share{}, createdAt: map[SecretID]int{}, shareDeltas: map[SecretID][]shareDelta{}}
+		startShare: map[SecretID]Share{}, createdAt: map[SecretID]int{}, shareDeltas: map[SecretID][]shareDelta{},
+		events: make([]Event, 0, len(in.Ops))}
 	for pos, op := range in.Ops {
 		if IsAuthority(op.Body.Kind) {
 			f.authIdx[pos] = len(f.authPos)

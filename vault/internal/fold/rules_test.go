@@ -311,3 +311,32 @@ func TestSecretCodec(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretCodecManyReaders: past a few dozen members the codec numbers
+// them through a map; the result reads back the same.
+func TestSecretCodecManyReaders(t *testing.T) {
+	s := &Secret{Name: "big"}
+	for i := range 100 {
+		var id MemberID
+		id[0], id[1] = byte(i), 7
+		s.Share.Members = append(s.Share.Members, id)
+		s.Wanted = append(s.Wanted, id)
+	}
+	slices.Reverse(s.Wanted)
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Secret
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(s)
+	have, _ := json.Marshal(&got)
+	if string(want) != string(have) {
+		t.Fatalf("codec changed the secret:\n%s\n%s", want, have)
+	}
+	if len(b) >= 2*100*len(MemberID{}) {
+		t.Fatalf("%d bytes: member IDs written more than once", len(b))
+	}
+}

@@ -235,7 +235,7 @@ type Share struct {
 // Resolve returns the active members (not recovery keys) a share names,
 // directly or through a group, in ID order.
 func (a *Auth) Resolve(s Share) []MemberID {
-	var out []MemberID
+	out := make([]MemberID, 0, len(a.Members))
 	for _, m := range a.Members {
 		if !m.Active() || m.Recovery {
 			continue
@@ -377,7 +377,7 @@ func (s *Secret) NeedsReencrypt(a *Auth) bool {
 
 // people filters recovery keys out of a reader list.
 func people(a *Auth, ids []MemberID) []MemberID {
-	var out []MemberID
+	out := make([]MemberID, 0, len(ids))
 	for _, id := range ids {
 		if m := a.Member(id); m == nil || !m.Recovery {
 			out = append(out, id)
