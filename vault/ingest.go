@@ -323,12 +323,10 @@ type verdictKey struct {
 	key [32]byte
 }
 
-// prepare decodes the payloads of ops and checks their signatures on
-// every core, before the fold (which is sequential) asks. The key checked
-// for each operation is its author's as the base state or the batch's
-// member additions declare it; the fold still decides which key counts,
-// and a key it asks about that was not checked here is checked then.
-func prepare(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*fold.Op, map[verdictKey]bool) {
+// decodeOps decodes the payloads of ops on every core, and returns the
+// signing key each author has as the base state or the batch's member
+// additions declare it (the fold still decides which key counts).
+func decodeOps(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*fold.Op, map[fold.MemberID]ed25519.PublicKey) {
 	keys := map[fold.MemberID]ed25519.PublicKey{}
 	if base != nil {
 		for _, m := range base.Members {
@@ -336,9 +334,6 @@ func prepare(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*
 		}
 	}
 	out := make([]*fold.Op, len(order))
-	verdicts := make([]bool, len(order))
-	fps := make([][32]byte, len(order))
-	// Decoding first: member additions name the keys.
 	parallel(len(order), func(i int) { out[i] = fold.NewOp(ops[order[i]]) })
 	for _, op := range out {
 		switch p := op.Payload.(type) {
@@ -353,22 +348,66 @@ func prepare(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([]*
 			}
 		}
 	}
-	parallel(len(order), func(i int) {
-		op := out[i]
-		key := keys[op.Body.Author]
-		if len(key) != ed25519.PublicKeySize {
-			return
+	return out, keys
+}
+
+// foldChecked folds the operations of g (on top of base and store, when
+// given) with every signature checked, and keeps the good verdicts.
+//
+// Checking a signature costs more than folding its operation, so the
+// signatures are checked on every core while the fold runs: the fold goes
+// ahead as if each signature it asks about (by the key decodeOps found) is
+// good, and when all are checked, any that was not (a forged change) makes
+// the fold run again with the real verdicts. The result is the fold's with
+// the real verdicts either way; the fold is a function of its input.
+func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *oplog.Graph, ops map[oplog.ID]*oplog.Op) (*fold.Result, error) {
+	in, keys := decodeOps(base, g.Order, ops)
+	fps := make([][32]byte, len(in))
+	for i, op := range in {
+		if key := keys[op.Body.Author]; len(key) == ed25519.PublicKeySize {
+			fps[i] = sha256.Sum256(key)
 		}
-		fps[i] = sha256.Sum256(key)
-		verdicts[i] = op.Verify(key)
-	})
-	ahead := make(map[verdictKey]bool, len(order))
-	for i, op := range out {
+	}
+	verdicts := make([]bool, len(in))
+	checked := make(chan struct{})
+	go func() {
+		defer close(checked)
+		parallel(len(in), func(i int) {
+			if fps[i] != ([32]byte{}) {
+				verdicts[i] = in[i].Verify(keys[in[i].Body.Author])
+			}
+		})
+	}()
+	ahead := map[verdictKey]bool{} // filled once every signature is checked
+	verify, keep := v.verifier(tx, ahead)
+	type asked struct {
+		i   int
+		key ed25519.PublicKey
+	}
+	var assumed []asked
+	optimistic := func(op *oplog.Op, key ed25519.PublicKey) bool {
+		if i, ok := g.Index(op.ID); ok && fps[i] != ([32]byte{}) && sha256.Sum256(key) == fps[i] {
+			assumed = append(assumed, asked{i, key})
+			return true
+		}
+		return verify(op, key) // a key decodeOps did not expect: checked now
+	}
+	r := fold.Fold(fold.Input{Base: base, Store: store, Ops: in, Graph: g, Verify: optimistic})
+	<-checked
+	for i, op := range in {
 		if fps[i] != ([32]byte{}) {
 			ahead[verdictKey{op.ID, fps[i]}] = verdicts[i]
 		}
 	}
-	return out, ahead
+	again := false
+	for _, a := range assumed {
+		// Through verify, so that the good verdicts are kept.
+		again = !verify(in[a.i].Op, a.key) || again
+	}
+	if again {
+		r = fold.Fold(fold.Input{Base: base, Store: store, Ops: in, Graph: g, Verify: verify})
+	}
+	return r, keep()
 }
 
 // foldOnTop folds a batch made on top of everything the index holds.
@@ -377,10 +416,8 @@ func (v *Vault) foldOnTop(ix *index, g *oplog.Graph, ops map[oplog.ID]*oplog.Op)
 	if err != nil {
 		return nil, err
 	}
-	in, ahead := prepare(base, g.Order, ops)
-	verify, keep := v.verifier(ix.tx, ahead)
-	r := fold.Fold(fold.Input{Base: base, Store: ix, Ops: in, Graph: g, Verify: verify})
-	if err := keep(); err != nil {
+	r, err := v.foldChecked(ix.tx, base, ix, g, ops)
+	if err != nil {
 		return nil, err
 	}
 	if err := ix.take(r); err != nil {
@@ -435,10 +472,8 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 	if len(g.Order) == 0 || !all[g.Order[0]].Body.Vault.IsZero() || g.Order[0] != v.vaultID {
 		return nil, errorf(ErrTampered, "the vault's first change is missing or is not the one this vault was created with")
 	}
-	in, ahead := prepare(nil, g.Order, all)
-	verify, keep := v.verifier(ix.tx, ahead)
-	r := fold.Fold(fold.Input{Ops: in, Graph: g, Verify: verify})
-	if err := keep(); err != nil {
+	r, err := v.foldChecked(ix.tx, nil, nil, g, all)
+	if err != nil {
 		return nil, err
 	}
 	if err := ix.reset(); err != nil {
