@@ -798,13 +798,22 @@ func syncFile(path string) error {
 // grant, no dead blob.
 func (v *Vault) fillShared(path string, fresh bool) error {
 	page := sharedPageSize
+	var data uint64
+	_ = v.rep.View(func(tx *bolt.Tx) error {
+		data = dataSize(tx)
+		return nil
+	})
 	if fresh {
-		_ = v.rep.View(func(tx *bolt.Tx) error {
-			page = int(sharedPageSizeFor(dataSize(tx)))
-			return nil
-		})
+		page = int(sharedPageSizeFor(data))
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: page})
+	// Mapped at the size it will reach, with room: growing the mapping
+	// makes bbolt copy every key and value it holds out of the old one,
+	// a dozen times over while a file is built.
+	mmap := data + data/4 + 64*uint64(page)
+	if info, err := os.Stat(path); err == nil {
+		mmap = max(mmap, uint64(info.Size())+uint64(info.Size())/4)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: page, InitialMmapSize: int(min(mmap, 1<<31))})
 	if err != nil {
 		return fmt.Errorf("cannot write the new vault file: %w", err)
 	}
