@@ -48,7 +48,13 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 	if err := checkFile(tmp); err != nil {
 		return false
 	}
-	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true})
+	info, err := os.Stat(tmp)
+	if err != nil {
+		return false
+	}
+	// Mapped with room: growing the mapping copies what the transaction
+	// holds (see fillShared).
+	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, InitialMmapSize: int(min(info.Size()+info.Size()/4, 1<<31))})
 	if err != nil {
 		return false
 	}
