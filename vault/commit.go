@@ -55,8 +55,8 @@ func (v *Vault) newReader(tx *bolt.Tx) (*reader, error) {
 func (v *Vault) view(fn func(r *reader) error) (err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.rep == nil {
-		return errClosed
+	if err := v.ready(); err != nil {
+		return err
 	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
@@ -83,8 +83,8 @@ func (v *Vault) view(fn func(r *reader) error) (err error) {
 func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.rep == nil {
-		return nil, errClosed
+	if err := v.ready(); err != nil {
+		return nil, err
 	}
 	if err := v.writable(); err != nil {
 		return nil, err

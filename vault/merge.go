@@ -29,8 +29,8 @@ func (v *Vault) Merge(path string) (MergeReport, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var out MergeReport
-	if v.rep == nil {
-		return out, errClosed
+	if err := v.ready(); err != nil {
+		return out, err
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -110,6 +110,8 @@ type Vault struct {
 	// adopted is set when this machine's copy was started as a copy of
 	// the shared file (adoptShared; for tests).
 	adopted bool
+	// released is set while this machine's copy is let go (Release).
+	released bool
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
@@ -179,11 +181,44 @@ func (v *Vault) Close() error {
 		err = v.rep.Close()
 		v.rep = nil
 	}
+	v.released = false
 	if v.tempState {
 		os.RemoveAll(v.stateDir)
 		v.tempState = false
 	}
 	return err
+}
+
+// Release lets go of this machine's copy of the vault (and with it every
+// lock this process holds on it) until the next call that needs it, which
+// opens it again. Call it before anything that waits on a person (a
+// prompt, a confirmation): other commands, cron jobs included, must not
+// wait for someone to finish typing. What the next call reads or changes
+// is checked against the vault as it is then, not as it was before.
+func (v *Vault) Release() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.rep != nil {
+		v.rep.Close()
+		v.rep = nil
+		v.released = true
+	}
+}
+
+// ready opens this machine's copy again after Release (read-only: writes
+// take the write lock when they write).
+func (v *Vault) ready() error {
+	if v.rep != nil {
+		return nil
+	}
+	if !v.released {
+		return errClosed
+	}
+	if err := v.openReplica(false); err != nil {
+		return err
+	}
+	v.released = false
+	return nil
 }
 
 // Path returns the file the vault was opened from.

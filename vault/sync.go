@@ -145,6 +145,9 @@ func (v *Vault) Sync(opts SyncOptions) (SyncReport, error) {
 func (v *Vault) reread() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	if err := v.ready(); err != nil {
+		return err
+	}
 	info, err := os.Stat(v.path)
 	if err != nil {
 		return err

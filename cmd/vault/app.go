@@ -41,6 +41,18 @@ type app struct {
 	noReminders bool
 	// warned counts the vault's warnings already printed.
 	warned int
+	// open is the vault the command has open, if any: it is let go before
+	// every prompt (see beforePrompt).
+	open *vault.Vault
+}
+
+// beforePrompt lets go of the open vault, if any, before the command waits
+// for a person: nobody else's command waits while someone types. The
+// vault is taken again, and checked afresh, by the next call that needs it.
+func (a *app) beforePrompt() {
+	if a.open != nil {
+		a.open.Release()
+	}
 }
 
 func plural(n int, word string) string {

@@ -107,6 +107,9 @@ func (a *app) value(name string, gen bool, rules rotation.Rules) (vault.Value, b
 
 // typedValue reads a value typed twice at the terminal, or piped on stdin.
 func (a *app) typedValue(name string) (vault.Value, bool, error) {
+	// Typing, or a pipe from another command (vault get a | vault set b),
+	// can take a while: nobody waits for it.
+	a.beforePrompt()
 	if isTerminal(a.stdin) {
 		first, err := a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name))
 		if err != nil {

@@ -147,6 +147,8 @@ func (a *app) withVault(fn func(v *vault.Vault) error) error {
 		return err
 	}
 	defer v.Close()
+	a.open = v
+	defer func() { a.open = nil }()
 	a.remind(v)
 	err = fn(v)
 	for _, n := range v.Notes() {
