@@ -62,15 +62,18 @@ type Options struct {
 // goroutines (they take turns); one process should hold one Vault per
 // file.
 type Vault struct {
-	mu        sync.Mutex
-	path      string
-	identity  age.Identity
-	signer    Signer
-	readOnly  bool
-	timeout   time.Duration
-	clock     Clock
-	stateDir  string
-	tempState bool
+	mu       sync.Mutex
+	path     string
+	identity age.Identity
+	signer   Signer
+	readOnly bool
+	// readOnlyWhy says why the shared file cannot be written, when that
+	// made the vault read-only.
+	readOnlyWhy string
+	timeout     time.Duration
+	clock       Clock
+	stateDir    string
+	tempState   bool
 
 	vaultID oplog.ID
 	rep     *bolt.DB
@@ -249,6 +252,13 @@ func (v *Vault) open() error {
 	if !info.Mode().IsRegular() {
 		return errorf(ErrNotVault, "%s is not a regular file", v.path)
 	}
+	if !v.readOnly {
+		// A file this process may not write is read; a change says why
+		// it cannot be saved (writable).
+		if why := readOnlyReason(v.path); why != "" {
+			v.readOnly, v.readOnlyWhy = true, why
+		}
+	}
 	p, pinned := v.pinFor(v.path)
 	if pinned {
 		v.vaultID = p.Vault
@@ -372,6 +382,9 @@ func (v *Vault) openReplica(rw bool) error {
 
 // writable makes sure changes can be made and stored.
 func (v *Vault) writable() error {
+	if v.readOnlyWhy != "" {
+		return errorf(ErrReadOnly, "%s, so changes cannot be saved; make it writable (chmod 600, or ask whoever owns it), or use a writable copy", v.readOnlyWhy)
+	}
 	if v.readOnly {
 		return errorf(ErrReadOnly, "the vault was opened read-only")
 	}
