@@ -31,9 +31,9 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// DefaultLockTimeout is how long Open waits for another process to release
-// a file before returning [ErrBusy].
-const DefaultLockTimeout = time.Second
+// DefaultLockTimeout is how long a call waits for another process that is
+// changing the vault (and making progress) before returning [ErrBusy].
+const DefaultLockTimeout = 30 * time.Second
 
 // Options configures [Open]. Only Identity is required.
 type Options struct {
@@ -45,9 +45,13 @@ type Options struct {
 	// ReadOnly opens the vault for reading only; every change then fails
 	// with [ErrReadOnly].
 	ReadOnly bool
-	// LockTimeout bounds the wait for another process's lock. Zero means
-	// DefaultLockTimeout.
+	// LockTimeout bounds the wait for another process that is changing
+	// this machine's copy of the vault (a process that stops making
+	// progress is not waited for). Zero means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// OnWait, when set, is told (once, after a second) that the vault is
+	// waiting for another process, and for which.
+	OnWait func(msg string)
 	// Clock stamps changes. Nil means the system clock.
 	Clock Clock
 	// StateDir is a private folder where this machine keeps its own copy
@@ -115,6 +119,10 @@ type Vault struct {
 	adopted bool
 	// released is set while this machine's copy is let go (Release).
 	released bool
+	// onWait is Options.OnWait; beat stops the heartbeat of this process's
+	// writer note (see wait.go), and beatDone says it stopped.
+	onWait         func(string)
+	beat, beatDone chan struct{}
 }
 
 // Open opens and unlocks the vault at path with opts.Identity.
@@ -148,7 +156,7 @@ func newVault(path string, opts Options) (*Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Vault{path: abs, identity: opts.Identity, readOnly: opts.ReadOnly, timeout: opts.LockTimeout, clock: opts.Clock,
+	v := &Vault{path: abs, identity: opts.Identity, readOnly: opts.ReadOnly, timeout: opts.LockTimeout, clock: opts.Clock, onWait: opts.OnWait,
 		stateDir: opts.StateDir, keys: newKeyset(), triedGrants: map[oplog.Hash]bool{}, openedGrants: map[oplog.Hash]bool{}}
 	if s, ok := opts.Identity.(Signer); ok {
 		v.signer = s
@@ -180,6 +188,7 @@ func (v *Vault) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	var err error
+	v.stopWriting()
 	if v.rep != nil {
 		err = v.rep.Close()
 		v.rep = nil
@@ -201,6 +210,7 @@ func (v *Vault) Close() error {
 func (v *Vault) Release() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.stopWriting()
 	if v.rep != nil {
 		v.rep.Close()
 		v.rep = nil
@@ -358,6 +368,7 @@ func (v *Vault) openReplica(rw bool) error {
 		if v.repRW == rw {
 			return nil
 		}
+		v.stopWriting()
 		v.rep.Close()
 		v.rep = nil
 	}
@@ -372,11 +383,14 @@ func (v *Vault) openReplica(rw bool) error {
 	if info, err := os.Stat(v.path); err == nil && rw {
 		hint = int(min(info.Size()*2, 1<<31))
 	}
-	db, err := openReplica(v.repPath, v.path, !rw, v.tempState, hint, v.lockTimeout())
+	db, err := v.openWaiting(rw, hint)
 	if err != nil {
 		return err
 	}
 	v.rep, v.repRW = db, rw
+	if rw {
+		v.startWriting()
+	}
 	return nil
 }
 

@@ -41,6 +41,8 @@ type app struct {
 	noReminders bool
 	// warned counts the vault's warnings already printed.
 	warned int
+	// wait bounds the wait for another process changing the vault.
+	wait time.Duration
 	// open is the vault the command has open, if any: it is let go before
 	// every prompt (see beforePrompt).
 	open *vault.Vault

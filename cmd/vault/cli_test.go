@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault"
@@ -47,9 +50,11 @@ func (c *cli) must(stdin string, args ...string) string {
 }
 
 // TestBusy holds the vault open in this process in the middle of a change,
-// as another vault command would, and checks a second command gives up
-// with exit 5 and says why. (Two commands that only read do not hold each
-// other up: the vault package tests that.)
+// as another vault command would. A second command waits for it, says so
+// after a second, and gives up at --wait with exit 5 saying why; once the
+// first is done, it goes through. (Two commands that only read do not hold
+// each other up: the vault package tests that, and that a stopped writer
+// is not waited for.)
 func TestBusy(t *testing.T) {
 	c := newCLI(t)
 	c.must("", "keygen", "--no-passphrase")
@@ -66,16 +71,27 @@ func TestBusy(t *testing.T) {
 	if _, err := holder.Add(vault.NewSecret{Name: "other"}, vault.NewValue([]byte("v"))); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := c.run("", "get", "airtable")
+	start := time.Now()
+	code, out, errs := c.run("", "get", "airtable", "--wait", "1500ms")
 	if code != exitBusy || out != "" {
 		t.Fatalf("exit %d, stdout %q; want exit 5 and nothing", code, out)
 	}
-	if !strings.Contains(errs, "is in use by another vault process") || !strings.Contains(errs, "try again when the other vault command has finished") || strings.Count(errs, "\n") != 1 {
+	if d := time.Since(start); d < 1400*time.Millisecond {
+		t.Fatalf("gave up after %v, before --wait", d)
+	}
+	lines := strings.Split(strings.TrimSuffix(errs, "\n"), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], "waiting for") || !strings.Contains(lines[0], fmt.Sprintf("(process %d)", os.Getpid())) ||
+		!strings.Contains(lines[1], "was still working after") || !strings.Contains(lines[1], "--wait") {
 		t.Fatalf("stderr = %q", errs)
 	}
-	holder.Close()
-	if out := c.must("", "get", "airtable"); out != "hunter2\n" {
-		t.Fatalf("after the holder closed: %q", out)
+	// It finishes while the other waits: the other goes through.
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		holder.Close()
+	}()
+	code, out, errs = c.run("", "get", "airtable")
+	if code != 0 || out != "hunter2\n" || !strings.Contains(errs, "waiting for") {
+		t.Fatalf("while the holder finished: exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }
 

@@ -209,7 +209,7 @@ encrypted to, so losing every member's key does not lose the data.`,
 				return fail(vault.ErrWrongKind, "your identity is a post-quantum key; add --pq to create a post-quantum vault")
 			}
 			v, err := vault.Create(path, vault.CreateOptions{
-				Options: vault.Options{Identity: id, Clock: a.opts.clock, StateDir: a.stateDir()},
+				Options: a.vaultOptions(id),
 				Name:    name, MemberName: me, PublicKey: id.PublicKey(), Kind: kind, Recovery: recovery,
 			})
 			if err != nil {

@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // rootCommand builds the command tree. When the first argument names a
@@ -63,6 +65,7 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
 	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else $XDG_DATA_HOME/vault/vault.db)")
 	pf.StringVar(&a.identityFlag, "identity", "", "identity `FILE` (default $VAULT_IDENTITY, else $XDG_CONFIG_HOME/vault/identity.age)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print only errors on stderr")
+	pf.DurationVar(&a.wait, "wait", vault.DefaultLockTimeout, "how long to wait for another vault command on this machine that is changing the vault (`DURATION`, e.g. 2m); one that is stopped is not waited for")
 	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
 		if q := a.getenv("VAULT_QUIET"); q != "" && q != "0" && q != "false" {
 			a.quiet = true

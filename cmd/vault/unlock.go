@@ -94,13 +94,23 @@ func (a *app) openVault() (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := vault.Open(path, vault.Options{Identity: id, Clock: a.opts.clock, StateDir: a.stateDir()})
+	v, err := vault.Open(path, a.vaultOptions(id))
 	if err != nil {
 		return nil, err
 	}
 	a.reportIncoming(v.Incoming())
 	a.sayWarnings(v)
 	return v, nil
+}
+
+// vaultOptions are the options every command opens the vault with.
+func (a *app) vaultOptions(id *vault.Identity) vault.Options {
+	wait := a.wait
+	if wait <= 0 {
+		wait = time.Millisecond // --wait 0: do not wait
+	}
+	return vault.Options{Identity: id, Clock: a.opts.clock, StateDir: a.stateDir(), LockTimeout: wait,
+		OnWait: func(msg string) { a.say("%s", msg) }}
 }
 
 // maxIncoming is how many incoming changes are named one by one.

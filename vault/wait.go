@@ -1,0 +1,146 @@
+package vault
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Waiting for another process. A command that writes this machine's copy
+// holds its lock for as long as the write takes (seconds, to remove a
+// member from a thousand secrets); other commands wait for it rather than
+// fail, as long as it is making progress, up to a limit (Options.
+// LockTimeout, the CLI's --wait), telling the user after a second. The
+// writer leaves a note beside the copy (its process and command) and
+// touches it while it works: a note not touched for a while belongs to a
+// process that is stopped (ctrl-Z) or hung, and waiting for it is
+// pointless.
+
+// writerNote is the note a writing process leaves.
+type writerNote struct {
+	PID     int    `json:"pid"`
+	Command string `json:"command"`
+}
+
+const (
+	// heartbeat is how often a writer touches its note.
+	heartbeat = 250 * time.Millisecond
+	// stalled is how long a note may go untouched before its writer is
+	// taken for stopped.
+	stalled = 5 * time.Second
+	// tellAfter is how long a command waits before it says so.
+	tellAfter = time.Second
+)
+
+func (v *Vault) writerPath() string { return filepath.Join(filepath.Dir(v.repPath), "writer") }
+
+// commandName is what a note says this process is: its program and first
+// word (vault add), nothing more (argv holds names).
+func commandName() string {
+	if len(os.Args) == 0 {
+		return "vault"
+	}
+	name := filepath.Base(os.Args[0])
+	for _, a := range os.Args[1:] {
+		if !strings.HasPrefix(a, "-") {
+			return name + " " + a
+		}
+	}
+	return name
+}
+
+// startWriting leaves this process's note and touches it until
+// stopWriting.
+func (v *Vault) startWriting() {
+	if v.beat != nil || v.tempState {
+		return
+	}
+	path := v.writerPath()
+	b, _ := json.Marshal(writerNote{PID: os.Getpid(), Command: commandName()})
+	if writeHint(path, b) != nil {
+		return
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	v.beat, v.beatDone = stop, done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				_ = os.Chtimes(path, now, now)
+			}
+		}
+	}()
+}
+
+// stopWriting takes the note away.
+func (v *Vault) stopWriting() {
+	if v.beat == nil {
+		return
+	}
+	close(v.beat)
+	<-v.beatDone
+	v.beat, v.beatDone = nil, nil
+	os.Remove(v.writerPath())
+}
+
+// writer reads the note of the process writing this machine's copy: nil
+// when there is none; stalled when it has not been touched for a while.
+func (v *Vault) writer() (n *writerNote, isStalled bool) {
+	path := v.writerPath()
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	n = new(writerNote)
+	if json.Unmarshal(b, n) != nil {
+		return nil, false
+	}
+	return n, time.Since(info.ModTime()) > stalled
+}
+
+// openWaiting opens this machine's copy, waiting for another process that
+// holds it as described above.
+func (v *Vault) openWaiting(rw bool, hint int) (*bolt.DB, error) {
+	limit := v.lockTimeout()
+	start := time.Now()
+	told := false
+	for {
+		step := min(tellAfter, limit-time.Since(start))
+		db, err := openReplica(v.repPath, v.path, !rw, v.tempState, hint, max(step, 10*time.Millisecond))
+		if err == nil || !errors.Is(err, ErrBusy) {
+			return db, err
+		}
+		waited := time.Since(start).Round(100 * time.Millisecond)
+		who := "another vault command on this machine"
+		n, isStalled := v.writer()
+		if n != nil {
+			who = fmt.Sprintf("%s (process %d)", n.Command, n.PID)
+		}
+		if isStalled {
+			return nil, errorf(ErrBusy, "%s holds %s and has made no progress for %v: is it stopped (ctrl-Z)? Bring it back with 'fg', or end it", who, v.path, stalled)
+		}
+		if waited >= limit {
+			return nil, errorf(ErrBusy, "%s holds %s and was still working after %v; try again when it has finished, or wait longer with --wait", who, v.path, waited)
+		}
+		if !told && v.onWait != nil {
+			v.onWait(fmt.Sprintf("waiting for %s to finish with the vault (up to %v; --wait changes that)", who, limit))
+			told = true
+		}
+	}
+}
