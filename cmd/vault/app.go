@@ -12,7 +12,6 @@ package main
 //   - Exit codes are mapped from errors in one place, exit.go.
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -76,6 +75,9 @@ type options struct {
 	clipClear time.Duration
 	// exe is the program git's merge driver runs; empty means this one.
 	exe string
+	// environ is the environment 'vault run' starts its program with;
+	// nil means the process's own.
+	environ func() []string
 }
 
 // run is main without the exit: it returns the exit code.
@@ -91,7 +93,7 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
-	if err != nil && !errors.Is(err, errDue) {
+	if err != nil && !silent(err) {
 		a.errorf(err)
 	}
 	return exitCode(err)

@@ -36,8 +36,34 @@ func fail(kind error, format string, args ...any) error {
 }
 
 // errDue is what 'vault due' returns when something is due: not a failure,
-// but exit code 10 for cron.
+// but exit code 10 for cron. 'vault run' and 'vault inject' wrap it when
+// they refuse a secret that must be rotated now.
 var errDue = errors.New("something is due")
+
+// exitStatus is an error that sets the exit code itself: the exit code of
+// the program 'vault run' ran (128+N when signal N ended it, as shells
+// say), or a shell's 126 and 127 when it could not be started. With a nil
+// err it is the program's own result, and vault prints nothing.
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e exitStatus) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("the command exited with status %d", e.code)
+}
+
+func (e exitStatus) Unwrap() error { return e.err }
+
+// silent reports whether err needs no message: it says all it has to say
+// by its exit code.
+func silent(err error) bool {
+	var st exitStatus
+	return err == errDue || (errors.As(err, &st) && st.err == nil)
+}
 
 // usageError marks mistakes in how the command was called.
 type usageError struct{ err error }
@@ -49,9 +75,12 @@ func (e usageError) Unwrap() error { return e.err }
 // that decides exit codes.
 func exitCode(err error) int {
 	var usage usageError
+	var st exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &st):
+		return st.code
 	case errors.Is(err, errDue):
 		return exitDue
 	case errors.As(err, &usage):

@@ -16,6 +16,14 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The test binary is also the program that Go tests of 'vault run'
+	// start, and vault itself for them (see run_test.go).
+	switch {
+	case len(os.Args) > 1 && os.Args[1] == procChildArg:
+		os.Exit(procChild())
+	case os.Getenv("VAULTTEST_AS_VAULT") == "1":
+		os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	}
 	testscript.Main(m, map[string]func(){"vault": testVaultMain})
 }
 

@@ -38,7 +38,8 @@ VAULT_PASSPHRASE_FILE (a file holding your key's passphrase, for scripts),
 NO_COLOR.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 no such secret or member, 4 not
-allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due.`,
+allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due
+('vault run': its program's own).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -113,6 +114,7 @@ func (a *app) commands() map[string]command {
 		"unshare": secrets(func() *cobra.Command { return a.shareCommand(false) }),
 		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
 		"history": secrets(a.historyCommand), "log": secrets(a.logCommand),
+		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand),
 		"merge":  other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
