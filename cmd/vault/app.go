@@ -6,6 +6,8 @@ package main
 //     a public key from keygen and pubkey. Nothing else is ever written there.
 //   - Every message, warning and error goes to stderr, prefixed "vault: ".
 //     Errors are one line that names the problem and what to do about it.
+//     Without a terminal on stderr (cron, CI), the reminders come at most
+//     once a day and chore notes not at all: see remind and withVault.
 //   - Prompts (passphrases, values) are written to and read from the
 //     terminal (/dev/tty), without echo; never taken from argv.
 //   - No secret value, passphrase or secret key is ever part of a message.
@@ -62,6 +64,10 @@ type options struct {
 	clipClear time.Duration
 	// exe is the program git's merge driver runs; empty means this one.
 	exe string
+	// stderrTerminal makes the run behave as when stderr is a terminal
+	// (reminders at every start, chores told), for scripts that check
+	// what a person at a terminal sees.
+	stderrTerminal bool
 }
 
 // run is main without the exit: it returns the exit code.
@@ -86,6 +92,12 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 // say writes one message line to stderr.
 func (a *app) say(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "vault: "+format+"\n", args...)
+}
+
+// stderrTerminal reports whether messages go to a person at a terminal
+// rather than to a cron mail or a CI log, which get fewer of them.
+func (a *app) stderrTerminal() bool {
+	return a.opts.stderrTerminal || isTerminal(a.stderr)
 }
 
 // note is say, unless --quiet.

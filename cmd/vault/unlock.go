@@ -140,7 +140,8 @@ func (a *app) sayWarnings(v *vault.Vault) {
 
 // withVault opens the vault, prints the reminders, runs fn, and then says
 // what else the command did (chores done on the way, like re-encrypting a
-// secret for a member it was shared with) and any new warning.
+// secret for a member it was shared with: only to a person at a terminal,
+// never to a cron mail or a CI log) and any new warning.
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	v, err := a.openVault()
 	if err != nil {
@@ -149,8 +150,10 @@ func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	defer v.Close()
 	a.remind(v)
 	err = fn(v)
-	for _, n := range v.Notes() {
-		a.note("%s", n)
+	if a.stderrTerminal() {
+		for _, n := range v.Notes() {
+			a.note("%s", n)
+		}
 	}
 	a.sayWarnings(v)
 	return err
