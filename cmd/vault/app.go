@@ -9,7 +9,8 @@ package main
 //     Without a terminal on stderr (cron, CI), the reminders come at most
 //     once a day and chore notes not at all: see remind and withVault.
 //   - Prompts (passphrases, values) are written to and read from the
-//     terminal (/dev/tty), without echo; never taken from argv.
+//     terminal (/dev/tty), without echo; never taken from argv. Processes
+//     on one terminal take turns at it (terminal.go).
 //   - No secret value, passphrase or secret key is ever part of a message.
 //   - Exit codes are mapped from errors in one place, exit.go.
 
@@ -72,7 +73,7 @@ type options struct {
 
 // run is main without the exit: it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runWith(args, stdin, stdout, stderr, os.Getenv, devTTY{}, options{})
+	return runWith(args, stdin, stdout, stderr, os.Getenv, newDevTTY(os.Getenv), options{})
 }
 
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {

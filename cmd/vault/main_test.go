@@ -57,7 +57,7 @@ func testVaultMain() {
 				code = 101
 			}
 		}()
-		return runWith(os.Args, os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, &stderr), os.Getenv, devTTY{}, opts)
+		return runWith(os.Args, os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, &stderr), os.Getenv, newDevTTY(os.Getenv), opts)
 	}()
 	// The clipboard helper runs detached, after the command that started it;
 	// its exit code is not the one scripts check.

@@ -108,11 +108,14 @@ func (a *app) value(name string, gen bool, rules rotation.Rules) (vault.Value, b
 // typedValue reads a value typed twice at the terminal, or piped on stdin.
 func (a *app) typedValue(name string) (vault.Value, bool, error) {
 	if isTerminal(a.stdin) {
-		first, err := a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name))
-		if err != nil {
-			return vault.Value{}, false, err
-		}
-		again, err := a.tty.ReadSecret("Same again: ")
+		var first, again []byte
+		err := a.holdTerminal(func() (err error) {
+			if first, err = a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name)); err != nil {
+				return err
+			}
+			again, err = a.tty.ReadSecret("Same again: ")
+			return err
+		})
 		if err != nil {
 			return vault.Value{}, false, err
 		}

@@ -68,14 +68,25 @@ func (a *app) loadIdentity() (*vault.Identity, error) {
 		return nil, err
 	}
 	ask, interactive := a.passphraseSource(path)
-	for attempt := 1; ; attempt++ {
-		id, err := vault.ReadIdentity(path, ask)
-		if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
-			a.say("wrong passphrase, try again")
-			continue
+	var id *vault.Identity
+	unlock := func() error {
+		for attempt := 1; ; attempt++ {
+			id, err = vault.ReadIdentity(path, ask)
+			if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
+				a.say("wrong passphrase, try again")
+				continue
+			}
+			return err
 		}
-		return id, err
 	}
+	if interactive {
+		// One turn at the terminal for every try: echo stays off while a
+		// passphrase is checked, and no other process asks in between.
+		err = a.holdTerminal(unlock)
+	} else {
+		err = unlock()
+	}
+	return id, err
 }
 
 // openVault unlocks the identity and opens the vault with it, and says
