@@ -25,8 +25,8 @@ now (and why), overdue, with a rotation pending, or due within --within
 (default 14 days); the access review; secrets waiting for one of their
 readers to re-encrypt them for someone.
 
-Made for cron. Unlike other commands, it lists everything at every run.
-Exit codes:
+Made for cron: unlike the reminder line of other commands (once a day
+without a terminal), it lists everything at every run. Exit codes:
 
   0   nothing is due
   10  something is due (listed on stdout)
