@@ -137,8 +137,8 @@ type heldTTY struct {
 // holdTTY opens the controlling terminal, waits for its lock (another
 // vault process may be asking on it) and turns echo off until release.
 // If the person gives up (Ctrl-C, Ctrl-\) or the process is told to
-// stop while it holds the terminal, echo is put back before the signal
-// ends the process.
+// stop while it holds the terminal, what was typed is dropped and echo is
+// put back before the signal ends the process.
 func holdTTY(lockDir string) (*heldTTY, error) {
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
@@ -156,6 +156,9 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 	go func() {
 		select {
 		case sig := <-h.sigs:
+			// What was typed is part of a passphrase or a value: not for
+			// the shell that reads the terminal next.
+			_ = dropTypedAhead(h.fd)
 			_ = term.Restore(h.fd, h.state)
 			fmt.Fprintln(f)
 			signal.Reset(sig)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -155,6 +157,28 @@ func echoOn(t *testing.T, term *os.File) bool {
 	return tio.Lflag&unix.ECHO != 0
 }
 
+// typedAhead returns how many bytes typed on the terminal no process read
+// yet, whole lines or not (as a shell's line editor, which reads them
+// one by one, would see them). It leaves the terminal out of canonical
+// mode.
+func typedAhead(t *testing.T, term *os.File) int {
+	t.Helper()
+	fd := int(term.Fd())
+	tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tio.Lflag &^= unix.ICANON
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, tio); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCINQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestTypedAheadNotEchoed: a person who mistypes the passphrase and types
 // the next try while the first is checked never sees it on the screen:
 // echo stays off from the first prompt to the last, and is back on at the
@@ -240,14 +264,16 @@ func TestTwoPromptsOneTerminal(t *testing.T) {
 }
 
 // TestPromptSignals: a command stopped by a signal while it holds the
-// terminal (at the prompt, or checking a passphrase with echo off) puts
-// echo back before it ends.
+// terminal (at the prompt, or checking a passphrase with echo off) drops
+// what was typed and puts echo back before it ends.
 func TestPromptSignals(t *testing.T) {
 	p := newPtyVault(t)
 	for _, sig := range []unix.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT} {
 		t.Run(unix.SignalName(sig), func(t *testing.T) {
 			p.t = t
-			cmd, tty, term, scr := p.start(`exec "$VAULT" get a`)
+			// The shell stays, as a person's shell does, and reads the
+			// terminal after the command.
+			cmd, tty, term, scr := p.start(`"$VAULT" get a; echo "EXIT $?"; exec sleep 60`)
 			p.waitFor(scr, "Passphrase for", 1)
 			if _, err := tty.WriteString("wrong-try\n"); err != nil {
 				t.Fatal(err)
@@ -256,15 +282,64 @@ func TestPromptSignals(t *testing.T) {
 			if echoOn(t, term) {
 				t.Fatal("echo is on while the passphrase is checked")
 			}
-			if err := cmd.Process.Signal(sig); err != nil {
+			// Half a try, typed when the signal comes: dropped, not left
+			// for the shell to echo.
+			if _, err := tty.WriteString("HALF-TYPED"); err != nil {
 				t.Fatal(err)
 			}
-			if code := p.wait(cmd, scr); code == 0 {
-				t.Fatalf("the command went on after %v", sig)
+			time.Sleep(50 * time.Millisecond)
+			children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid))
+			if err != nil {
+				t.Skipf("cannot find the vault process: %v", err)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(children)))
+			if err != nil {
+				t.Fatalf("the shell's children: %q", children)
+			}
+			if err := unix.Kill(pid, sig); err != nil {
+				t.Fatal(err)
+			}
+			p.waitFor(scr, "EXIT ", 1)
+			if strings.Contains(scr.String(), "EXIT 0") {
+				t.Fatalf("the command went on after %v:\n%s", sig, scr)
 			}
 			if !echoOn(t, term) {
 				t.Fatalf("echo was left off after %v", sig)
 			}
+			if n := typedAhead(t, term); n != 0 {
+				t.Fatalf("after %v, %d bytes typed are left for the shell to read", sig, n)
+			}
+			if strings.Contains(scr.String(), "HALF-TYPED") {
+				t.Fatalf("the terminal showed what was typed:\n%s", scr)
+			}
 		})
+	}
+}
+
+// TestGiveUpDropsTypedAhead: after the last wrong passphrase, a try typed
+// ahead is dropped, not left for the shell to show (and keep in its
+// history).
+func TestGiveUpDropsTypedAhead(t *testing.T) {
+	p := newPtyVault(t)
+	_, tty, term, scr := p.start(`"$VAULT" get a; echo "EXIT $?"; exec sleep 60`)
+	for i := 1; i <= 3; i++ {
+		p.waitFor(scr, "Passphrase for", i)
+		if _, err := tty.WriteString(fmt.Sprintf("wrong-%d\n", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := tty.WriteString("FOURTH-TRY"); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(scr, "EXIT 6", 1)
+	if !echoOn(t, term) {
+		t.Fatal("echo was left off")
+	}
+	if n := typedAhead(t, term); n != 0 {
+		t.Fatalf("%d bytes typed are left for the shell to read", n)
+	}
+	if strings.Contains(scr.String(), "FOURTH-TRY") {
+		t.Fatalf("the terminal showed what was typed:\n%s", scr)
 	}
 }
