@@ -48,7 +48,8 @@
 // copy) is put back, with a warning naming what was missing. Copies that
 // sync tools leave beside the file are merged and removed. A machine
 // remembers which vault it opened at each path and refuses another there
-// ([ErrOtherVault]).
+// ([ErrOtherVault]), and which reminders it told today
+// ([Vault.MarkReminded]), so that cron jobs tell them once a day.
 //
 // # Damaged files
 //

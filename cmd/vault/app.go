@@ -6,8 +6,11 @@ package main
 //     a public key from keygen and pubkey. Nothing else is ever written there.
 //   - Every message, warning and error goes to stderr, prefixed "vault: ".
 //     Errors are one line that names the problem and what to do about it.
+//     Without a terminal on stderr (cron, CI), the reminders come at most
+//     once a day and chore notes not at all: see remind and withVault.
 //   - Prompts (passphrases, values) are written to and read from the
-//     terminal (/dev/tty), without echo; never taken from argv.
+//     terminal (/dev/tty), without echo; never taken from argv. Processes
+//     on one terminal take turns at it (terminal.go).
 //   - No secret value, passphrase or secret key is ever part of a message.
 //   - Exit codes are mapped from errors in one place, exit.go.
 
@@ -78,11 +81,15 @@ type options struct {
 	// environ is the environment 'vault run' starts its program with;
 	// nil means the process's own.
 	environ func() []string
+	// stderrTerminal makes the run behave as when stderr is a terminal
+	// (reminders at every start, chores told), for scripts that check
+	// what a person at a terminal sees.
+	stderrTerminal bool
 }
 
 // run is main without the exit: it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runWith(args, stdin, stdout, stderr, os.Getenv, devTTY{}, options{})
+	return runWith(args, stdin, stdout, stderr, os.Getenv, newDevTTY(os.Getenv), options{})
 }
 
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {
@@ -102,6 +109,12 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 // say writes one message line to stderr.
 func (a *app) say(format string, args ...any) {
 	fmt.Fprintf(a.stderr, "vault: "+format+"\n", args...)
+}
+
+// stderrTerminal reports whether messages go to a person at a terminal
+// rather than to a cron mail or a CI log, which get fewer of them.
+func (a *app) stderrTerminal() bool {
+	return a.opts.stderrTerminal || isTerminal(a.stderr)
 }
 
 // note is say, unless --quiet.

@@ -25,9 +25,23 @@ now (and why), overdue, with a rotation pending, or due within --within
 (default 14 days); the access review; secrets waiting for one of their
 readers to re-encrypt them for someone.
 
-Exits 10 when anything is due and 0 when nothing is, for cron:
+Made for cron: unlike the reminder line of other commands (once a day
+without a terminal), it lists everything at every run. Exit codes:
 
-  0 9 * * 1  vault due || mail -s "vault: things to do" organizers@example.org`,
+  0   nothing is due
+  10  something is due (listed on stdout)
+  1, 5, 6, ...  a failure (a damaged file, the vault busy, a wrong
+      passphrase or identity...): the error is on stderr, and nothing
+      says whether anything is due
+
+So do not read any non-zero code as "due". A crontab line that mails the
+list to the organizers when something is due, and the error to the owner
+of the crontab (cron mails what a job prints) when 'vault due' failed:
+
+  0 9 * * 1  vault due >due.txt 2>&1; case $? in 0) ;; 10) mail -s "vault: things to do" organizers@example.org <due.txt ;; *) cat due.txt ;; esac
+
+Cron has no terminal: set VAULT_PASSPHRASE_FILE (or use an identity
+without a passphrase) for it.`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			days := -1
@@ -239,7 +253,11 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 func reminderLines(r vault.Reminders) []string { return tui.ReminderLines(r) }
 
 // remind prints the reminders at the start of a command, unless quiet.
-// They go to stderr, and never change the command's result.
+// They go to stderr, and never change the command's result. On a terminal
+// they are printed at every start; elsewhere (cron, CI) only when this
+// machine has not told them today, or something new is due since it did
+// (see vault.MarkReminded), so that a job run every minute does not repeat
+// them in every mail.
 func (a *app) remind(v *vault.Vault) {
 	if a.quiet || a.noReminders {
 		return
@@ -247,6 +265,9 @@ func (a *app) remind(v *vault.Vault) {
 	r, err := v.Reminders()
 	if err != nil {
 		return // the command itself will report a damaged vault
+	}
+	if !a.stderrTerminal() && !v.MarkReminded(r) {
+		return
 	}
 	for _, l := range reminderLines(r) {
 		a.say("%s", l)

@@ -117,18 +117,21 @@ func (a *app) newPassphrase() (vault.Value, error) {
 	if !a.tty.Available() {
 		return vault.Value{}, fail(vault.ErrNoPassphrase, "there is no terminal to ask for a passphrase on; run this at a terminal, set VAULT_PASSPHRASE_FILE, or use --no-passphrase for an unprotected key file")
 	}
-	first, err := a.tty.ReadSecret("Choose a passphrase for your key: ")
+	var first, again []byte
+	err := a.holdTerminal(func() (err error) {
+		if first, err = a.tty.ReadSecret("Choose a passphrase for your key: "); err != nil {
+			return err
+		}
+		if err := checkPassphrase(vault.NewValue(first)); err != nil {
+			return err
+		}
+		again, err = a.tty.ReadSecret("Type it again: ")
+		return err
+	})
 	if err != nil {
 		return vault.Value{}, err
 	}
 	p := vault.NewValue(first)
-	if err := checkPassphrase(p); err != nil {
-		return vault.Value{}, err
-	}
-	again, err := a.tty.ReadSecret("Type it again: ")
-	if err != nil {
-		return vault.Value{}, err
-	}
 	if subtle.ConstantTimeCompare(first, again) != 1 {
 		return vault.Value{}, errors.New("the two passphrases differ; nothing was written, run keygen again")
 	}

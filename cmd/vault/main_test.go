@@ -42,7 +42,8 @@ const exitFile = ".vaulttest-exit"
 
 // testVaultMain is the vault command inside scripts. It lowers the scrypt
 // cost (an option of the run, not a global), can fix the clock through
-// VAULTTEST_NOW, and checks two rules on every run: no value listed in
+// VAULTTEST_NOW, behaves as on a terminal (for reminders and notes) with
+// VAULTTEST_TERMINAL=1, and checks two rules on every run: no value listed in
 // VAULTTEST_SECRETS appears on stderr, and nothing panics.
 func testVaultMain() {
 	opts := options{scryptWorkFactor: 10, clipClear: time.Second}
@@ -54,6 +55,8 @@ func testVaultMain() {
 		}
 		opts.clock = fixedClock(t)
 	}
+	// VAULTTEST_TERMINAL=1: behave as when stderr is a terminal.
+	opts.stderrTerminal = os.Getenv("VAULTTEST_TERMINAL") == "1"
 	var stderr bytes.Buffer
 	code := func() (code int) {
 		defer func() {
@@ -62,7 +65,7 @@ func testVaultMain() {
 				code = 101
 			}
 		}()
-		return runWith(os.Args, os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, &stderr), os.Getenv, devTTY{}, opts)
+		return runWith(os.Args, os.Stdin, os.Stdout, io.MultiWriter(os.Stderr, &stderr), os.Getenv, newDevTTY(os.Getenv), opts)
 	}()
 	// The clipboard helper runs detached, after the command that started it;
 	// its exit code is not the one scripts check.

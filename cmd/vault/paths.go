@@ -30,15 +30,24 @@ func (a *app) vaultPath() (string, error) {
 }
 
 func (a *app) xdg(env, fallback, file string) (string, error) {
-	dir := a.getenv(env)
+	dir, err := xdgDir(a.getenv, env, fallback)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, file), nil
+}
+
+// xdgDir is $env/vault, else $HOME/fallback/vault.
+func xdgDir(getenv func(string) string, env, fallback string) (string, error) {
+	dir := getenv(env)
 	if dir == "" || !filepath.IsAbs(dir) {
-		home := a.getenv("HOME")
+		home := getenv("HOME")
 		if home == "" {
 			return "", errors.New("neither " + env + " nor HOME is set; set VAULT_FILE and VAULT_IDENTITY")
 		}
 		dir = filepath.Join(home, fallback)
 	}
-	return filepath.Join(dir, "vault", file), nil
+	return filepath.Join(dir, "vault"), nil
 }
 
 // stateDir is where this machine remembers things about the vaults it

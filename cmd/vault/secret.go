@@ -111,11 +111,14 @@ func (a *app) typedValue(name string) (vault.Value, bool, error) {
 	// can take a while: nobody waits for it.
 	a.beforePrompt()
 	if isTerminal(a.stdin) {
-		first, err := a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name))
-		if err != nil {
-			return vault.Value{}, false, err
-		}
-		again, err := a.tty.ReadSecret("Same again: ")
+		var first, again []byte
+		err := a.holdTerminal(func() (err error) {
+			if first, err = a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name)); err != nil {
+				return err
+			}
+			again, err = a.tty.ReadSecret("Same again: ")
+			return err
+		})
 		if err != nil {
 			return vault.Value{}, false, err
 		}

@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"golang.org/x/term"
@@ -20,13 +20,53 @@ type terminal interface {
 	ReadSecret(prompt string) ([]byte, error)
 }
 
+// holder is a terminal that can be held across several prompts (see
+// devTTY.Hold).
+type holder interface {
+	Hold(fn func() error) error
+}
+
+// holdTerminal runs fn as one turn at the terminal, if the terminal can
+// be held.
+func (a *app) holdTerminal(fn func() error) error {
+	if h, ok := a.tty.(holder); ok {
+		return h.Hold(fn)
+	}
+	return fn()
+}
+
 // errNoTerminal is returned by ReadSecret when there is no terminal.
 var errNoTerminal = errors.New("no terminal to ask on")
 
-// devTTY is the process's controlling terminal.
-type devTTY struct{}
+// devTTY is the process's controlling terminal, shared with the other
+// processes on it: in 'vault get a | vault set b' both may ask for a
+// passphrase. A process holds the terminal while it asks (see Hold), so
+// their prompts come one after the other, never mixed. One goroutine asks
+// at a time.
+type devTTY struct {
+	// lockDir holds the lock files of terminals; empty means prompts are
+	// not kept from mixing.
+	lockDir string
+	// holding is set while Hold runs, and held once it has asked.
+	holding bool
+	held    *heldTTY
+}
 
-func (devTTY) Available() bool {
+// newDevTTY returns the controlling terminal, its lock files in
+// $XDG_RUNTIME_DIR/vault, else in the state folder.
+func newDevTTY(getenv func(string) string) *devTTY {
+	dir := getenv("XDG_RUNTIME_DIR")
+	if dir != "" && filepath.IsAbs(dir) {
+		return &devTTY{lockDir: filepath.Join(dir, "vault")}
+	}
+	dir, err := xdgDir(getenv, "XDG_STATE_HOME", filepath.Join(".local", "state"))
+	if err != nil {
+		return &devTTY{}
+	}
+	return &devTTY{lockDir: dir}
+}
+
+func (*devTTY) Available() bool {
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return false
@@ -38,39 +78,108 @@ func (devTTY) Available() bool {
 // maxLine caps a typed line: passphrases and passwords, not files.
 const maxLine = 64 << 10
 
-func (devTTY) ReadSecret(prompt string) ([]byte, error) {
+func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
+	if t.holding {
+		if t.held == nil {
+			h, err := holdTTY(t.lockDir)
+			if err != nil {
+				return nil, err
+			}
+			t.held = h
+		}
+		return t.held.readLine(prompt)
+	}
+	h, err := holdTTY(t.lockDir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := h.readLine(prompt)
+	h.release(err != nil)
+	return b, err
+}
+
+// Hold runs fn, in which ReadSecret may be called several times, as one
+// turn at the terminal: from the first prompt until fn returns, no other
+// vault process asks on this terminal, and echo stays off, so that what
+// is typed ahead while fn works (checking a passphrase takes a second) is
+// never shown. When fn fails after asking, what was typed ahead is
+// dropped rather than left for the shell to echo: it may be another try
+// at a passphrase.
+func (t *devTTY) Hold(fn func() error) error {
+	if t.holding {
+		return fn()
+	}
+	t.holding = true
+	failed := true
+	defer func() {
+		t.holding = false
+		if t.held != nil {
+			t.held.release(failed)
+			t.held = nil
+		}
+	}()
+	err := fn()
+	failed = err != nil
+	return err
+}
+
+// heldTTY is the terminal while this process asks on it: locked against
+// the other vault processes on the same terminal, echo off.
+type heldTTY struct {
+	f     *os.File
+	fd    int
+	state *term.State
+	lock  *os.File
+	sigs  chan os.Signal
+	done  chan struct{}
+}
+
+// holdTTY opens the controlling terminal, waits for its lock (another
+// vault process may be asking on it) and turns echo off until release.
+// If the person gives up (Ctrl-C, Ctrl-\) or the process is told to
+// stop while it holds the terminal, what was typed is dropped and echo is
+// put back before the signal ends the process.
+func holdTTY(lockDir string) (*heldTTY, error) {
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return nil, errNoTerminal
 	}
-	defer f.Close()
-	fd := int(f.Fd())
-	state, err := term.GetState(fd)
+	h := &heldTTY{f: f, fd: int(f.Fd())}
+	h.lock = lockTerminal(lockDir, f)
+	h.state, err = term.GetState(h.fd)
 	if err != nil {
+		h.close()
 		return nil, errNoTerminal
 	}
-	// If the person gives up with Ctrl-C while echo is off, put the
-	// terminal back before the signal ends the process.
-	sigs := make(chan os.Signal, 1)
-	done := make(chan struct{})
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	h.sigs, h.done = make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(h.sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	go func() {
 		select {
-		case sig := <-sigs:
-			_ = term.Restore(fd, state)
+		case sig := <-h.sigs:
+			// What was typed is part of a passphrase or a value: not for
+			// the shell that reads the terminal next.
+			_ = dropTypedAhead(h.fd)
+			_ = term.Restore(h.fd, h.state)
 			fmt.Fprintln(f)
 			signal.Reset(sig)
 			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
-		case <-done:
+		case <-h.done:
 		}
 	}()
-	defer func() {
-		signal.Stop(sigs)
-		close(done)
-	}()
-	fmt.Fprint(f, prompt)
-	b, err := term.ReadPassword(fd)
-	fmt.Fprintln(f)
+	if err := echoOff(h.fd); err != nil {
+		h.release(false)
+		return nil, fmt.Errorf("cannot turn off echo on the terminal: %w", err)
+	}
+	return h, nil
+}
+
+// readLine shows prompt and reads one line. term.ReadPassword turns echo
+// off for the line and then puts back the state it found, which is echo
+// off too: it stays off between prompts.
+func (h *heldTTY) readLine(prompt string) ([]byte, error) {
+	fmt.Fprint(h.f, prompt)
+	b, err := term.ReadPassword(h.fd)
+	fmt.Fprintln(h.f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read from the terminal: %w", err)
 	}
@@ -80,8 +189,58 @@ func (devTTY) ReadSecret(prompt string) ([]byte, error) {
 	return b, nil
 }
 
-// isTerminal reports whether r is a terminal.
-func isTerminal(r io.Reader) bool {
-	f, ok := r.(*os.File)
+// release puts the terminal back as it was, first dropping what was typed
+// ahead when drop is set, and lets the next process ask.
+func (h *heldTTY) release(drop bool) {
+	if drop {
+		_ = dropTypedAhead(h.fd)
+	}
+	_ = term.Restore(h.fd, h.state)
+	signal.Stop(h.sigs)
+	close(h.done)
+	h.close()
+}
+
+func (h *heldTTY) close() {
+	if h.lock != nil {
+		h.lock.Close() // which releases the lock
+	}
+	h.f.Close()
+}
+
+// lockTerminal takes the lock of the terminal f is, waiting for another
+// vault process that holds it. Its file is named after the terminal's
+// device, so every process on that terminal, whatever its streams, finds
+// the same one. Without a device number or a folder to lock in, it takes
+// none: prompts may then mix, as they did before locks.
+func lockTerminal(dir string, f *os.File) *os.File {
+	dev, ok := terminalDevice(f)
+	if !ok || dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil
+	}
+	lf, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("tty-%x.lock", dev)), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil
+	}
+	for {
+		err = syscall.Flock(int(lf.Fd()), syscall.LOCK_EX)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		lf.Close()
+		return nil
+	}
+	return lf
+}
+
+// isTerminal reports whether the stream s (stdin, stdout or stderr) is a
+// terminal.
+func isTerminal(s any) bool {
+	f, ok := s.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -68,14 +68,25 @@ func (a *app) loadIdentity() (*vault.Identity, error) {
 		return nil, err
 	}
 	ask, interactive := a.passphraseSource(path)
-	for attempt := 1; ; attempt++ {
-		id, err := vault.ReadIdentity(path, ask)
-		if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
-			a.say("wrong passphrase, try again")
-			continue
+	var id *vault.Identity
+	unlock := func() error {
+		for attempt := 1; ; attempt++ {
+			id, err = vault.ReadIdentity(path, ask)
+			if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
+				a.say("wrong passphrase, try again")
+				continue
+			}
+			return err
 		}
-		return id, err
 	}
+	if interactive {
+		// One turn at the terminal for every try: echo stays off while a
+		// passphrase is checked, and no other process asks in between.
+		err = a.holdTerminal(unlock)
+	} else {
+		err = unlock()
+	}
+	return id, err
 }
 
 // openVault unlocks the identity and opens the vault with it, and says
@@ -150,7 +161,8 @@ func (a *app) sayWarnings(v *vault.Vault) {
 
 // withVault opens the vault, prints the reminders, runs fn, and then says
 // what else the command did (chores done on the way, like re-encrypting a
-// secret for a member it was shared with) and any new warning.
+// secret for a member it was shared with: only to a person at a terminal,
+// never to a cron mail or a CI log) and any new warning.
 func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	v, err := a.openVault()
 	if err != nil {
@@ -161,8 +173,10 @@ func (a *app) withVault(fn func(v *vault.Vault) error) error {
 	defer func() { a.open = nil }()
 	a.remind(v)
 	err = fn(v)
-	for _, n := range v.Notes() {
-		a.note("%s", n)
+	if a.stderrTerminal() {
+		for _, n := range v.Notes() {
+			a.note("%s", n)
+		}
 	}
 	a.sayWarnings(v)
 	return err
