@@ -1,12 +1,14 @@
 package vault
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,10 +24,13 @@ import (
 // process that is stopped (ctrl-Z) or hung, and waiting for it is
 // pointless.
 
-// writerNote is the note a writing process leaves.
+// writerNote is the note a writing process leaves. The file stays; Active
+// says whether its writer still holds the copy (a process that only
+// reads, holding it too, leaves no note).
 type writerNote struct {
 	PID     int    `json:"pid"`
 	Command string `json:"command"`
+	Active  bool   `json:"active"`
 }
 
 const (
@@ -36,6 +41,10 @@ const (
 	stalled = 5 * time.Second
 	// tellAfter is how long a command waits before it says so.
 	tellAfter = time.Second
+	// noteSize is the size every note is written at (padded), so that a
+	// note is overwritten in place, never truncated: a reader sees the
+	// old note or the new one.
+	noteSize = 256
 )
 
 func (v *Vault) writerPath() string { return filepath.Join(filepath.Dir(v.repPath), "writer") }
@@ -55,15 +64,32 @@ func commandName() string {
 	return name
 }
 
-// startWriting leaves this process's note and touches it until
-// stopWriting.
+// writeNote writes n over the note in f.
+func writeNote(f *os.File, n writerNote) error {
+	b, _ := json.Marshal(n)
+	if len(b) > noteSize {
+		n.Command = ""
+		b, _ = json.Marshal(n)
+	}
+	b = append(b, bytes.Repeat([]byte{' '}, noteSize-len(b))...)
+	_, err := f.WriteAt(b, 0)
+	return err
+}
+
+// startWriting marks this process's note active and touches it until
+// stopWriting. It costs a write to a file that stays in place: commands
+// that take in another member's change pay it on every run.
 func (v *Vault) startWriting() {
 	if v.beat != nil || v.tempState {
 		return
 	}
 	path := v.writerPath()
-	b, _ := json.Marshal(writerNote{PID: os.Getpid(), Command: commandName()})
-	if writeHint(path, b) != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return
+	}
+	if writeNote(f, writerNote{PID: os.Getpid(), Command: commandName(), Active: true}) != nil {
+		f.Close()
 		return
 	}
 	stop := make(chan struct{})
@@ -71,11 +97,13 @@ func (v *Vault) startWriting() {
 	v.beat, v.beatDone = stop, done
 	go func() {
 		defer close(done)
+		defer f.Close()
 		t := time.NewTicker(heartbeat)
 		defer t.Stop()
 		for {
 			select {
 			case <-stop:
+				_ = writeNote(f, writerNote{PID: os.Getpid()})
 				return
 			case now := <-t.C:
 				_ = os.Chtimes(path, now, now)
@@ -84,7 +112,7 @@ func (v *Vault) startWriting() {
 	}()
 }
 
-// stopWriting takes the note away.
+// stopWriting marks the note inactive.
 func (v *Vault) stopWriting() {
 	if v.beat == nil {
 		return
@@ -92,11 +120,10 @@ func (v *Vault) stopWriting() {
 	close(v.beat)
 	<-v.beatDone
 	v.beat, v.beatDone = nil, nil
-	os.Remove(v.writerPath())
 }
 
 // writer reads the note of the process writing this machine's copy: nil
-// when there is none; stalled when it has not been touched for a while.
+// when none is writing; stalled when it has not been touched for a while.
 func (v *Vault) writer() (n *writerNote, isStalled bool) {
 	path := v.writerPath()
 	info, err := os.Stat(path)
@@ -108,8 +135,11 @@ func (v *Vault) writer() (n *writerNote, isStalled bool) {
 		return nil, false
 	}
 	n = new(writerNote)
-	if json.Unmarshal(b, n) != nil {
+	if json.Unmarshal(bytes.TrimRight(b, " "), n) != nil || !n.Active || n.PID <= 0 {
 		return nil, false
+	}
+	if n.PID != os.Getpid() && syscall.Kill(n.PID, 0) == syscall.ESRCH {
+		return nil, false // a writer that died: its lock went with it
 	}
 	return n, time.Since(info.ModTime()) > stalled
 }
