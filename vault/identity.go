@@ -241,15 +241,28 @@ func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOpt
 // into place, so a crash leaves either the old file or the new one. Without
 // replace, an existing file at path is never touched.
 func writeFileAtomic(path string, data []byte, replace bool) error {
-	return writeFile(path, data, replace, true)
+	return writeFile(path, data, replace)
 }
 
-// writeHint replaces a file that only saves time (a cache, a hint): it is
-// replaced atomically but not synced to disk, so a crash may lose it, and
-// then the next run just does the slower thing.
-func writeHint(path string, data []byte) error { return writeFile(path, data, true, false) }
+// writeHint replaces a file that only saves time (a cache, a hint),
+// in place and not synced to disk: a crash may lose it, and a reader may
+// see it half written, so it must be sealed (a torn copy does not open)
+// and then the next run just does the slower thing. In place, because the
+// temporary file and rename of writeFile cost a millisecond of directory
+// work, on every command that takes in another member's change.
+func writeHint(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
-func writeFile(path string, data []byte, replace, durable bool) error {
+func writeFile(path string, data []byte, replace bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
@@ -264,11 +277,9 @@ func writeFile(path string, data []byte, replace, durable bool) error {
 		f.Close()
 		return err
 	}
-	if durable {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
