@@ -40,7 +40,7 @@ type reader struct {
 var errClosed = errors.New("the vault is closed")
 
 func (v *Vault) newReader(tx *bolt.Tx) (*reader, error) {
-	ix := &index{tx: tx, keys: v.ik}
+	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 	a, err := ix.auth()
 	if err != nil {
 		return nil, err

@@ -206,6 +206,9 @@ func indexAD(bucket string, key []byte) []byte {
 type index struct {
 	tx   *bolt.Tx
 	keys *indexKeys
+	// authCache, when set, keeps the decoded authority state between
+	// read-only transactions of one process (see auth).
+	authCache *authCache
 	// held, when set, holds puts until flush writes them in key order:
 	// bbolt inserts into a page's keys in memory until it commits, and
 	// thousands of keys in no order cost a copy of the array each.
@@ -321,12 +324,30 @@ func (ix *index) seal(bucket string, key []byte, v any) ([]byte, error) {
 }
 
 func (ix *index) auth() (*fold.Auth, error) {
+	// In a read-only transaction the state is that of a committed one,
+	// which never changes: decoded once per transaction ID and shared (a
+	// command reads it several times; callers never change it).
+	cache := ix.authCache
+	readOnly := cache != nil && !ix.tx.Writable()
+	if readOnly && cache.a != nil && cache.tx == ix.tx.ID() {
+		return cache.a, nil
+	}
 	var a fold.Auth
 	ok, err := ix.getJSON(bLocal, []byte(lAuth), &a)
 	if err != nil || !ok {
 		return nil, err
 	}
+	if readOnly {
+		cache.tx, cache.a = ix.tx.ID(), &a
+	}
 	return &a, nil
+}
+
+// authCache holds the authority state last decoded in a read-only
+// transaction, by transaction ID.
+type authCache struct {
+	tx int
+	a  *fold.Auth
 }
 
 // Secret implements fold.Store.

@@ -119,6 +119,9 @@ type Vault struct {
 	adopted bool
 	// released is set while this machine's copy is let go (Release).
 	released bool
+	// auths keeps the authority state decoded in read-only transactions
+	// of the copy now open.
+	auths *authCache
 	// onWait is Options.OnWait; beat stops the heartbeat of this process's
 	// writer note (see wait.go), and beatDone says it stopped.
 	onWait         func(string)
@@ -388,6 +391,7 @@ func (v *Vault) openReplica(rw bool) error {
 		return err
 	}
 	v.rep, v.repRW = db, rw
+	v.auths = &authCache{} // transaction IDs are this file's
 	if rw {
 		v.startWriting()
 	}
@@ -721,7 +725,7 @@ func (v *Vault) authState() (*fold.Auth, error) {
 	var a *fold.Auth
 	err := v.rep.View(func(tx *bolt.Tx) error {
 		var err error
-		a, err = (&index{tx: tx, keys: v.ik}).auth()
+		a, err = (&index{tx: tx, keys: v.ik, authCache: v.auths}).auth()
 		return err
 	})
 	return a, err
