@@ -60,3 +60,17 @@ echo "== vault get (with its reminder) vs vault get --quiet"
 "$out/interleave" -n "$runs" \
   -a "$out/vault get secret-0500" \
   -b "$out/vault get secret-0500 --quiet"
+# Through a running agent (issue 8): the key stays in the agent, and each
+# 'vault get' asks it to unwrap the value's and the vault key's stanzas over
+# its socket instead of reading the identity file. The agent's socket is
+# under bench/out too.
+export XDG_RUNTIME_DIR="$PWD/$out/run"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+"$out/vault" lock >/dev/null 2>&1 || true
+"$out/vault" agent --idle 10m -q
+trap '"$out/vault" lock -q >/dev/null 2>&1 || true' EXIT
+"$out/vault" get secret-0500 >/dev/null 2>&1
+echo "== vault get through the agent (static build) vs age -d"
+"$out/interleave" -n "$runs" \
+  -a "$out/vault get secret-0500" \
+  -b "age -d -i $VAULT_IDENTITY $out/value.age"

@@ -31,6 +31,12 @@ type Options struct {
 	// Identity, when set, is used instead of reading IdentityPath: no
 	// unlock screen (the demo).
 	Identity *vault.Identity
+	// FromAgent, when set, returns the identity a running agent holds, or
+	// nil: then there is no unlock screen.
+	FromAgent func() *vault.Identity
+	// Unlocked, when set, is told of an identity unlocked with a
+	// passphrase typed here (the command line starts an agent with it).
+	Unlocked func(*vault.Identity)
 	// Clock stamps changes; nil means the system clock.
 	Clock vault.Clock
 	// ScryptWorkFactor lowers the cost of new identity files in tests.
@@ -248,12 +254,20 @@ func (m Model) readIdentity(pass []byte) tea.Cmd {
 		if opts.Identity != nil {
 			return identityMsg{id: opts.Identity}
 		}
+		if opts.FromAgent != nil {
+			if id := opts.FromAgent(); id != nil {
+				return identityMsg{id: id}
+			}
+		}
 		var ask func() (vault.Value, error)
 		if pass != nil {
 			p := vault.NewValue(pass)
 			ask = func() (vault.Value, error) { return p, nil }
 		}
 		id, err := vault.ReadIdentity(opts.IdentityPath, ask)
+		if err == nil && pass != nil && opts.Unlocked != nil {
+			opts.Unlocked(id)
+		}
 		return identityMsg{id: id, err: err}
 	}
 }

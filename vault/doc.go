@@ -9,8 +9,10 @@
 // [WriteIdentity] (protected by a passphrase, or plain for scripts);
 // [ReadIdentity] unlocks it. [Create] makes a vault with its creator as the
 // first member and admin; [Open] opens one with any member's identity (an
-// [age.Identity], so an agent could hold the key instead; a [Signer] too, to
-// make changes). Methods on [Vault] then add members and secrets, share and
+// [age.Identity]; a [Signer] too, to make changes). [ListenAgent] serves an
+// unlocked identity over a Unix socket, and [DialAgent] returns an
+// [Identity] that unwraps and signs through it, so that one unlock serves a
+// whole session without the secret key leaving the agent. Methods on [Vault] then add members and secrets, share and
 // unshare, reveal, rotate in two phases ([Vault.StartRotation],
 // [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
 // [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]) and sync

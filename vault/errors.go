@@ -102,6 +102,18 @@ var (
 	// ErrInvalid is returned for any other input that cannot be accepted: an
 	// empty or oversized value, an unknown field, a bad date.
 	ErrInvalid = errors.New("invalid input")
+
+	// The agent.
+
+	// ErrNoAgent is returned by [DialAgent], [AgentStatus] and [LockAgent]
+	// when no agent answers at the socket.
+	ErrNoAgent = errors.New("no agent")
+	// ErrAgentLocked is returned by an identity from [DialAgent] once its
+	// agent has locked (idle, 'vault lock', a signal): unlock again.
+	ErrAgentLocked = errors.New("the agent locked")
+	// ErrAgentRunning is returned by [ListenAgent] when an agent already
+	// runs for the socket.
+	ErrAgentRunning = errors.New("an agent already runs")
 )
 
 // kindError is an error with its own message that still matches one

@@ -48,11 +48,16 @@ func (k Kind) String() string {
 // age tool reads it. Its String method is redacted; the secret key leaves
 // it only through [WriteIdentity].
 type Identity struct {
-	id     age.Identity
-	public string
-	kind   Kind
-	secret string
-	sign   ed25519.PrivateKey
+	id      age.Identity
+	public  string
+	kind    Kind
+	secret  string
+	sign    ed25519.PrivateKey
+	signPub ed25519.PublicKey
+	// agent is set when the key is held by an agent process (DialAgent):
+	// then secret and sign are empty, and unwrapping and signing are
+	// requests to the agent.
+	agent *agentClient
 }
 
 var (
@@ -73,10 +78,19 @@ type Signer interface {
 func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) { return i.id.Unwrap(stanzas) }
 
 // SigningKey implements [Signer].
-func (i *Identity) SigningKey() ed25519.PublicKey { return i.sign.Public().(ed25519.PublicKey) }
+func (i *Identity) SigningKey() ed25519.PublicKey { return i.signPub }
 
 // SignOp implements [Signer].
-func (i *Identity) SignOp(msg []byte) ([]byte, error) { return ed25519.Sign(i.sign, msg), nil }
+func (i *Identity) SignOp(msg []byte) ([]byte, error) {
+	if i.agent != nil {
+		return i.agent.sign(msg)
+	}
+	return ed25519.Sign(i.sign, msg), nil
+}
+
+// FromAgent reports whether the key is held by an agent process rather
+// than by this one (see [DialAgent]).
+func (i *Identity) FromAgent() bool { return i.agent != nil }
 
 // PublicKey returns the member's public key line, both keys in one line:
 // what a member sends an admin to be added. It is safe to share.
@@ -103,7 +117,8 @@ func deriveSigningKey(secret string) ed25519.PrivateKey {
 }
 
 func newIdentity(id age.Identity, public string, kind Kind, secret string) *Identity {
-	return &Identity{id: id, public: public, kind: kind, secret: secret, sign: deriveSigningKey(secret)}
+	sign := deriveSigningKey(secret)
+	return &Identity{id: id, public: public, kind: kind, secret: secret, sign: sign, signPub: sign.Public().(ed25519.PublicKey)}
 }
 
 // MemberKey is what a member sends an admin: their age public key and
@@ -188,6 +203,9 @@ const maxIdentityFile = 64 << 10
 // The file is created with mode 0600 and missing folders with 0700. An
 // existing file is replaced only with opts.Force, and then atomically.
 func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOptions) error {
+	if id.secret == "" {
+		return errors.New("an identity held by the agent cannot be written: its secret key is not in this process")
+	}
 	if !opts.Force {
 		if _, err := os.Lstat(path); err == nil {
 			return errorf(ErrExists, "%s already exists", path)

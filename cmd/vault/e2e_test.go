@@ -35,7 +35,9 @@ func TestTUIEndToEnd(t *testing.T) {
 	if err := os.WriteFile(passFile, []byte("a long enough passphrase\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"HOME=" + home, "PATH=/usr/bin:/bin", "TERM=xterm-256color", "LANG=C.UTF-8"}
+	// The passphrase typed in the UI would start an agent that outlives
+	// the test; agent_test.go tests the agent.
+	env := []string{"HOME=" + home, "PATH=/usr/bin:/bin", "TERM=xterm-256color", "LANG=C.UTF-8", "VAULT_NO_AGENT=1"}
 	cli := func(stdin string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(bin, args...)

@@ -92,7 +92,7 @@ func exitCode(err error) int {
 	case errors.Is(err, vault.ErrBusy):
 		return exitBusy
 	case errors.Is(err, vault.ErrWrongPassphrase), errors.Is(err, vault.ErrNotMember),
-		errors.Is(err, vault.ErrNoIdentity), errors.Is(err, vault.ErrNoPassphrase):
+		errors.Is(err, vault.ErrNoIdentity), errors.Is(err, vault.ErrNoPassphrase), errors.Is(err, vault.ErrAgentLocked):
 		return exitBadKey
 	}
 	return exitFailure

@@ -97,6 +97,9 @@ func TestScripts(t *testing.T) {
 				return fmt.Errorf("the age CLI is needed for the interoperability tests under CI: %v", err)
 			}
 			env.Setenv("VAULT_FILE", filepath.Join(env.WorkDir, "shared", "vault.db"))
+			// Scripts that type a passphrase would start an agent, which
+			// outlives them; agent_test.go tests it.
+			env.Setenv("VAULT_NO_AGENT", "1")
 			// Under the race detector every process sleeps a second at exit
 			// by default; scripts start hundreds of them.
 			if os.Getenv("GORACE") == "" {

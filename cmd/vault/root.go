@@ -35,7 +35,7 @@ and 'vault get NAME' prints it.
 
 Environment: VAULT_FILE (the vault), VAULT_IDENTITY (your key file),
 VAULT_PASSPHRASE_FILE (a file holding your key's passphrase, for scripts),
-NO_COLOR.
+VAULT_NO_AGENT=1 (do not use or start the agent, see 'vault agent'), NO_COLOR.
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 no such secret or member, 4 not
 allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due
@@ -116,8 +116,8 @@ func (a *app) commands() map[string]command {
 		"history": secrets(a.historyCommand), "log": secrets(a.logCommand),
 		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
-		"member": people(a.memberCommand),
-		"merge":  other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
+		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
+		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
 		"forget":          other(a.forgetCommand),
 		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),
 	}

@@ -98,6 +98,21 @@ func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 	return b, err
 }
 
+// Take starts this process's turn at the terminal inside Hold, before it
+// asks: it waits while another vault process asks on it. Outside Hold it
+// does nothing.
+func (t *devTTY) Take() error {
+	if !t.holding || t.held != nil {
+		return nil
+	}
+	h, err := holdTTY(t.lockDir)
+	if err != nil {
+		return err
+	}
+	t.held = h
+	return nil
+}
+
 // Hold runs fn, in which ReadSecret may be called several times, as one
 // turn at the terminal: from the first prompt until fn returns, no other
 // vault process asks on this terminal, and echo stays off, so that what

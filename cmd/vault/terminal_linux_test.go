@@ -42,7 +42,9 @@ func newPtyVault(t *testing.T) *ptyVault {
 		}
 	}
 	p.env = []string{"HOME=" + filepath.Join(dir, "home"), "XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"),
-		"VAULT_FILE=" + filepath.Join(dir, "vault.db"), "PATH=/usr/bin:/bin", "TERM=xterm", "LANG=C.UTF-8"}
+		"VAULT_FILE=" + filepath.Join(dir, "vault.db"), "PATH=/usr/bin:/bin", "TERM=xterm", "LANG=C.UTF-8",
+		// These tests are about prompts without an agent; agentEnv drops it.
+		"VAULT_NO_AGENT=1"}
 	if err := os.WriteFile(p.passFile, []byte(p.pass+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mutual-aid-vault/vault/tui"
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // terminalStreams returns stdin and stdout as files when both are
@@ -30,8 +31,14 @@ func (a *app) tuiOptions() (tui.Options, error) {
 	if err != nil {
 		return tui.Options{}, err
 	}
-	return tui.Options{VaultPath: vp, IdentityPath: ip, StateDir: a.stateDir(), Clock: a.opts.clock,
-		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv}, nil
+	opts := tui.Options{VaultPath: vp, IdentityPath: ip, StateDir: a.stateDir(), Clock: a.opts.clock,
+		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv}
+	if a.agentEnabled() {
+		// The UI unlocks once per session; through the agent, not even once.
+		opts.FromAgent = func() *vault.Identity { return a.fromAgentQuiet(ip) }
+		opts.Unlocked = func(id *vault.Identity) { _, _ = a.startAgent(ip, id, vault.DefaultAgentIdle) }
+	}
+	return opts, nil
 }
 
 // runTUI opens the terminal UI, or says why it cannot.

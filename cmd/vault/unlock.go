@@ -60,24 +60,70 @@ func readPassphraseFile(path string) (vault.Value, error) {
 	return vault.NewValue(b), nil
 }
 
-// loadIdentity reads and unlocks the member's identity, letting a person at
-// a terminal retry a mistyped passphrase.
+// loadIdentity returns the member's identity: the one a running agent
+// holds (no prompt), else the identity file unlocked here (see
+// unlockIdentity), which starts an agent when a person typed the
+// passphrase.
 func (a *app) loadIdentity() (*vault.Identity, error) {
 	path, err := a.identityPath()
 	if err != nil {
 		return nil, err
 	}
+	if id := a.fromAgent(path); id != nil {
+		return id, nil
+	}
+	return a.unlockIdentity(path, a.agentEnabled())
+}
+
+// errFromAgent stops reading the identity file: an agent has it.
+var errFromAgent = errors.New("the agent holds the identity")
+
+// unlockIdentity reads and unlocks the identity file at path, letting a
+// person at a terminal retry a mistyped passphrase. With startAgent, a
+// passphrase typed at the terminal also starts an agent, before the
+// terminal is let go: another command waiting to ask on it (the other end
+// of 'vault get a | vault set b') finds the agent and does not ask.
+func (a *app) unlockIdentity(path string, startAgent bool) (*vault.Identity, error) {
 	ask, interactive := a.passphraseSource(path)
+	asked := false
+	var fromAgent *vault.Identity
+	counted := func() (vault.Value, error) {
+		if !asked && startAgent && interactive {
+			// Our turn at the terminal first: the process that had it may
+			// have started an agent meanwhile.
+			if t, ok := a.tty.(interface{ Take() error }); ok {
+				if err := t.Take(); err != nil {
+					return vault.Value{}, err
+				}
+			}
+			if fromAgent = a.fromAgent(path); fromAgent != nil {
+				return vault.Value{}, errFromAgent
+			}
+		}
+		asked = true
+		return ask()
+	}
 	var id *vault.Identity
+	var err error
 	unlock := func() error {
 		for attempt := 1; ; attempt++ {
-			id, err = vault.ReadIdentity(path, ask)
+			id, err = vault.ReadIdentity(path, counted)
+			if errors.Is(err, errFromAgent) {
+				id, err = fromAgent, nil
+				return nil
+			}
 			if errors.Is(err, vault.ErrWrongPassphrase) && interactive && attempt < 3 {
 				a.say("wrong passphrase, try again")
 				continue
 			}
-			return err
+			break
 		}
+		if err == nil && startAgent && interactive && asked {
+			if _, aerr := a.startAgent(path, id, vault.DefaultAgentIdle); aerr != nil {
+				a.say("warning: could not start the agent (%v); the next command asks again", aerr)
+			}
+		}
+		return err
 	}
 	if interactive {
 		// One turn at the terminal for every try: echo stays off while a
