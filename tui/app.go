@@ -114,6 +114,13 @@ func (sh *shared) getenv(k string) string {
 	return os.Getenv(k)
 }
 
+func (sh *shared) now() time.Time {
+	if sh.opts.Clock != nil {
+		return sh.opts.Clock.Now()
+	}
+	return time.Now()
+}
+
 func (sh *shared) revealFor() time.Duration {
 	if sh.opts.RevealFor > 0 {
 		return sh.opts.RevealFor

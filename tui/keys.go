@@ -26,6 +26,7 @@ type KeyMap struct {
 	// Secrets.
 	Reveal  key.Binding
 	Copy    key.Binding
+	OTP     key.Binding // copies the two-factor code
 	Add     key.Binding
 	Edit    key.Binding
 	Delete  key.Binding
@@ -73,6 +74,7 @@ func DefaultKeyMap() KeyMap {
 
 		Reveal:  key.NewBinding(key.WithKeys("enter", "v"), key.WithHelp("enter", "show/hide value")),
 		Copy:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy value")),
+		OTP:     key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "copy two-factor code")),
 		Add:     key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add")),
 		Edit:    key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit")),
 		Delete:  key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "delete")),

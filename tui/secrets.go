@@ -2,6 +2,7 @@ package tui
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,15 +41,26 @@ type (
 		secret vault.Secret
 		err    error
 	}
-	// valueMsg carries a decrypted value to show or to copy.
+	// valueMsg carries a decrypted value to show or to copy, and the
+	// two-factor seed that goes with a value to show.
 	valueMsg struct {
 		name    string
 		pending bool
 		copy    bool
 		val     vault.Value
+		totp    vault.TOTP
 		err     error
 	}
+	// codeMsg carries a two-factor code to copy.
+	codeMsg struct {
+		name string
+		code vault.Value
+		left time.Duration
+		err  error
+	}
 	hideMsg struct{ gen int }
+	// codeTickMsg redraws the two-factor code on screen.
+	codeTickMsg struct{ gen int }
 	// doneMsg is the outcome of a change: a status line, and what to show.
 	doneMsg struct {
 		text  string
@@ -83,6 +95,9 @@ type secretsScreen struct {
 	revealedFor string
 	revealedPen bool
 	revealGen   int
+	// totp is the seed of the value on screen, if it has one: its code
+	// shows with the value, with its countdown.
+	totp vault.TOTP
 
 	form          *form
 	formKind      string
@@ -200,6 +215,7 @@ func (s *secretsScreen) hide() {
 		s.revealed.Wipe()
 	}
 	s.revealed, s.revealedFor, s.revealedPen = nil, "", false
+	s.totp = vault.TOTP{}
 	s.revealGen++
 }
 
@@ -265,13 +281,30 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		s.hide()
 		v := msg.val
 		s.revealed, s.revealedFor, s.revealedPen = &v, msg.name, msg.pending
+		s.totp = msg.totp
 		gen := s.revealGen
-		return tea.Tick(s.sh.revealFor(), func(time.Time) tea.Msg { return hideMsg{gen} })
+		hide := tea.Tick(s.sh.revealFor(), func(time.Time) tea.Msg { return hideMsg{gen} })
+		if s.totp.IsZero() {
+			return hide
+		}
+		return tea.Batch(hide, s.codeTick())
 	case hideMsg:
 		if msg.gen == s.revealGen {
 			s.hide()
 		}
 		return nil
+	case codeTickMsg:
+		if msg.gen == s.revealGen && !s.totp.IsZero() {
+			return s.codeTick()
+		}
+		return nil
+	case codeMsg:
+		if msg.err != nil {
+			return statusCmd("", msg.err)
+		}
+		cmd := s.sh.copyValue(msg.code.Bytes())
+		msg.code.Wipe()
+		return tea.Batch(cmd, statusCmd(fmt.Sprintf("Copied %s's two-factor code, valid %s more; the clipboard is cleared in %v if it still holds it.", msg.name, seconds(msg.left), s.sh.clipboardFor()), nil))
 	case doneMsg:
 		if msg.err != nil {
 			return failed(s.form, msg.err)
@@ -403,6 +436,8 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 		return s.fetchValue(cur, false, false)
 	case key.Matches(k, keys.Copy):
 		return s.fetchValue(cur, false, true)
+	case key.Matches(k, keys.OTP):
+		return s.copyCode(cur)
 	case key.Matches(k, keys.Edit):
 		if s.detail == nil {
 			return nil
@@ -446,14 +481,49 @@ func (s *secretsScreen) fetchValue(cur vault.Summary, pending, copy bool) tea.Cm
 	name := cur.Name
 	return s.sh.call(func(v *vault.Vault) tea.Msg {
 		var val vault.Value
+		var totp vault.TOTP
 		var err error
 		if pending {
 			val, err = v.RevealPending(name)
 		} else {
 			val, err = v.Reveal(name, 0)
+			if err == nil && !copy {
+				var terr error
+				if totp, terr = v.TOTP(name, 0); terr != nil && !errors.Is(terr, vault.ErrNoTOTP) {
+					val.Wipe()
+					return valueMsg{name: name, err: terr}
+				}
+			}
 		}
-		return valueMsg{name: name, pending: pending, copy: copy, val: val, err: err}
+		return valueMsg{name: name, pending: pending, copy: copy, val: val, totp: totp, err: err}
 	}, func(err error) tea.Msg { return valueMsg{name: name, err: err} })
+}
+
+// copyCode copies the selected secret's current two-factor code.
+func (s *secretsScreen) copyCode(cur vault.Summary) tea.Cmd {
+	if !cur.CanRead {
+		return statusCmd("", fmt.Errorf("you are not a reader of %s; ask one of its readers or an admin to share it with you", cur.Name))
+	}
+	name, now := cur.Name, s.sh.now
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
+		totp, err := v.TOTP(name, 0)
+		if err != nil {
+			return codeMsg{name: name, err: err}
+		}
+		code, left := totp.Code(now())
+		return codeMsg{name: name, code: vault.NewValue([]byte(code)), left: left}
+	}, func(err error) tea.Msg { return codeMsg{name: name, err: err} })
+}
+
+// codeTick redraws the code on screen each second while it shows.
+func (s *secretsScreen) codeTick() tea.Cmd {
+	gen := s.revealGen
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return codeTickMsg{gen} })
+}
+
+// seconds shows a countdown in whole seconds, rounded up.
+func seconds(d time.Duration) string {
+	return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
 }
 
 // act runs a change in a command and reports it.
@@ -904,8 +974,15 @@ func (s *secretsScreen) detailView() string {
 			label = "new password"
 		}
 		row(label, st.Value.Render(printable(s.revealed.Bytes()))+st.Faint.Render("  (hidden again in "+s.sh.revealFor().String()+")"))
+		if !s.totp.IsZero() && !s.revealedPen {
+			code, left := s.totp.Code(s.sh.now())
+			row("2FA code", st.Value.Render(code)+st.Faint.Render("  (next in "+seconds(left)+" · o copies it)"))
+		}
 	case d.CanRead:
 		row("password", st.Faint.Render("•••••• enter shows it · c copies it"))
+		if d.TOTP {
+			row("2FA code", st.Faint.Render("•••••• enter shows it · o copies it"))
+		}
 	default:
 		row("password", st.Faint.Render("you cannot read it"))
 	}
@@ -981,7 +1058,7 @@ func (s *secretsScreen) FullHelp() [][]key.Binding {
 	k := s.sh.keys
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PgUp, k.PgDown, k.Top, k.Bottom},
-		{k.Filter, k.Reveal, k.Copy, k.History},
+		{k.Filter, k.Reveal, k.Copy, k.OTP, k.History},
 		{k.Add, k.Edit, k.Delete, k.Trash},
 		{k.Rotate, k.Share, k.NextScreen, k.Dismiss},
 		{k.Help, k.Quit},

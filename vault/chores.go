@@ -82,6 +82,14 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 				return err
 			}
 			jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers})
+			if !ver.OTP.IsZero() {
+				// The seed goes wherever its value goes.
+				ct, err := r.otpBlob(ver)
+				if err != nil {
+					return err
+				}
+				jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers, seed: true})
+			}
 		}
 		return nil
 	})
@@ -97,14 +105,25 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 		c := change{kind: fold.KindReencrypt, blobs: map[oplog.Hash][]byte{}}
 		p := fold.SecretReencrypt{Secret: s.ID}
 		var before []fold.MemberID
+		var seeds []fold.Hash
+		hasSeed := false
 		for ; i < len(jobs) && jobs[i].secret == s; i++ {
 			j := jobs[i]
 			h := oplog.HashOf(j.out)
 			c.blobs[h] = j.out
+			if j.seed {
+				seeds[len(seeds)-1] = h
+				hasSeed = true
+				continue
+			}
 			p.Items = append(p.Items, fold.Reencrypt{Version: j.ver.Op, Value: fold.Value{Blob: h, Readers: j.readers}})
+			seeds = append(seeds, fold.Hash{})
 			if j.ver.Op == s.Current {
 				before = j.ver.People(r.auth)
 			}
+		}
+		if hasSeed {
+			p.OTP = seeds
 		}
 		c.payload = p
 		out = append(out, c)

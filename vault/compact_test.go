@@ -61,7 +61,7 @@ func compactScenario(t *testing.T) (*Vault, int64) {
 	name := func(i int) string { return fmt.Sprintf("s%03d", i) }
 	var entries []Entry
 	for i := range 200 {
-		entries = append(entries, Entry{NewSecret{Name: name(i), Share: []string{"bob"}}, value(i, 0)})
+		entries = append(entries, Entry{Secret: NewSecret{Name: name(i), Share: []string{"bob"}}, Value: value(i, 0)})
 	}
 	if err := v.AddMany(entries); err != nil {
 		t.Fatal(err)

@@ -68,6 +68,8 @@ var (
 	ErrInTrash = fmt.Errorf("in the trash: %w", ErrNotFound)
 	// ErrNoMember is returned when no member has the given name.
 	ErrNoMember = fmt.Errorf("no such member: %w", ErrNotFound)
+	// ErrNoTOTP is returned when a secret's value has no two-factor seed.
+	ErrNoTOTP = fmt.Errorf("no two-factor seed: %w", ErrNotFound)
 	// ErrNotReader is returned when the acting member is not one of the
 	// readers of a secret (or of the version asked for).
 	ErrNotReader = errors.New("not a reader")

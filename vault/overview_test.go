@@ -21,13 +21,13 @@ func TestAddManyAndOverview(t *testing.T) {
 			if i == 7 {
 				ns.Share = []string{"bob"}
 			}
-			entries = append(entries, Entry{ns, NewValue([]byte("v"))})
+			entries = append(entries, Entry{Secret: ns, Value: NewValue([]byte("v"))})
 		}
 		if err := v.AddMany(entries); err != nil {
 			t.Fatal(err)
 		}
 		// All or nothing: a duplicate name fails the whole batch.
-		err := v.AddMany([]Entry{{NewSecret{Name: "new"}, NewValue([]byte("v"))}, {NewSecret{Name: "S01"}, NewValue([]byte("v"))}})
+		err := v.AddMany([]Entry{{Secret: NewSecret{Name: "new"}, Value: NewValue([]byte("v"))}, {Secret: NewSecret{Name: "S01"}, Value: NewValue([]byte("v"))}})
 		mustIs(t, err, ErrExists)
 		if _, err := v.Get("new"); err == nil {
 			t.Fatal("half a batch was stored")

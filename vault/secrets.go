@@ -34,10 +34,12 @@ type Secret struct {
 	Version int  `json:"version"`
 	Pending bool `json:"pending"`
 	// PendingVersion is the number of the pending value, if any.
-	PendingVersion int             `json:"pending_version,omitempty"`
-	RotateEvery    rotation.Period `json:"rotate_every"`
-	Rules          rotation.Rules  `json:"rules"`
-	LastRotated    time.Time       `json:"last_rotated"`
+	PendingVersion int `json:"pending_version,omitempty"`
+	// TOTP reports whether the current value has a two-factor seed.
+	TOTP        bool            `json:"totp,omitempty"`
+	RotateEvery rotation.Period `json:"rotate_every"`
+	Rules       rotation.Rules  `json:"rules"`
+	LastRotated time.Time       `json:"last_rotated"`
 	// State is where the secret stands in its rotation cycle, Due when the
 	// next rotation is due, and Reason why, in a few words.
 	State     rotation.State `json:"state"`
@@ -117,7 +119,7 @@ func (r *reader) secretView(s *fold.Secret) Secret {
 	out := Secret{
 		Name: s.Name, Username: s.Username, URL: s.URL, Note: s.Note,
 		SharedWith: r.shareNames(s.Share), Readers: r.peopleNames(cur.Readers),
-		CanRead: r.canRead(cur), Version: cur.N, Pending: !s.Pending.IsZero(),
+		CanRead: r.canRead(cur), Version: cur.N, Pending: !s.Pending.IsZero(), TOTP: !cur.OTP.IsZero(),
 		RotateEvery: s.RotateEvery, Rules: s.Rules, LastRotated: s.LastRotated,
 		Created: s.Created.At, CreatedBy: r.nameOf(s.Created.By),
 		Updated: s.Updated.At, UpdatedBy: r.nameOf(s.Updated.By),
@@ -299,6 +301,8 @@ func (v *Vault) Add(ns NewSecret, val Value) (Secret, error) {
 type Entry struct {
 	Secret NewSecret
 	Value  Value
+	// TOTP is the value's two-factor seed (see [ParseTOTP]), if it has one.
+	TOTP Value
 }
 
 // AddMany adds many secrets in one go: all of them, or none. It is how a
@@ -320,6 +324,14 @@ func (v *Vault) AddMany(entries []Entry) error {
 				return errorf(ErrInvalid, "%s: %v", name, err)
 			}
 			return err
+		}
+		if e.TOTP.Len() > 0 {
+			if _, err := ParseTOTP(e.TOTP); err != nil {
+				if len(entries) > 1 {
+					return errorf(ErrInvalid, "%s: %v", name, err)
+				}
+				return err
+			}
 		}
 		prep[i] = prepared{name: name, period: period}
 		if _, err := rand.Read(prep[i].id[:]); err != nil {
@@ -356,9 +368,18 @@ func (v *Vault) AddMany(entries []Entry) error {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, change{kind: fold.KindSecretAdd, blobs: map[oplog.Hash][]byte{val.Blob: blob}, payload: fold.SecretAdd{
+			blobs := map[oplog.Hash][]byte{val.Blob: blob}
+			var otpHash fold.Hash
+			if e.TOTP.Len() > 0 {
+				var ct []byte
+				if otpHash, ct, err = r.encryptOTP(e.TOTP, val.Readers); err != nil {
+					return nil, err
+				}
+				blobs[otpHash] = ct
+			}
+			out = append(out, change{kind: fold.KindSecretAdd, blobs: blobs, payload: fold.SecretAdd{
 				Secret: prep[i].id, Name: prep[i].name, Username: e.Secret.Username, URL: e.Secret.URL, Note: e.Secret.Note,
-				Share: sh, RotateEvery: prep[i].period, Rules: e.Secret.Rules, LastRotated: last.UTC(), Value: val}})
+				Share: sh, RotateEvery: prep[i].period, Rules: e.Secret.Rules, LastRotated: last.UTC(), Value: val, OTP: otpHash}})
 		}
 		return out, nil
 	})
@@ -501,13 +522,19 @@ func (r *reader) checkSet(name string) (*fold.Secret, error) {
 	return s, nil
 }
 
-// valueChange encrypts val as a new value of s, for its readers.
+// valueChange encrypts val as a new value of s, for its readers, with the
+// current value's two-factor seed.
 func (r *reader) valueChange(kind string, s *fold.Secret, val Value) (change, error) {
 	fv, blob, err := r.encrypt(val, s.Wanted)
 	if err != nil {
 		return change{}, err
 	}
-	return change{kind: kind, blobs: map[oplog.Hash][]byte{fv.Blob: blob}, payload: fold.SecretValue{Secret: s.ID, Value: fv}}, nil
+	blobs := map[oplog.Hash][]byte{fv.Blob: blob}
+	otpHash, err := r.keepOTP(s, fv, blobs)
+	if err != nil {
+		return change{}, err
+	}
+	return change{kind: kind, blobs: blobs, payload: fold.SecretValue{Secret: s.ID, Value: fv, OTP: otpHash}}, nil
 }
 
 // Set stores a new value for a secret (changed by hand at the service): the
@@ -798,6 +825,8 @@ type Version struct {
 	State   string   `json:"state"`
 	Readers []string `json:"readers"`
 	CanRead bool     `json:"can_read"`
+	// TOTP reports whether the version has a two-factor seed.
+	TOTP bool `json:"totp,omitempty"`
 }
 
 // History returns every stored version of a secret, oldest first.
@@ -821,7 +850,7 @@ func (v *Vault) History(name string) ([]Version, error) {
 				state = "superseded"
 			}
 			out = append(out, Version{N: ver.N, Created: ver.Created.At, By: r.nameOf(ver.Created.By), State: state,
-				Readers: r.names(ver.People(r.auth)), CanRead: r.canRead(ver)})
+				Readers: r.names(ver.People(r.auth)), CanRead: r.canRead(ver), TOTP: !ver.OTP.IsZero()})
 		}
 		return nil
 	})

@@ -156,6 +156,9 @@ type reencryption struct {
 	readers []fold.MemberID
 	out     []byte
 	err     error
+	// seed marks the job of a version's two-factor seed; it follows the
+	// job of the version's value.
+	seed bool
 }
 
 // reencrypt runs the cryptography of jobs on every core; reading and

@@ -113,7 +113,7 @@ func (a *app) commands() map[string]command {
 		"share":   secrets(func() *cobra.Command { return a.shareCommand(true) }),
 		"unshare": secrets(func() *cobra.Command { return a.shareCommand(false) }),
 		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
-		"history": secrets(a.historyCommand), "log": secrets(a.logCommand),
+		"history": secrets(a.historyCommand), "log": secrets(a.logCommand), "otp": secrets(a.otpCommand),
 		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),

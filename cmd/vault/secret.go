@@ -165,6 +165,7 @@ func (a *app) addCommand() *cobra.Command {
 	var ns vault.NewSecret
 	var vf valueFlags
 	var every, last string
+	var withTOTP bool
 	c := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Store a new secret, shared with the members who need it",
@@ -181,10 +182,16 @@ e.g. 90d, 1y). The password rules (--length, --digits, --symbols,
 --no-symbols) are saved with the secret and followed by --generate now and
 by every 'vault rotate'.
 
+--totp also stores a two-factor (TOTP) seed with it: an otpauth:// URI or a
+base32 seed, typed once after the value at a prompt (not shown); on stdin,
+the value is the first line and the seed the second (with --generate, stdin
+holds the seed alone). 'vault otp NAME' prints its codes.
+
 Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 		Example: `  vault add airtable --username intake@example.org --share @intake
   printf '%s' "$PASS" | vault add call-log --share bob,carol --last-rotated 2026-05-01
-  vault add inbox --generate --length 20 --no-symbols --share @dispatch`,
+  vault add inbox --generate --length 20 --no-symbols --share @dispatch
+  printf '%s\n%s\n' "$PASS" "$OTPAUTH_URI" | vault add bank --totp --share @cash`,
 		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns.Name = args[0]
@@ -211,12 +218,30 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 				if err := v.CheckNew(ns); err != nil {
 					return err
 				}
-				val, generated, err := a.value(ns.Name, vf.generate, rules)
+				var val, seed vault.Value
+				var generated bool
+				var err error
+				switch {
+				case withTOTP && !vf.generate:
+					val, seed, err = a.valueAndSeed(ns.Name)
+				case withTOTP:
+					if val, err = generate(rules); err == nil {
+						generated = true
+						seed, err = a.seedPrompt(ns.Name)
+					}
+				default:
+					val, generated, err = a.value(ns.Name, vf.generate, rules)
+				}
 				if err != nil {
+					val.Wipe()
 					return err
 				}
 				defer val.Wipe()
-				s, err := v.Add(ns, val)
+				defer seed.Wipe()
+				if err := v.AddMany([]vault.Entry{{Secret: ns, Value: val, TOTP: seed}}); err != nil {
+					return err
+				}
+				s, err := v.Get(ns.Name)
 				if err != nil {
 					return err
 				}
@@ -235,6 +260,7 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 	f.StringArrayVarP(&ns.Share, "share", "s", nil, "who may read it: member names and @groups (`WHO[,WHO…]`)")
 	f.StringVar(&every, "rotate-every", "", "how often the password must change (default 6mo)")
 	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD` (default today)")
+	f.BoolVar(&withTOTP, "totp", false, "also store a two-factor seed, read like the value (never from the command line)")
 	vf.register(c)
 	return c
 }
@@ -482,12 +508,18 @@ cleared. The value is typed, piped or generated, as for 'vault add'.`,
 func (a *app) editCommand() *cobra.Command {
 	var username, url, note, every, last string
 	var rf rulesFlags
+	var setTOTP, noTOTP bool
 	c := &cobra.Command{
 		Use:   "edit NAME",
-		Short: "Change a secret's username, URL, note, rotation period or password rules",
+		Short: "Change a secret's username, URL, note, rotation period, password rules or two-factor seed",
 		Long: `Change a secret's details. The password rules (--length, --digits,
 --symbols SET, --no-symbols) are saved so that the next 'vault rotate'
-generates a password the site accepts.`,
+generates a password the site accepts.
+
+--totp sets or replaces the two-factor (TOTP) seed: an otpauth:// URI or a
+base32 seed, typed once at a prompt (not shown) or piped on stdin, never on
+the command line. --no-totp removes it. Only the secret's readers can; the
+seed stays with the value through 'vault set' and 'vault rotate'.`,
 		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var e vault.SecretEdit
@@ -515,10 +547,38 @@ generates a password the site accepts.`,
 				}
 				e.LastRotated = &t
 			}
-			if e == (vault.SecretEdit{}) && !rf.changed() {
-				return usageError{errors.New("nothing to change; use --username, --url, --note, --rotate-every, --last-rotated or the password rules flags")}
+			if setTOTP && noTOTP {
+				return usageError{errors.New("--totp and --no-totp go separately")}
+			}
+			if e == (vault.SecretEdit{}) && !rf.changed() && !setTOTP && !noTOTP {
+				return usageError{errors.New("nothing to change; use --username, --url, --note, --rotate-every, --last-rotated, the password rules flags, --totp or --no-totp")}
 			}
 			return a.withVault(func(v *vault.Vault) error {
+				if setTOTP || noTOTP {
+					var seed vault.Value
+					if setTOTP {
+						if _, err := v.Get(args[0]); err != nil {
+							return err
+						}
+						var err error
+						if seed, err = a.seedPrompt(args[0]); err != nil {
+							return err
+						}
+						defer seed.Wipe()
+					}
+					s, err := v.SetTOTP(args[0], seed)
+					if err != nil {
+						return err
+					}
+					if setTOTP {
+						a.note("stored a two-factor seed for %s; 'vault otp %s' prints its code", s.Name, s.Name)
+					} else {
+						a.note("removed the two-factor seed of %s", s.Name)
+					}
+					if e == (vault.SecretEdit{}) && !rf.changed() {
+						return nil
+					}
+				}
 				if rf.changed() {
 					s, err := v.Get(args[0])
 					if err != nil {
@@ -545,6 +605,8 @@ generates a password the site accepts.`,
 	f.StringVar(&note, "note", "", "a note every member can see (not for secrets)")
 	f.StringVar(&every, "rotate-every", "", "how often the password must change (e.g. 6mo, 90d, 1y)")
 	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD`")
+	f.BoolVar(&setTOTP, "totp", false, "set the two-factor seed, read from a prompt or stdin (never the command line)")
+	f.BoolVar(&noTOTP, "no-totp", false, "remove the two-factor seed")
 	rf.register(c)
 	return c
 }

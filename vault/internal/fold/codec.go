@@ -257,7 +257,19 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 		e.members(v.Readers)
 		e.stamp(v.Created)
 		e.optStamp(v.Aborted)
-		e.bool(v.Superseded)
+		// One byte: bit 0 superseded, bit 1 a two-factor seed follows.
+		flags := byte(0)
+		if v.Superseded {
+			flags |= 1
+		}
+		if !v.OTP.IsZero() {
+			flags |= 2
+		}
+		e.b = append(e.b, flags)
+		if !v.OTP.IsZero() {
+			e.bytes(v.OTP[:])
+			e.op(v.OTPBy)
+		}
 	}
 	e.op(s.Current)
 	e.op(s.Pending)
@@ -327,7 +339,17 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 		v.Readers = d.members()
 		v.Created = d.stamp()
 		v.Aborted = d.optStamp()
-		v.Superseded = d.bool()
+		var fb [1]byte
+		d.raw(fb[:])
+		flags := fb[0]
+		if flags > 3 {
+			d.fail()
+		}
+		v.Superseded = flags&1 != 0
+		if flags&2 != 0 {
+			d.raw(v.OTP[:])
+			v.OTPBy = d.op()
+		}
 		s.Versions = append(s.Versions, v)
 	}
 	s.Current = d.op()

@@ -47,6 +47,8 @@ func intent(kind, who, target string) string {
 		return fmt.Sprintf("%s tried to purge %s", who, target)
 	case KindReencrypt:
 		return fmt.Sprintf("%s tried to re-encrypt %s", who, target)
+	case KindTOTP:
+		return fmt.Sprintf("%s tried to change the two-factor seed of %s", who, target)
 	}
 	return fmt.Sprintf("%s tried to make a change of an unknown kind (%s)", who, kind)
 }

@@ -37,6 +37,10 @@ const (
 	KindRestore      = "secret.restore"
 	KindPurge        = "secret.purge"
 	KindReencrypt    = "secret.reencrypt"
+	// KindTOTP sets or removes the two-factor seed of a secret's current
+	// (and pending) value: a SecretReencrypt whose OTP list is the new
+	// seeds.
+	KindTOTP = "secret.totp"
 )
 
 // IsAuthority reports whether an operation of this kind changes who may
@@ -127,6 +131,9 @@ type SecretAdd struct {
 	Rules       rotation.Rules  `json:"rules"`
 	LastRotated time.Time       `json:"last_rotated"`
 	Value       Value           `json:"value"`
+	// OTP is the age file of the value's two-factor (TOTP) seed, to the
+	// same readers as the value; zero for none.
+	OTP Hash `json:"otp,omitempty" wire:"tail"`
 }
 
 // SecretEdit changes metadata; nil fields stay as they are.
@@ -160,6 +167,9 @@ type Reencrypt struct {
 type SecretValue struct {
 	Secret SecretID `json:"secret"`
 	Value  Value    `json:"value"`
+	// OTP is the age file of the two-factor seed that goes with the new
+	// value, to the same readers; zero for none.
+	OTP Hash `json:"otp,omitempty" wire:"tail"`
 }
 
 // Settle confirms or aborts a rotation: Version is the pending value.
@@ -173,10 +183,15 @@ type SecretRef struct {
 	Secret SecretID `json:"secret"`
 }
 
-// SecretReencrypt re-encrypts versions for who should read them now.
+// SecretReencrypt re-encrypts versions for who should read them now
+// (KindReencrypt), or sets their two-factor seeds (KindTOTP).
 type SecretReencrypt struct {
 	Secret SecretID    `json:"secret"`
 	Items  []Reencrypt `json:"items"`
+	// OTP holds, item by item, the age file of the version's two-factor
+	// seed to the item's readers (zero: the version has none). Empty when
+	// no item has one.
+	OTP []Hash `json:"otp,omitempty" wire:"tail"`
 }
 
 // maxList bounds the lists in a payload.
@@ -437,6 +452,9 @@ func (p *SecretReencrypt) validate() error {
 	if len(p.Items) == 0 {
 		return errors.New("malformed re-encryption")
 	}
+	if len(p.OTP) != 0 && (len(p.OTP) != len(p.Items) || !slices.ContainsFunc(p.OTP, func(h Hash) bool { return !h.IsZero() })) {
+		return errors.New("malformed two-factor seeds")
+	}
 	return validReencrypts(p.Items)
 }
 
@@ -453,6 +471,11 @@ func BlobsOf(p any) (values, grants []Hash) {
 			values = append(values, r.Value.Blob)
 		}
 	}
+	addOTP := func(h Hash) {
+		if !h.IsZero() {
+			values = append(values, h)
+		}
+	}
 	switch p := p.(type) {
 	case *Create:
 		addGrants(p.Grants)
@@ -466,12 +489,17 @@ func BlobsOf(p any) (values, grants []Hash) {
 		addGrants(p.Grants)
 	case *SecretAdd:
 		values = append(values, p.Value.Blob)
+		addOTP(p.OTP)
 	case *SecretValue:
 		values = append(values, p.Value.Blob)
+		addOTP(p.OTP)
 	case *SecretShare:
 		addRe(p.Reencrypt)
 	case *SecretReencrypt:
 		addRe(p.Items)
+		for _, h := range p.OTP {
+			addOTP(h)
+		}
 	}
 	return values, grants
 }

@@ -82,8 +82,13 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 	case *SecretRef:
 		reject = f.trash(s, op.Body.Kind, st, ev)
 	case *SecretReencrypt:
-		reject = f.reencrypt(s, p.Items, op, st, ev)
-		if reject == "" {
+		reject = f.reencrypt(s, p.Items, p.OTP, op, pos, st, ev)
+		if reject == "" && op.Body.Kind == KindTOTP {
+			ev.Summary = fmt.Sprintf("%s changed the two-factor seed of %s", ev.Who, s.Name)
+			if len(p.OTP) == 0 {
+				ev.Summary = fmt.Sprintf("%s removed the two-factor seed of %s", ev.Who, s.Name)
+			}
+		} else if reject == "" {
 			ev.Summary = fmt.Sprintf("%s re-encrypted %s", ev.Who, s.Name)
 		}
 	default:
@@ -147,7 +152,7 @@ func (f *folder) addSecret(op *Op, pos int, p *SecretAdd, st Stamp, ev *Event) s
 	s := &Secret{
 		ID: p.Secret, Name: name, Username: p.Username, URL: p.URL, Note: p.Note,
 		Share:    Share{Members: f.activeOnly(p.Share.Members), Groups: slices.Clone(p.Share.Groups)},
-		Versions: []*Version{{Op: op.ID, N: 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st}},
+		Versions: []*Version{{Op: op.ID, N: 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}},
 		Current:  op.ID, CurrentSince: op.ID, RotateEvery: every, Rules: p.Rules, LastRotated: last.UTC(),
 		Created: st, Updated: st,
 	}
@@ -285,7 +290,7 @@ func (f *folder) shareSecret(s *Secret, p *SecretShare, op *Op, pos int, st Stam
 	}
 	f.afterChange(s, op, text)
 	if len(p.Reencrypt) > 0 {
-		if r := f.reencrypt(s, p.Reencrypt, op, st, ev); r != "" {
+		if r := f.reencrypt(s, p.Reencrypt, nil, op, pos, st, ev); r != "" {
 			return r
 		}
 	}
@@ -300,7 +305,7 @@ func (f *folder) newValue(s *Secret, p *SecretValue, op *Op, pos int, st Stamp, 
 	for _, v := range s.Versions {
 		n = max(n, v.N)
 	}
-	v := &Version{Op: op.ID, N: n + 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st}
+	v := &Version{Op: op.ID, N: n + 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}
 	s.Versions = append(s.Versions, v)
 	s.Updated = st
 	day := op.Body.At.UTC().Format("2006-01-02")
@@ -420,9 +425,14 @@ func (f *folder) trash(s *Secret, kind string, st Stamp, ev *Event) string {
 	return ""
 }
 
-func (f *folder) reencrypt(s *Secret, items []Reencrypt, op *Op, st Stamp, ev *Event) string {
+// reencrypt applies new age files for versions; otps are their two-factor
+// seeds, item by item (empty: none). A re-encryption must carry a seed
+// exactly when the version has one, and must have been made on top of the
+// operation that set it; a change of seed (KindTOTP) replaces it.
+func (f *folder) reencrypt(s *Secret, items []Reencrypt, otps []Hash, op *Op, pos int, st Stamp, ev *Event) string {
 	author := op.Body.Author
-	for _, it := range items {
+	setting := op.Body.Kind == KindTOTP
+	for i, it := range items {
 		v := s.Version(it.Version)
 		if v == nil || (v.Op != s.Current && v.Op != s.Pending) {
 			return "it re-encrypts a value that is neither current nor pending"
@@ -430,11 +440,42 @@ func (f *folder) reencrypt(s *Secret, items []Reencrypt, op *Op, st Stamp, ev *E
 		if !slices.Contains(v.Readers, author) {
 			return "its author could not read the value they re-encrypted"
 		}
+		var otp Hash
+		if len(otps) > 0 {
+			otp = otps[i]
+		}
+		if !setting {
+			if v.OTP.IsZero() != otp.IsZero() {
+				return "it re-encrypts a value without its two-factor seed, or with one it does not have"
+			}
+			if !v.OTP.IsZero() && !f.seenBy(v.OTPBy, pos) {
+				return "it was made without seeing the latest two-factor seed"
+			}
+		}
+	}
+	for i, it := range items {
+		v := s.Version(it.Version)
 		v.Blob, v.Readers = it.Value.Blob, slices.Clone(it.Value.Readers)
+		var otp Hash
+		if len(otps) > 0 {
+			otp = otps[i]
+		}
+		if setting {
+			v.OTPBy = otpBy(otp, op.ID)
+		}
+		v.OTP = otp
 	}
 	s.Updated = st
 	f.afterChange(s, op, "")
 	return ""
+}
+
+// otpBy is the operation that set a seed: op, or zero for no seed.
+func otpBy(otp Hash, op OpID) OpID {
+	if otp.IsZero() {
+		return OpID{}
+	}
+	return op
 }
 
 // afterChange brings a secret's derived fields up to date after op: who

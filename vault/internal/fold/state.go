@@ -304,6 +304,12 @@ type Version struct {
 	// case the service has them after all.
 	Aborted    *Stamp `json:"aborted,omitempty"`
 	Superseded bool   `json:"superseded,omitempty"`
+	// OTP is the age file of the two-factor (TOTP) seed that goes with
+	// the value, to the same readers; zero for none. OTPBy is the
+	// operation that set it: a re-encryption made without seeing that
+	// operation is refused, so it cannot bring back an older seed.
+	OTP   Hash `json:"otp,omitempty"`
+	OTPBy OpID `json:"otp_by,omitempty"`
 }
 
 // Reason says why a secret must be rotated now.

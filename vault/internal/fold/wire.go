@@ -14,7 +14,13 @@ import (
 // their length first, fixed-size IDs as their raw bytes, slices with their
 // length first, pointers as a presence byte and the value, times as Unix
 // nanoseconds (zero for the zero time). Every operation of one vault is
-// signed in this form, so it never changes: a new field means a new kind.
+// signed in this form, so it never changes: a new field means a new kind,
+// or a tail field.
+//
+// A tail field (tag `wire:"tail"`, only among the last fields of a payload)
+// is written only when it is not zero, and read only when bytes remain:
+// operations written before the field existed decode unchanged. A tail
+// field that is present must not be zero, so every payload has one form.
 //
 // JSON carried the same payloads at more than twice the size (IDs in hex),
 // which made the shared file larger than the values it holds.
@@ -83,9 +89,11 @@ func wireEncode(b []byte, v reflect.Value) []byte {
 			return binary.AppendVarint(b, t.UnixNano())
 		}
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				b = wireEncode(b, v.Field(i))
+			f := v.Type().Field(i)
+			if !f.IsExported() || (isTail(f) && v.Field(i).IsZero()) {
+				continue
 			}
+			b = wireEncode(b, v.Field(i))
 		}
 		return b
 	}
@@ -191,16 +199,23 @@ func (r *wireReader) decode(v reflect.Value, depth int) error {
 			return nil
 		}
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				if err := r.decode(v.Field(i), depth+1); err != nil {
-					return err
-				}
+			f := v.Type().Field(i)
+			if !f.IsExported() || (isTail(f) && len(r.b) == 0) {
+				continue
+			}
+			if err := r.decode(v.Field(i), depth+1); err != nil {
+				return err
+			}
+			if isTail(f) && v.Field(i).IsZero() {
+				return errWire
 			}
 		}
 		return nil
 	}
 	return errWire
 }
+
+func isTail(f reflect.StructField) bool { return f.Tag.Get("wire") == "tail" }
 
 // payloadType returns the payload type of kind.
 func payloadType(kind string) (reflect.Type, bool) {
@@ -232,7 +247,7 @@ func payloadType(kind string) (reflect.Type, bool) {
 		p = Settle{}
 	case KindTrash, KindRestore, KindPurge:
 		p = SecretRef{}
-	case KindReencrypt:
+	case KindReencrypt, KindTOTP:
 		p = SecretReencrypt{}
 	default:
 		return nil, false

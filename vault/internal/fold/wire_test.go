@@ -8,7 +8,7 @@ import (
 )
 
 var allKinds = []string{KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview, KindActive,
-	KindSecretAdd, KindSecretEdit, KindSecretShare, KindSecretSet, KindRotate, KindConfirm, KindAbort, KindTrash, KindRestore, KindPurge, KindReencrypt}
+	KindSecretAdd, KindSecretEdit, KindSecretShare, KindSecretSet, KindRotate, KindConfirm, KindAbort, KindTrash, KindRestore, KindPurge, KindReencrypt, KindTOTP}
 
 // fill sets every exported field reachable from v to a random value, with
 // lists of one to three elements and pointers present or not.
@@ -52,7 +52,8 @@ func fill(v reflect.Value, r *rand.Rand) {
 
 // TestWireRoundTrip: every kind's payload, with every field set, comes
 // back from its wire form unchanged; every shorter prefix of that form and
-// any trailing byte is refused.
+// any trailing byte is refused, except the prefix without the tail fields,
+// which is the form operations written before those fields existed have.
 func TestWireRoundTrip(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, kind := range allKinds {
@@ -75,8 +76,19 @@ func TestWireRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(in.Interface(), out.Interface()) {
 				t.Fatalf("%s: round trip changed the payload:\n%+v\n%+v", kind, in.Elem(), out.Elem())
 			}
+			old := reflect.New(typ)
+			old.Elem().Set(in.Elem())
+			for i := range typ.NumField() {
+				if isTail(typ.Field(i)) {
+					old.Elem().Field(i).SetZero()
+				}
+			}
+			oldRaw, err := Encode(kind, old.Interface())
+			if err != nil {
+				t.Fatal(err)
+			}
 			for n := range len(raw) {
-				if _, err := Decode(kind, raw[:n]); err == nil && n < len(raw) {
+				if _, err := Decode(kind, raw[:n]); err == nil && n < len(raw) && n != len(oldRaw) {
 					// A prefix can only decode if what it lost was
 					// trailing, which the format does not allow.
 					t.Fatalf("%s: a %d-byte prefix of %d bytes decoded", kind, n, len(raw))
@@ -97,5 +109,39 @@ func TestEncodeRefusesWrongType(t *testing.T) {
 	}
 	if _, err := Encode("nonsense", Empty{}); err == nil {
 		t.Fatal("unknown kind accepted")
+	}
+}
+
+// TestWireTail: a payload written before its tail fields existed decodes
+// unchanged with them zero, and a tail field present but zero is refused,
+// so each payload has one form.
+func TestWireTail(t *testing.T) {
+	v := SecretValue{Secret: SecretID{1}, Value: Value{Blob: Hash{2}, Readers: []MemberID{{3}}}}
+	raw, err := Encode(KindSecretSet, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(KindSecretSet, raw)
+	if err != nil || !reflect.DeepEqual(got, &v) {
+		t.Fatalf("without the seed: %v, %+v", err, got)
+	}
+	v.OTP = Hash{4}
+	withOTP, err := Encode(KindSecretSet, v)
+	if err != nil || len(withOTP) != len(raw)+len(Hash{}) {
+		t.Fatalf("with the seed: %v, %d bytes after %d", err, len(withOTP), len(raw))
+	}
+	if got, err := Decode(KindSecretSet, withOTP); err != nil || !reflect.DeepEqual(got, &v) {
+		t.Fatalf("with the seed: %v, %+v", err, got)
+	}
+	if _, err := Decode(KindSecretSet, append(raw, make([]byte, len(Hash{}))...)); err == nil {
+		t.Fatal("a zero seed hash written out was accepted")
+	}
+	re := SecretReencrypt{Secret: SecretID{1}, Items: []Reencrypt{{Version: OpID{5}, Value: v.Value}}, OTP: []Hash{{}}}
+	raw, err = Encode(KindReencrypt, re)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(KindReencrypt, raw); err == nil {
+		t.Fatal("a list of zero seeds was accepted")
 	}
 }
