@@ -190,12 +190,7 @@ func (v *Vault) now() time.Time { return v.clock.Now().UTC() }
 func (v *Vault) Close() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	var err error
-	v.stopWriting()
-	if v.rep != nil {
-		err = v.rep.Close()
-		v.rep = nil
-	}
+	err := v.closeReplica()
 	v.released = false
 	if v.tempState {
 		os.RemoveAll(v.stateDir)
@@ -213,10 +208,8 @@ func (v *Vault) Close() error {
 func (v *Vault) Release() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.stopWriting()
 	if v.rep != nil {
-		v.rep.Close()
-		v.rep = nil
+		v.closeReplica()
 		v.released = true
 	}
 }
@@ -324,18 +317,20 @@ func (v *Vault) open() error {
 	if first && v.damage > 0 {
 		// Without a copy of its own to compare, this machine cannot tell
 		// what the damage took away.
-		v.rep.Close()
-		v.rep = nil
+		v.closeReplica()
 		os.RemoveAll(filepath.Dir(v.repPath))
 		return errorf(ErrCorrupt, "%s is damaged: %s could not be read or lack what they were made on; ask another member for a sound copy", v.path, plural(v.damage, "change"))
 	}
 	if v.me.IsZero() {
-		v.rep.Close()
-		v.rep = nil
+		v.closeReplica()
 		os.RemoveAll(filepath.Dir(v.repPath))
 		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet), or were removed; send 'vault pubkey' to an admin", v.path)
 	}
 	v.seen = true
+	// Done reading the file: writing it below (a repair, merged conflict
+	// copies) may update a spare that is this very file, which must not
+	// wait for this process's own lock on it.
+	sf.close()
 	// Only a member puts back what the file lacks: a removed member's
 	// machine, which cannot read what came after, writes nothing.
 	if err := v.checkMembership(); err != nil {
@@ -365,15 +360,24 @@ func (v *Vault) open() error {
 	return v.checkMembership()
 }
 
+// closeReplica closes this machine's copy, if open.
+func (v *Vault) closeReplica() error {
+	v.stopWriting()
+	if v.rep == nil {
+		return nil
+	}
+	err := v.rep.Close()
+	v.rep = nil
+	return err
+}
+
 // openReplica opens this machine's copy, for writing or not.
 func (v *Vault) openReplica(rw bool) error {
 	if v.rep != nil {
 		if v.repRW == rw {
 			return nil
 		}
-		v.stopWriting()
-		v.rep.Close()
-		v.rep = nil
+		v.closeReplica()
 	}
 	if rw {
 		if err := os.MkdirAll(filepath.Dir(v.repPath), 0o700); err != nil {
@@ -530,6 +534,7 @@ func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
 	if !repair {
 		return nil
 	}
+	sf.close() // see open
 	return v.repair(sf)
 }
 
