@@ -613,9 +613,10 @@ func freshSize(data uint64, last freshRecord) uint64 {
 
 // bloatSlack is the growth, in pages, a file may have beyond the ratio:
 // the first change to a fresh file adds a page for every page it touches
-// (the root, the freelist, a leaf and a branch in two buckets; with
-// splits, eight).
-var bloatSlack uint64 = 8
+// (the root, the freelist, a leaf and a branch in two buckets: six). A
+// small file is then written afresh at its second change, which costs
+// little at its size.
+var bloatSlack uint64 = 6
 
 // pruneArrivals forgets the arrivals the spare already holds (all of them
 // when there is no spare of ours: the next one is built anew or compared
