@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/mutual-aid-vault/vault/vault/internal/boltcheck"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -58,7 +61,17 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 	if err != nil {
 		return false
 	}
-	err = db.Update(adoptTx)
+	err = func() (err error) {
+		// As for this machine's own copy (update0): damage bbolt trips
+		// on is an error, not a crash.
+		defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: %v", boltcheck.ErrCorrupt, r)
+			}
+		}()
+		return db.Update(adoptTx)
+	}()
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
