@@ -67,4 +67,44 @@ func TestAgentSkipsUnlock(t *testing.T) {
 			t.Fatalf("not opened through the agent:\n%s", h.view())
 		}
 	})
+
+	t.Run("the agent locks mid-session: back to the unlock screen", func(t *testing.T) {
+		ag, err := vault.ListenAgent(id, vault.AgentOptions{Socket: socket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan string)
+		go func() { done <- ag.Serve() }()
+		locked := false
+		t.Cleanup(func() {
+			if !locked {
+				ag.Lock("test over")
+				<-done
+			}
+		})
+		var handed *vault.Identity
+		o := opts
+		o.FromAgent = func() *vault.Identity {
+			c, err := vault.DialAgent(socket)
+			if err != nil {
+				return nil
+			}
+			return c
+		}
+		o.Unlocked = func(id *vault.Identity) { handed = id }
+		h := newHarness(t, o)
+		h.mustSee("airtable")
+		ag.Lock("vault lock")
+		<-done
+		locked = true
+		h.key("enter") // show the selected value: an action that needs the key
+		h.mustSee("The agent locked")
+		h.mustSee("Passphrase: (typing is hidden)")
+		h.typeText("correct horse battery")
+		h.key("enter")
+		h.mustSee("airtable")
+		if handed == nil || h.m.state != stateReady {
+			t.Fatalf("not unlocked again:\n%s", h.view())
+		}
+	})
 }

@@ -101,6 +101,9 @@ func (sh *shared) call(fn func(*vault.Vault) tea.Msg, fail func(error) tea.Msg) 
 	return func() tea.Msg {
 		var msg tea.Msg
 		if err := sh.with(func(v *vault.Vault) error { msg = fn(v); return nil }); err != nil {
+			if errors.Is(err, vault.ErrAgentLocked) {
+				return agentLockedMsg{}
+			}
 			return fail(err)
 		}
 		return msg
@@ -153,7 +156,10 @@ type (
 		text string
 		err  error
 	}
-	clipClearMsg struct{ gen int }
+	// agentLockedMsg says the agent the session unlocked through has
+	// locked (idle, or 'vault lock'): back to the unlock screen.
+	agentLockedMsg struct{}
+	clipClearMsg   struct{ gen int }
 )
 
 // copyValue puts b on the clipboard: the terminal's (OSC 52) and the
@@ -330,6 +336,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, m.screens[m.current].Update(msg)
 		}
 		return m, nil
+	case agentLockedMsg:
+		// Unlock again: through a new agent if one runs by now, else with
+		// the passphrase (or without, for a file that has none).
+		m.sh.id, m.identity = nil, nil
+		m.state = stateStarting
+		m.unlockErr = "The agent locked (idle, or 'vault lock'). Unlock again."
+		return m, m.readIdentity(nil)
 	case identityMsg:
 		return m.gotIdentity(msg)
 	case openedMsg:

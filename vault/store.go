@@ -450,6 +450,10 @@ func (v *Vault) unlock() error {
 		return nil
 	}
 	pt, err := ageDecrypt(blob, v.identity, maxGrant+64)
+	if errors.Is(err, ErrAgentLocked) || errors.Is(err, ErrNoAgent) {
+		// The identity is an agent's, and it is gone: not damage.
+		return errorf(ErrAgentLocked, "the agent holding your key has locked (idle, or 'vault lock'); unlock again")
+	}
 	if err != nil {
 		return errorf(ErrCorrupt, "this machine's copy of the vault has damaged keys (%v); delete %s and it is rebuilt", err, filepath.Dir(v.repPath))
 	}
