@@ -64,7 +64,7 @@ echo "== vault get (with its reminder) vs vault get --quiet"
 # 'vault get' asks it to unwrap the value's and the vault key's stanzas over
 # its socket instead of reading the identity file. The agent's socket is
 # under bench/out too.
-export XDG_RUNTIME_DIR="$PWD/$out/run"
+export XDG_RUNTIME_DIR="$PWD/$out/runtime"
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
 "$out/vault" lock >/dev/null 2>&1 || true
 "$out/vault" agent --idle 10m -q
