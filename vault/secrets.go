@@ -461,21 +461,31 @@ func (r *reader) notReader(s *fold.Secret, ver *fold.Version) error {
 func (v *Vault) Reveal(name string, version int) (Value, error) {
 	var out Value
 	err := v.view(func(r *reader) error {
-		s, err := r.liveSecret(name)
+		_, ver, err := r.readableVersion(name, version)
 		if err != nil {
 			return err
-		}
-		ver, err := findVersion(s, version)
-		if err != nil {
-			return err
-		}
-		if !r.canRead(ver) {
-			return r.notReader(s, ver)
 		}
 		out, err = r.decrypt(ver)
 		return err
 	})
 	return out, err
+}
+
+// readableVersion finds a live secret's version (0: the current one) that
+// this member can read, or says why not.
+func (r *reader) readableVersion(name string, version int) (*fold.Secret, *fold.Version, error) {
+	s, err := r.liveSecret(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	ver, err := findVersion(s, version)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !r.canRead(ver) {
+		return nil, nil, r.notReader(s, ver)
+	}
+	return s, ver, nil
 }
 
 // Ciphertext returns the age file of a secret's value (version 0 is the

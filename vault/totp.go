@@ -218,16 +218,9 @@ func (r *reader) keepOTP(s *fold.Secret, fv fold.Value, blobs map[oplog.Hash][]b
 func (v *Vault) TOTP(name string, version int) (TOTP, error) {
 	var out TOTP
 	err := v.view(func(r *reader) error {
-		s, err := r.liveSecret(name)
+		s, ver, err := r.readableVersion(name, version)
 		if err != nil {
 			return err
-		}
-		ver, err := findVersion(s, version)
-		if err != nil {
-			return err
-		}
-		if !r.canRead(ver) {
-			return r.notReader(s, ver)
 		}
 		if ver.OTP.IsZero() {
 			return errorf(ErrNoTOTP, "%q has no two-factor seed; add one with 'vault edit %s --totp'", s.Name, s.Name)

@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+// needTmux skips a test without tmux, except under CI, where it fails.
+func needTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tmux is needed for this test under CI")
+		}
+		t.Skip("tmux is not installed")
+	}
+}
+
 // TestTUIEndToEnd drives the real binary in tmux, as a person would: unlock
 // with a passphrase, find a secret, reveal it, rotate it, quit. Without
 // tmux it is skipped, except under CI, where it must run.
@@ -17,19 +28,9 @@ func TestTUIEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and drives it for several seconds")
 	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is needed for the end-to-end test under CI")
-		}
-		t.Skip("tmux is not installed")
-	}
+	needTmux(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vault")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildVault(t)
 	home := filepath.Join(dir, "home")
 	passFile := filepath.Join(dir, "pass")
 	if err := os.WriteFile(passFile, []byte("a long enough passphrase\n"), 0o600); err != nil {

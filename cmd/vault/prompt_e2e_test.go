@@ -19,19 +19,9 @@ func TestPromptDoesNotBlock(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and drives it in tmux")
 	}
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tmux is needed for this test under CI")
-		}
-		t.Skip("tmux is not installed")
-	}
+	needTmux(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vault")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildVault(t)
 	env := []string{"HOME=" + filepath.Join(dir, "home"), "PATH=/usr/bin:/bin", "TERM=xterm-256color", "LANG=C.UTF-8"}
 	cli := func(stdin string, args ...string) string {
 		t.Helper()
