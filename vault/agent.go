@@ -192,7 +192,7 @@ func (a *Agent) Lock(reason string) {
 	// Go cannot promise that no copy of a key is left in memory (age's
 	// types hold theirs privately); the signing key at least is ours to
 	// clear, and the process holding the agent exits right after.
-	clear(a.id.sign)
+	clear(a.id.signingKey())
 	a.id = nil
 	a.reason = reason
 	if a.timer != nil {
@@ -301,7 +301,7 @@ func (a *Agent) handle(req agentwire.Request) agentwire.Response {
 		return agentwire.Response{FileKey: key}
 	case agentwire.OpSign:
 		a.used()
-		return agentwire.Response{Signature: ed25519.Sign(id.sign, req.Message)}
+		return agentwire.Response{Signature: ed25519.Sign(id.signingKey(), req.Message)}
 	}
 	return agentwire.Response{Error: "unknown request", Code: agentwire.CodeBadRequest}
 }

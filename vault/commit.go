@@ -155,7 +155,7 @@ func (v *Vault) share() {
 // make signs, seals and folds changes, each on top of the one before, and
 // returns their events. It fails with ErrRejected if the log refuses one.
 func (v *Vault) make(tx *bolt.Tx, changes []change) ([]fold.Event, error) {
-	ix := &index{tx: tx, keys: v.ik}
+	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 	a, err := ix.auth()
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -48,12 +49,16 @@ func (k Kind) String() string {
 // age tool reads it. Its String method is redacted; the secret key leaves
 // it only through [WriteIdentity].
 type Identity struct {
-	id      age.Identity
-	public  string
-	kind    Kind
-	secret  string
-	sign    ed25519.PrivateKey
-	signPub ed25519.PublicKey
+	id     age.Identity
+	public string
+	kind   Kind
+	secret string
+	// sign and signPub are derived from secret when first needed
+	// (signing): the first Ed25519 key of a process costs a millisecond of
+	// table set-up, which a command that only reads need not pay.
+	signOnce sync.Once
+	sign     ed25519.PrivateKey
+	signPub  ed25519.PublicKey
 	// agent is set when the key is held by an agent process (DialAgent):
 	// then secret and sign are empty, and unwrapping and signing are
 	// requests to the agent.
@@ -78,14 +83,34 @@ type Signer interface {
 func (i *Identity) Unwrap(stanzas []*age.Stanza) ([]byte, error) { return i.id.Unwrap(stanzas) }
 
 // SigningKey implements [Signer].
-func (i *Identity) SigningKey() ed25519.PublicKey { return i.signPub }
+func (i *Identity) SigningKey() ed25519.PublicKey {
+	i.deriveSigning()
+	return i.signPub
+}
+
+// deriveSigning derives the signing key pair, once; an agent's client
+// has the public key from the agent and no secret.
+func (i *Identity) deriveSigning() {
+	i.signOnce.Do(func() {
+		if i.sign == nil && i.secret != "" {
+			i.sign = deriveSigningKey(i.secret)
+			i.signPub = i.sign.Public().(ed25519.PublicKey)
+		}
+	})
+}
+
+// signingKey returns the private signing key (nil for an agent's client).
+func (i *Identity) signingKey() ed25519.PrivateKey {
+	i.deriveSigning()
+	return i.sign
+}
 
 // SignOp implements [Signer].
 func (i *Identity) SignOp(msg []byte) ([]byte, error) {
 	if i.agent != nil {
 		return i.agent.sign(msg)
 	}
-	return ed25519.Sign(i.sign, msg), nil
+	return ed25519.Sign(i.signingKey(), msg), nil
 }
 
 // FromAgent reports whether the key is held by an agent process rather
@@ -117,8 +142,7 @@ func deriveSigningKey(secret string) ed25519.PrivateKey {
 }
 
 func newIdentity(id age.Identity, public string, kind Kind, secret string) *Identity {
-	sign := deriveSigningKey(secret)
-	return &Identity{id: id, public: public, kind: kind, secret: secret, sign: sign, signPub: sign.Public().(ed25519.PublicKey)}
+	return &Identity{id: id, public: public, kind: kind, secret: secret}
 }
 
 // MemberKey is what a member sends an admin: their age public key and
@@ -268,14 +292,24 @@ func writeFileAtomic(path string, data []byte, replace bool) error {
 // and then the next run just does the slower thing. In place, because the
 // temporary file and rename of writeFile cost a millisecond of directory
 // work, on every command that takes in another member's change.
+//
+// Not truncated first either: freeing a file's blocks and allocating them
+// again costs the file system more than the write. Only a longer old
+// content is cut to the new length.
 func writeHint(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := f.WriteAt(data, 0); err != nil {
 		f.Close()
 		return err
+	}
+	if info, err := f.Stat(); err != nil || info.Size() > int64(len(data)) {
+		if err := f.Truncate(int64(len(data))); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }

@@ -214,7 +214,7 @@ func (v *Vault) foldPending(tx *bolt.Tx, rep *ingestReport) (int, error) {
 	if len(ops) == 0 {
 		return 0, nil
 	}
-	ix := &index{tx: tx, keys: v.ik}
+	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 	parents := make(map[oplog.ID][]oplog.ID, len(ops))
 	for id, op := range ops {
 		parents[id] = op.Body.Parents

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -104,17 +105,25 @@ func sharedPageSizeFor(data uint64) uint64 {
 // openReplica opens this machine's copy. throwaway (a temporary state
 // folder, deleted on close) skips syncing to disk: nothing in it must
 // survive a crash.
-func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int, timeout time.Duration) (*bolt.DB, error) {
+//
+// It also returns the file bbolt opened, whose lock shareReplica changes.
+func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int, timeout time.Duration) (*bolt.DB, *os.File, error) {
+	var file *os.File
+	openFile := func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: readOnly, PageSize: pageSize, NoSync: throwaway, NoFreelistSync: throwaway,
-		InitialMmapSize: mmapHint})
+		InitialMmapSize: mmapHint, OpenFile: openFile})
 	if err != nil {
 		if errors.Is(err, berrors.ErrTimeout) {
-			return nil, errorf(ErrBusy, "%s is in use by another vault process on this machine, which is changing it (waited %v)", vaultPath, timeout)
+			return nil, nil, errorf(ErrBusy, "%s is in use by another vault process on this machine, which is changing it (waited %v)", vaultPath, timeout)
 		}
-		return nil, fmt.Errorf("cannot open this machine's copy of the vault (%s): %w; deleting it only costs time", path, err)
+		return nil, nil, fmt.Errorf("cannot open this machine's copy of the vault (%s): %w; deleting it only costs time", path, err)
 	}
 	if readOnly {
-		return db, nil
+		return db, file, nil
 	}
 	// Opened before: nothing to set up, and a commit costs two syncs.
 	ready := false
@@ -126,7 +135,7 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 		return nil
 	})
 	if ready {
-		return db, nil
+		return db, file, nil
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range replicaBuckets {
@@ -147,9 +156,9 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 	})
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return db, nil
+	return db, file, nil
 }
 
 // indexKeys are the keys derived from the local key.
@@ -207,7 +216,7 @@ type index struct {
 	tx   *bolt.Tx
 	keys *indexKeys
 	// authCache, when set, keeps the decoded authority state between
-	// read-only transactions of one process (see auth).
+	// transactions of one process (see auth).
 	authCache *authCache
 	// held, when set, holds puts until flush writes them in key order:
 	// bbolt inserts into a page's keys in memory until it commits, and
@@ -323,30 +332,58 @@ func (ix *index) seal(bucket string, key []byte, v any) ([]byte, error) {
 	return ix.keys.seal(bucket, key, pt)
 }
 
+// auth returns the authority state. Decoding it is the dearest read of a
+// command (members, keys, grants: JSON), and a command reads it several
+// times across transactions; so the last one decoded is kept with its
+// plaintext, and reused while the stored record opens to the same bytes.
+// Callers never change it (the fold works on a clone).
 func (ix *index) auth() (*fold.Auth, error) {
-	// In a read-only transaction the state is that of a committed one,
-	// which never changes: decoded once per transaction ID and shared (a
-	// command reads it several times; callers never change it).
+	ct := ix.b(bLocal).Get([]byte(lAuth))
+	if ct == nil {
+		return nil, nil
+	}
+	pt, err := ix.keys.open(bLocal, []byte(lAuth), ct)
+	if err != nil {
+		return nil, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bLocal)
+	}
 	cache := ix.authCache
-	readOnly := cache != nil && !ix.tx.Writable()
-	if readOnly && cache.a != nil && cache.tx == ix.tx.ID() {
+	if cache != nil && cache.a != nil && bytes.Equal(cache.pt, pt) {
 		return cache.a, nil
 	}
-	var a fold.Auth
-	ok, err := ix.getJSON(bLocal, []byte(lAuth), &a)
-	if err != nil || !ok {
-		return nil, err
+	a := new(fold.Auth)
+	if err := json.Unmarshal(pt, a); err != nil {
+		return nil, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bLocal)
 	}
-	if readOnly {
-		cache.tx, cache.a = ix.tx.ID(), &a
+	if cache != nil {
+		cache.pt, cache.a = pt, a
 	}
-	return &a, nil
+	return a, nil
 }
 
-// authCache holds the authority state last decoded in a read-only
-// transaction, by transaction ID.
+// putAuth stores the authority state, and keeps it as the one last
+// decoded (see auth).
+func (ix *index) putAuth(a *fold.Auth) error {
+	pt, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	ct, err := ix.keys.seal(bLocal, []byte(lAuth), pt)
+	if err != nil {
+		return err
+	}
+	if err := ix.b(bLocal).Put([]byte(lAuth), ct); err != nil {
+		return err
+	}
+	if ix.authCache != nil {
+		ix.authCache.pt, ix.authCache.a = pt, a
+	}
+	return nil
+}
+
+// authCache holds the authority state last decoded or stored, with its
+// plaintext.
 type authCache struct {
-	tx int
+	pt []byte
 	a  *fold.Auth
 }
 
@@ -560,7 +597,7 @@ func (ix *index) setName(k []byte, id fold.SecretID) error {
 
 // take writes a fold's result into the index.
 func (ix *index) take(r *fold.Result) error {
-	if err := ix.putJSON(bLocal, []byte(lAuth), r.Auth); err != nil {
+	if err := ix.putAuth(r.Auth); err != nil {
 		return err
 	}
 	// A change of membership, keys or the review may change what any

@@ -17,6 +17,7 @@ import (
 
 	"filippo.io/age"
 	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
@@ -83,6 +84,8 @@ type Vault struct {
 	rep     *bolt.DB
 	repRW   bool
 	repPath string
+	// repFile is the file bbolt opened rep from (see shareReplica).
+	repFile *os.File
 
 	keys         *keyset
 	ik           *indexKeys
@@ -272,14 +275,28 @@ func (v *Vault) open() error {
 		if _, err := os.Stat(v.repPath); err == nil {
 			// The usual case: this machine has opened the file before.
 			// If it has not changed since, this machine's copy is all
-			// there is to read.
-			if err := v.openReplica(false); err != nil {
-				return err
+			// there is to read. If it has (as far as the stamp hint
+			// knows), the copy is opened for writing straight away, to
+			// take in what changed.
+			stamp := stampOf(info)
+			rw := v.stampHint() != stamp
+			if err := v.openReplica(rw); err != nil {
+				// A copy that cannot be written can still be read,
+				// if the file has not changed after all.
+				if !rw || errors.Is(err, ErrBusy) {
+					return err
+				}
+				if err := v.openReplica(false); err != nil {
+					return err
+				}
 			}
 			if err := v.unlock(); err != nil {
 				return err
 			}
-			if v.storedStamp() == stampOf(info) && len(conflictCopies(v.path)) == 0 {
+			if v.storedStamp() == stamp && len(conflictCopies(v.path)) == 0 {
+				if err := v.shareReplica(); err != nil {
+					return err
+				}
 				return v.checkMembership()
 			}
 		}
@@ -342,11 +359,9 @@ func (v *Vault) open() error {
 	if err := v.mergeConflictCopies(); err != nil {
 		return err
 	}
-	if v.repRW {
-		// Only writes need the exclusive lock: let other commands read.
-		if err := v.openReplica(false); err != nil {
-			return err
-		}
+	// Only writes need the exclusive lock: let other commands read.
+	if err := v.shareReplica(); err != nil {
+		return err
 	}
 	if !pinned {
 		name := ""
@@ -367,8 +382,35 @@ func (v *Vault) closeReplica() error {
 		return nil
 	}
 	err := v.rep.Close()
-	v.rep = nil
+	v.rep, v.repFile = nil, nil
 	return err
+}
+
+// shareReplica lets other commands read this machine's copy again once
+// this process has written what it came to write: the exclusive lock
+// becomes a shared one, and the copy stays open (and its pages mapped)
+// for reading. A later write opens it again for writing.
+func (v *Vault) shareReplica() error {
+	if v.rep == nil || !v.repRW {
+		return nil
+	}
+	v.stopWriting()
+	last := -1
+	_ = v.rep.View(func(tx *bolt.Tx) error { last = tx.ID(); return nil })
+	ok := v.repFile != nil && unix.Flock(int(v.repFile.Fd()), unix.LOCK_SH|unix.LOCK_NB) == nil
+	if ok {
+		// A lock is changed by letting go and taking it again: a
+		// process that wrote the copy in between leaves this one's
+		// pages out of date.
+		now := -2
+		_ = v.rep.View(func(tx *bolt.Tx) error { now = tx.ID(); return nil })
+		ok = now == last
+	}
+	if !ok {
+		return v.openReplica(false)
+	}
+	v.repRW = false
+	return nil
 }
 
 // openReplica opens this machine's copy, for writing or not.
@@ -390,12 +432,14 @@ func (v *Vault) openReplica(rw bool) error {
 	if info, err := os.Stat(v.path); err == nil && rw {
 		hint = int(min(info.Size()*2, 1<<31))
 	}
-	db, err := v.openWaiting(rw, hint)
+	db, file, err := v.openWaiting(rw, hint)
 	if err != nil {
 		return err
 	}
-	v.rep, v.repRW = db, rw
-	v.auths = &authCache{} // transaction IDs are this file's
+	v.rep, v.repRW, v.repFile = db, rw, file
+	if v.auths == nil {
+		v.auths = &authCache{}
+	}
 	if rw {
 		v.startWriting()
 	}
@@ -413,12 +457,21 @@ func (v *Vault) writable() error {
 	if v.signer == nil {
 		return errorf(ErrReadOnly, "this identity can read the vault but not sign changes")
 	}
-	if v.recovery {
-		if a, err := v.authState(); err == nil {
-			if m := a.Member(v.me); m == nil || len(m.Sign) == 0 {
-				return errorf(ErrReadOnly, "a recovery key can read everything but not change the vault; a member makes changes")
-			}
-		}
+	a, err := v.authState()
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return errorf(ErrCorrupt, "this machine's copy of the vault is empty; delete the vault folder in the state folder and it is rebuilt")
+	}
+	m := a.Member(v.me)
+	if v.recovery && (m == nil || len(m.Sign) == 0) {
+		return errorf(ErrReadOnly, "a recovery key can read everything but not change the vault; a member makes changes")
+	}
+	// Checked here, not at every open: deriving the signing key costs a
+	// read-only command a millisecond.
+	if m != nil && !m.Recovery && !slices.Equal(m.Sign, v.signer.SigningKey()) {
+		return errorf(ErrReadOnly, "your identity's signing key is not the one the vault has for %s, so you can read but not change the vault; ask an admin to check your member key ('vault member list')", m.Name)
 	}
 	return v.openReplica(true)
 }
@@ -470,6 +523,20 @@ func (v *Vault) unlock() error {
 	return nil
 }
 
+// stampHint returns the stamp setStamp last stored, kept in a small file
+// beside this machine's copy: open reads it before opening the copy, to
+// open it for writing straight away when the shared file has changed
+// since. The copy's own stamp (storedStamp) decides what is taken in.
+func (v *Vault) stampHint() fileStamp {
+	var st fileStamp
+	if b, err := os.ReadFile(v.stampHintPath()); err == nil {
+		_ = json.Unmarshal(b, &st)
+	}
+	return st
+}
+
+func (v *Vault) stampHintPath() string { return filepath.Join(filepath.Dir(v.repPath), "stamp") }
+
 // storedStamp returns the shared file's stamp as this machine last read or
 // wrote it.
 func (v *Vault) storedStamp() fileStamp {
@@ -489,6 +556,9 @@ func (v *Vault) setStamp(tx *bolt.Tx, st fileStamp) error {
 	if err != nil {
 		return err
 	}
+	// Only a hint (see stampHint): if this transaction fails, the next
+	// open finds the copy's own stamp differs and takes the file in.
+	_ = writeHint(v.stampHintPath(), b)
 	v.shared = st
 	return tx.Bucket([]byte(bLocal)).Put([]byte(lFile), b)
 }
@@ -611,7 +681,7 @@ func (v *Vault) report(tx *bolt.Tx, rep *ingestReport, from string) {
 func (v *Vault) describeMissing(missing []oplog.ID) string {
 	var events []fold.Event
 	_ = v.rep.View(func(tx *bolt.Tx) error {
-		ix := &index{tx: tx, keys: v.ik}
+		ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 		for _, id := range missing {
 			pos := tx.Bucket([]byte(bFolded)).Get(id[:])
 			if pos == nil {
@@ -722,10 +792,6 @@ func (v *Vault) checkMembership() error {
 		return errorf(ErrNotMember, "you were removed from this vault by %s on %s", by, m.Removed.At.Format(time.DateOnly))
 	}
 	v.recovery = m.Recovery
-	if v.signer != nil && !m.Recovery && !slices.Equal(m.Sign, v.signer.SigningKey()) {
-		v.warn("your identity's signing key is not the one the vault has for %s; you can read but not change the vault", m.Name)
-		v.signer = nil
-	}
 	return nil
 }
 

@@ -146,15 +146,15 @@ func (v *Vault) writer() (n *writerNote, isStalled bool) {
 
 // openWaiting opens this machine's copy, waiting for another process that
 // holds it as described above.
-func (v *Vault) openWaiting(rw bool, hint int) (*bolt.DB, error) {
+func (v *Vault) openWaiting(rw bool, hint int) (*bolt.DB, *os.File, error) {
 	limit := v.lockTimeout()
 	start := time.Now()
 	told := false
 	for {
 		step := min(tellAfter, limit-time.Since(start))
-		db, err := openReplica(v.repPath, v.path, !rw, v.tempState, hint, max(step, 10*time.Millisecond))
+		db, file, err := openReplica(v.repPath, v.path, !rw, v.tempState, hint, max(step, 10*time.Millisecond))
 		if err == nil || !errors.Is(err, ErrBusy) {
-			return db, err
+			return db, file, err
 		}
 		waited := time.Since(start).Round(100 * time.Millisecond)
 		who := "another vault command on this machine"
@@ -163,10 +163,10 @@ func (v *Vault) openWaiting(rw bool, hint int) (*bolt.DB, error) {
 			who = fmt.Sprintf("%s (process %d)", n.Command, n.PID)
 		}
 		if isStalled {
-			return nil, errorf(ErrBusy, "%s holds %s and has made no progress for %v: is it stopped (ctrl-Z)? Bring it back with 'fg', or end it", who, v.path, stalled)
+			return nil, nil, errorf(ErrBusy, "%s holds %s and has made no progress for %v: is it stopped (ctrl-Z)? Bring it back with 'fg', or end it", who, v.path, stalled)
 		}
 		if waited >= limit {
-			return nil, errorf(ErrBusy, "%s holds %s and was still working after %v; try again when it has finished, or wait longer with --wait", who, v.path, waited)
+			return nil, nil, errorf(ErrBusy, "%s holds %s and was still working after %v; try again when it has finished, or wait longer with --wait", who, v.path, waited)
 		}
 		if !told && v.onWait != nil {
 			v.onWait(fmt.Sprintf("waiting for %s to finish with the vault (up to %v; --wait changes that)", who, limit))

@@ -1,0 +1,159 @@
+package vault
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A command that took in another member's change keeps this machine's copy
+// open, but with a shared lock: other commands read meanwhile; a write
+// waits for it, and its own later write takes the exclusive lock again.
+func TestTakeInThenShare(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	g.do("bob", func(v *Vault) {})
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "wifi", Share: []string{"bob"}}, NewValue([]byte("one"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	opts := g.opts("bob")
+	opts.LockTimeout = 200 * time.Millisecond
+	reading, err := Open(g.path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reading.Close()
+	if len(reading.Incoming()) != 1 {
+		t.Fatalf("incoming = %v, want alice's change", reading.Incoming())
+	}
+	if reading.repRW {
+		t.Fatal("the copy is still held for writing after the change was taken in")
+	}
+	// Another command on the same machine reads while this one is open.
+	start := time.Now()
+	other, err := Open(g.path, opts)
+	if err != nil {
+		t.Fatalf("another command could not read while this one was open: %v", err)
+	}
+	if got := reveal(t, other, "wifi"); got != "one" {
+		t.Fatalf("wifi = %q", got)
+	}
+	// But not write: this one still holds the copy.
+	_, err = other.Set("wifi", NewValue([]byte("blocked")))
+	mustIs(t, err, ErrBusy)
+	other.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %v", d)
+	}
+	// This one reads on the pages it has, and writes.
+	if got := reveal(t, reading, "wifi"); got != "one" {
+		t.Fatalf("wifi = %q", got)
+	}
+	if _, err := reading.Set("wifi", NewValue([]byte("two"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := reveal(t, reading, "wifi"); got != "two" {
+		t.Fatalf("wifi = %q", got)
+	}
+	reading.Close()
+	g.do("alice", func(v *Vault) {
+		if got := reveal(t, v, "wifi"); got != "two" {
+			t.Fatalf("alice sees wifi = %q", got)
+		}
+	})
+}
+
+// The stamp hint only decides how this machine's copy is first opened:
+// missing, damaged or lying, the change is still taken in.
+func TestStampHintOnlyAHint(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	var hint string
+	g.do("bob", func(v *Vault) { hint = v.stampHintPath() })
+	set := func(value string) {
+		g.do("alice", func(v *Vault) {
+			if _, err := v.Set("wifi", NewValue([]byte(value))); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "wifi", Share: []string{"bob"}}, NewValue([]byte("v0"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	lie := func() {
+		info, err := os.Stat(g.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(stampOf(info))
+		if err := os.WriteFile(hint, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, spoil := range []func(){
+		func() {},                  // right
+		func() { os.Remove(hint) }, // missing
+		func() { os.WriteFile(hint, []byte("{\"dev"), 0o600) }, // torn
+		lie, // says the file did not change
+	} {
+		value := "v" + string(rune('1'+i))
+		set(value)
+		spoil()
+		g.do("bob", func(v *Vault) {
+			if got := reveal(t, v, "wifi"); got != value {
+				t.Fatalf("case %d: bob sees wifi = %q, want %q", i, got, value)
+			}
+			if v.repRW {
+				t.Fatalf("case %d: the copy is still held for writing", i)
+			}
+		})
+	}
+}
+
+// otherSigner is an identity that signs with a key the vault does not have
+// for its member.
+type otherSigner struct {
+	*Identity
+	key ed25519.PrivateKey
+}
+
+func (s otherSigner) SigningKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+func (s otherSigner) SignOp(msg []byte) ([]byte, error) {
+	return ed25519.Sign(s.key, msg), nil
+}
+
+// An identity whose signing key is not the member's reads, and is told why
+// it cannot write when it tries.
+func TestOtherSigningKeyReadsOnly(t *testing.T) {
+	g := newGroup(t, Classic, "alice")
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "wifi"}, NewValue([]byte("one"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := g.opts("alice")
+	opts.Identity = otherSigner{g.ids["alice"], key}
+	v, err := Open(g.path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if got := reveal(t, v, "wifi"); got != "one" {
+		t.Fatalf("wifi = %q", got)
+	}
+	_, err = v.Set("wifi", NewValue([]byte("two")))
+	mustIs(t, err, ErrReadOnly)
+	if !strings.Contains(err.Error(), "signing key is not the one the vault has for alice") {
+		t.Fatalf("error = %v", err)
+	}
+}
