@@ -583,7 +583,7 @@ type freshRecord struct {
 // every other change (80 ms more than a change in place).
 func bloated(size int64, data uint64, last freshRecord) bool {
 	fresh := freshSize(data, last)
-	slack := max(fresh/25, bloatSlack*sharedPageSizeFor(data))
+	slack := max(fresh/25, bloatSlack*sharedPageSize)
 	return uint64(size) > fresh+slack
 }
 
@@ -596,9 +596,8 @@ func bloated(size int64, data uint64, last freshRecord) bool {
 // with many), so that a tiny vault's last fresh file, mostly fixed pages,
 // does not excuse a large bloated one.
 func freshSize(data uint64, last freshRecord) uint64 {
-	page := sharedPageSizeFor(data)
-	fixed := 12 * page
-	if last.Data == 0 || last.Size <= 0 || sharedPageSizeFor(last.Data) != page {
+	fixed := uint64(12 * sharedPageSize)
+	if last.Data == 0 || last.Size <= 0 {
 		return data + data/50 + fixed
 	}
 	per := 1.02
@@ -804,9 +803,6 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 		data = dataSize(tx)
 		return nil
 	})
-	if fresh {
-		page = int(sharedPageSizeFor(data))
-	}
 	// Mapped at the size it will reach, with room: growing the mapping
 	// makes bbolt copy every key and value it holds out of the old one,
 	// a dozen times over while a file is built.

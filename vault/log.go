@@ -101,7 +101,7 @@ type Chores struct {
 // to do.
 func (v *Vault) Maintain() (Chores, error) {
 	var out Chores
-	if v.readOnly || v.signer == nil {
+	if v.signer == nil || v.cannotWrite() {
 		return out, nil
 	}
 	before := len(v.notes)

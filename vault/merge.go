@@ -69,7 +69,7 @@ func (v *Vault) Merge(path string) (MergeReport, error) {
 		v.report(tx, rep, path)
 		return nil
 	})
-	if err != nil || len(out.Changes) == 0 || v.readOnly {
+	if err != nil || len(out.Changes) == 0 || v.cannotWrite() {
 		return out, err
 	}
 	v.share()

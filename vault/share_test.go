@@ -157,3 +157,32 @@ func TestOtherSigningKeyReadsOnly(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// Whether the shared file may be written is worked out only when a
+// command is about to write it: reading never pays for the check.
+func TestReadsDoNotCheckWritable(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "wifi", Share: []string{"bob"}}, NewValue([]byte("one"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	for _, name := range []string{"bob", "bob", "alice"} {
+		g.do(name, func(v *Vault) {
+			if _, err := v.Reminders(); err != nil {
+				t.Fatal(err)
+			}
+			reveal(t, v, "wifi")
+			if v.readOnlyChecked {
+				t.Fatalf("%s: reading checked whether the file may be written", name)
+			}
+		})
+	}
+	if err := os.Chmod(g.path, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	g.do("bob", func(v *Vault) {
+		_, err := v.Set("wifi", NewValue([]byte("two")))
+		mustIs(t, err, ErrReadOnly)
+	})
+}

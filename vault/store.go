@@ -71,14 +71,17 @@ type Vault struct {
 	path     string
 	identity age.Identity
 	signer   Signer
+	// readOnly is Options.ReadOnly: every change fails, and the shared
+	// file is left as it is.
 	readOnly bool
-	// readOnlyWhy says why the shared file cannot be written, when that
-	// made the vault read-only.
-	readOnlyWhy string
-	timeout     time.Duration
-	clock       Clock
-	stateDir    string
-	tempState   bool
+	// readOnlyWhy says why the shared file cannot be written, or "" when
+	// it can; worked out when first needed (fileReadOnly).
+	readOnlyWhy     string
+	readOnlyChecked bool
+	timeout         time.Duration
+	clock           Clock
+	stateDir        string
+	tempState       bool
 
 	vaultID oplog.ID
 	rep     *bolt.DB
@@ -261,13 +264,6 @@ func (v *Vault) open() error {
 	if !info.Mode().IsRegular() {
 		return errorf(ErrNotVault, "%s is not a regular file", v.path)
 	}
-	if !v.readOnly {
-		// A file this process may not write is read; a change says why
-		// it cannot be saved (writable).
-		if why := readOnlyReason(v.path); why != "" {
-			v.readOnly, v.readOnlyWhy = true, why
-		}
-	}
 	p, pinned := v.pinFor(v.path)
 	if pinned {
 		v.vaultID = p.Vault
@@ -375,6 +371,22 @@ func (v *Vault) open() error {
 	return v.checkMembership()
 }
 
+// fileReadOnly says why this process may not write the shared file (see
+// readOnlyReason), or "" when it may. A file it may not write is still
+// read; a change says why it cannot be saved (writable). Worked out once,
+// when first needed: it costs several system calls that a command that
+// only reads need not make.
+func (v *Vault) fileReadOnly() string {
+	if !v.readOnlyChecked {
+		v.readOnlyWhy, v.readOnlyChecked = readOnlyReason(v.path), true
+	}
+	return v.readOnlyWhy
+}
+
+// cannotWrite reports whether this process must leave the shared file as
+// it is.
+func (v *Vault) cannotWrite() bool { return v.readOnly || v.fileReadOnly() != "" }
+
 // closeReplica closes this machine's copy, if open.
 func (v *Vault) closeReplica() error {
 	v.stopWriting()
@@ -448,11 +460,11 @@ func (v *Vault) openReplica(rw bool) error {
 
 // writable makes sure changes can be made and stored.
 func (v *Vault) writable() error {
-	if v.readOnlyWhy != "" {
-		return errorf(ErrReadOnly, "%s, so changes cannot be saved; make it writable (chmod 600, or ask whoever owns it), or use a writable copy", v.readOnlyWhy)
-	}
 	if v.readOnly {
 		return errorf(ErrReadOnly, "the vault was opened read-only")
+	}
+	if why := v.fileReadOnly(); why != "" {
+		return errorf(ErrReadOnly, "%s, so changes cannot be saved; make it writable (chmod 600, or ask whoever owns it), or use a writable copy", why)
 	}
 	if v.signer == nil {
 		return errorf(ErrReadOnly, "this identity can read the vault but not sign changes")
@@ -617,7 +629,7 @@ func (v *Vault) takeIn(sf *sharedFile, repair bool) error {
 func (v *Vault) repair(sf *sharedFile) error {
 	missing, lacks := v.missing, v.lacks
 	v.missing, v.lacks = nil, false
-	if (len(missing) == 0 && !lacks) || v.readOnly {
+	if (len(missing) == 0 && !lacks) || v.cannotWrite() {
 		return nil
 	}
 	if len(missing) > 0 {
@@ -735,7 +747,7 @@ func plural(n int, word string) string {
 // rebuildDamaged writes the shared file anew from this machine's copy,
 // keeping the damaged file in the state folder.
 func (v *Vault) rebuildDamaged(cause error) error {
-	if v.readOnly {
+	if v.cannotWrite() {
 		return cause
 	}
 	if err := v.checkMembership(); err != nil {
@@ -873,7 +885,7 @@ func (v *Vault) mergeConflictCopies() error {
 		merged = append(merged, c)
 		v.warn("merged %s from %s, a copy a sync tool left beside the vault, and removed it", plural(len(v.incoming)-before, "change"), filepath.Base(c))
 	}
-	if len(merged) == 0 || v.readOnly {
+	if len(merged) == 0 || v.cannotWrite() {
 		return nil
 	}
 	st, err := v.publish(v.path, false)

@@ -173,7 +173,7 @@ func (v *Vault) reread() error {
 
 // recordActive records the member as active, at most once a day.
 func (v *Vault) recordActive() error {
-	if v.readOnly || v.signer == nil || v.recovery {
+	if v.signer == nil || v.recovery || v.cannotWrite() {
 		return nil
 	}
 	_, err := v.update(func(r *reader) ([]change, error) {
