@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -61,7 +62,7 @@ func (v *Vault) view(fn func(r *reader) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if rec := recover(); rec != nil {
-			err = errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%v)", rec)
+			err = errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%v); delete %s and it is rebuilt", rec, filepath.Dir(v.repPath))
 		}
 	}()
 	return v.rep.View(func(tx *bolt.Tx) error {

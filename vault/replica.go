@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -73,7 +74,7 @@ const (
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
 )
 
-const replicaFormat = 6
+const replicaFormat = 7
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -137,7 +138,7 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 			}
 			return l.Put([]byte(lFormat), []byte{replicaFormat})
 		} else if len(f) != 1 || f[0] != replicaFormat {
-			return fmt.Errorf("this machine's copy of the vault (%s) is of another version; delete it, it is rebuilt from the vault file", path)
+			return errorf(ErrCorrupt, "this machine's copy of the vault (%s) is of another version of vault; delete %s and it is rebuilt from the vault file", path, filepath.Dir(path))
 		}
 		return nil
 	})
@@ -285,7 +286,7 @@ func (ix *index) openRecord(bucket string, key, ct []byte, v any) error {
 		err = json.Unmarshal(pt, v)
 	}
 	if err != nil {
-		return errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bucket)
+		return errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bucket)
 	}
 	return nil
 }
@@ -320,8 +321,8 @@ func (ix *index) seal(bucket string, key []byte, v any) ([]byte, error) {
 }
 
 // auth returns the authority state. Decoding it is the dearest read of a
-// command (members, keys, grants: JSON), and a command reads it several
-// times across transactions; so the last one decoded is kept with its
+// command (members, keys, grants), and a command reads it several times
+// across transactions; so the last one decoded is kept with its
 // plaintext, and reused while the stored record opens to the same bytes.
 // Callers never change it (the fold works on a clone).
 func (ix *index) auth() (*fold.Auth, error) {
@@ -338,8 +339,8 @@ func (ix *index) auth() (*fold.Auth, error) {
 		return cache.a, nil
 	}
 	a := new(fold.Auth)
-	if err := json.Unmarshal(pt, a); err != nil {
-		return nil, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s)", bLocal)
+	if err := a.UnmarshalBinary(pt); err != nil {
+		return nil, errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%s); delete the vault folder in the state folder and it is rebuilt", bLocal)
 	}
 	if cache != nil {
 		cache.pt, cache.a = pt, a
@@ -350,7 +351,7 @@ func (ix *index) auth() (*fold.Auth, error) {
 // putAuth stores the authority state, and keeps it as the one last
 // decoded (see auth).
 func (ix *index) putAuth(a *fold.Auth) error {
-	pt, err := json.Marshal(a)
+	pt, err := a.MarshalBinary()
 	if err != nil {
 		return err
 	}

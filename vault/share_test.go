@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // A command that took in another member's change keeps this machine's copy
@@ -185,4 +187,41 @@ func TestReadsDoNotCheckWritable(t *testing.T) {
 		_, err := v.Set("wifi", NewValue([]byte("two")))
 		mustIs(t, err, ErrReadOnly)
 	})
+}
+
+// A copy written by another version of vault is named as such, with what
+// to do, whether it is opened to read or to take in a change.
+func TestReplicaOfAnotherVersion(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	var rep string
+	g.do("bob", func(v *Vault) { rep = v.repPath })
+	setFormat := func(f byte) {
+		db, err := bolt.Open(rep, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket([]byte(bLocal)).Put([]byte(lFormat), []byte{f})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setFormat(replicaFormat + 1)
+	for _, change := range []bool{false, true} {
+		if change {
+			g.do("alice", func(v *Vault) {
+				if _, err := v.Add(NewSecret{Name: "wifi"}, NewValue([]byte("one"))); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		_, err := Open(g.path, g.opts("bob"))
+		mustIs(t, err, ErrCorrupt)
+		if !strings.Contains(err.Error(), "is of another version of vault; delete") {
+			t.Fatalf("change %v: error = %v", change, err)
+		}
+	}
+	setFormat(replicaFormat)
+	g.do("bob", func(v *Vault) {})
 }

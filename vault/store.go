@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -497,6 +498,11 @@ func (v *Vault) unlock() error {
 		l := tx.Bucket([]byte(bLocal))
 		if l == nil {
 			return nil
+		}
+		// Opened for writing, the copy's version was checked then
+		// (openReplica); read-only, here.
+		if f := l.Get([]byte(lFormat)); f != nil && !bytes.Equal(f, []byte{replicaFormat}) {
+			return errorf(ErrCorrupt, "this machine's copy of the vault (%s) is of another version of vault; delete %s and it is rebuilt from the vault file", v.repPath, filepath.Dir(v.repPath))
 		}
 		blob = append([]byte(nil), l.Get([]byte(lKeys))...)
 		me = append([]byte(nil), l.Get([]byte(lMe))...)

@@ -221,3 +221,15 @@ func TestNoArgumentsWithoutTerminal(t *testing.T) {
 		}
 	}
 }
+
+// Damage to this machine's copy says to delete it (it is rebuilt), never
+// to restore the group's file from a backup.
+func TestHintForLocalDamage(t *testing.T) {
+	local := fmt.Errorf("this machine's copy of the vault is damaged (local); delete the vault folder in the state folder and it is rebuilt: %w", vault.ErrCorrupt)
+	if h := hint(local); h != "" {
+		t.Fatalf("hint for a damaged local copy = %q", h)
+	}
+	if h := hint(fmt.Errorf("vault.db is damaged: %w", vault.ErrCorrupt)); !strings.Contains(h, "backup") {
+		t.Fatalf("hint for a damaged vault file = %q", h)
+	}
+}

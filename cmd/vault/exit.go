@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mutual-aid-vault/vault/vault"
 )
@@ -109,6 +110,8 @@ func hint(err error) string {
 		return "bring it back with 'vault restore'"
 	case errors.Is(err, vault.ErrBusy):
 		return "try again when the other vault command has finished"
+	case errors.Is(err, vault.ErrCorrupt) && strings.Contains(err.Error(), "this machine's copy"):
+		return "" // the message says what to do: this machine's copy is rebuilt
 	case errors.Is(err, vault.ErrCorrupt):
 		return "restore the file from a backup copy; vault has not changed it"
 	case errors.Is(err, vault.ErrTampered):
