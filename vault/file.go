@@ -70,6 +70,25 @@ type fileStamp struct {
 	Ctime int64  `json:"ctime"`
 }
 
+// encode returns the stamp in 40 bytes: its five numbers, 8 bytes each.
+func (s fileStamp) encode() []byte {
+	b := make([]byte, 0, 40)
+	for _, n := range [...]uint64{s.Dev, s.Ino, uint64(s.Size), uint64(s.Mtime), uint64(s.Ctime)} {
+		b = binary.BigEndian.AppendUint64(b, n)
+	}
+	return b
+}
+
+// decodeStamp reads what encode wrote; anything else is the zero stamp,
+// which no file has.
+func decodeStamp(b []byte) fileStamp {
+	if len(b) != 40 {
+		return fileStamp{}
+	}
+	n := func(i int) uint64 { return binary.BigEndian.Uint64(b[8*i:]) }
+	return fileStamp{Dev: n(0), Ino: n(1), Size: int64(n(2)), Mtime: int64(n(3)), Ctime: int64(n(4))}
+}
+
 func stampOf(info os.FileInfo) fileStamp {
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if !ok {

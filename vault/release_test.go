@@ -108,7 +108,7 @@ func TestWaitForWriter(t *testing.T) {
 	}
 	holder.stopWriting() // as if stopped: the lock stays, the note...
 	note := holder.writerPath()
-	if err := os.WriteFile(note, []byte(`{"pid":1,"command":"vault member","active":true}`), 0o600); err != nil {
+	if err := os.WriteFile(note, []byte("1 active vault member\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-time.Minute)

@@ -74,7 +74,7 @@ const (
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
 )
 
-const replicaFormat = 7
+const replicaFormat = 8
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.

@@ -4,12 +4,15 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"maps"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // A command that took in another member's change keeps this machine's copy
@@ -93,8 +96,7 @@ func TestStampHintOnlyAHint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(stampOf(info))
-		if err := os.WriteFile(hint, b, 0o600); err != nil {
+		if err := os.WriteFile(hint, stampOf(info).encode(), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,4 +226,38 @@ func TestReplicaOfAnotherVersion(t *testing.T) {
 	}
 	setFormat(replicaFormat)
 	g.do("bob", func(v *Vault) {})
+}
+
+// Pins survive any path and name, and pins kept as JSON by an earlier
+// version are moved to the new file.
+func TestPinsFile(t *testing.T) {
+	dir := t.TempDir()
+	v := &Vault{stateDir: dir}
+	pins := map[string]pin{
+		"/home/kim/vault.db":              {Vault: oplog.ID{1}, Name: "mutual aid"},
+		"/tmp/odd \"name\"\nwith\tbreaks": {Vault: oplog.ID{2}, Name: "line\nbreak \"quoted\""},
+		"/x":                              {Vault: oplog.ID{3}},
+	}
+	if err := v.writePins(pins); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.readPins(); !maps.Equal(got, pins) {
+		t.Fatalf("read back %v, want %v", got, pins)
+	}
+	// From before: pins.json.
+	dir2 := t.TempDir()
+	old := &Vault{stateDir: dir2}
+	b, _ := json.Marshal(pins)
+	if err := os.WriteFile(old.oldPinsPath(), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := old.readPins(); !maps.Equal(got, pins) {
+		t.Fatalf("read from pins.json %v, want %v", got, pins)
+	}
+	if _, err := os.Stat(old.oldPinsPath()); !os.IsNotExist(err) {
+		t.Fatal("pins.json was not moved")
+	}
+	if got := old.readPins(); !maps.Equal(got, pins) {
+		t.Fatalf("after the move %v, want %v", got, pins)
+	}
 }

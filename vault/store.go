@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -546,11 +545,8 @@ func (v *Vault) unlock() error {
 // open it for writing straight away when the shared file has changed
 // since. The copy's own stamp (storedStamp) decides what is taken in.
 func (v *Vault) stampHint() fileStamp {
-	var st fileStamp
-	if b, err := os.ReadFile(v.stampHintPath()); err == nil {
-		_ = json.Unmarshal(b, &st)
-	}
-	return st
+	b, _ := os.ReadFile(v.stampHintPath())
+	return decodeStamp(b)
 }
 
 func (v *Vault) stampHintPath() string { return filepath.Join(filepath.Dir(v.repPath), "stamp") }
@@ -560,9 +556,7 @@ func (v *Vault) stampHintPath() string { return filepath.Join(filepath.Dir(v.rep
 func (v *Vault) storedStamp() fileStamp {
 	var st fileStamp
 	_ = v.rep.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket([]byte(bLocal)).Get([]byte(lFile)); b != nil {
-			_ = json.Unmarshal(b, &st)
-		}
+		st = decodeStamp(tx.Bucket([]byte(bLocal)).Get([]byte(lFile)))
 		return nil
 	})
 	v.shared = st
@@ -570,10 +564,7 @@ func (v *Vault) storedStamp() fileStamp {
 }
 
 func (v *Vault) setStamp(tx *bolt.Tx, st fileStamp) error {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
+	b := st.encode()
 	// Only a hint (see stampHint): if this transaction fails, the next
 	// open finds the copy's own stamp differs and takes the file in.
 	_ = writeHint(v.stampHintPath(), b)

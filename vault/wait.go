@@ -2,11 +2,11 @@ package vault
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -27,10 +27,12 @@ import (
 // writerNote is the note a writing process leaves. The file stays; Active
 // says whether its writer still holds the copy (a process that only
 // reads, holding it too, leaves no note).
+//
+// On disk it is one line, "PID active|done COMMAND", padded with spaces.
 type writerNote struct {
-	PID     int    `json:"pid"`
-	Command string `json:"command"`
-	Active  bool   `json:"active"`
+	PID     int
+	Command string
+	Active  bool
 }
 
 const (
@@ -66,14 +68,40 @@ func commandName() string {
 
 // writeNote writes n over the note in f.
 func writeNote(f *os.File, n writerNote) error {
-	b, _ := json.Marshal(n)
+	b := n.line()
 	if len(b) > noteSize {
 		n.Command = ""
-		b, _ = json.Marshal(n)
+		b = n.line()
 	}
 	b = append(b, bytes.Repeat([]byte{' '}, noteSize-len(b))...)
 	_, err := f.WriteAt(b, 0)
 	return err
+}
+
+func (n writerNote) line() []byte {
+	state := "done"
+	if n.Active {
+		state = "active"
+	}
+	return fmt.Appendf(nil, "%d %s %s\n", n.PID, state, strings.ReplaceAll(n.Command, "\n", " "))
+}
+
+// parseNote reads what writeNote wrote.
+func parseNote(b []byte) (writerNote, bool) {
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.SplitN(line, " ", 3)
+	if len(f) < 2 {
+		return writerNote{}, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || (f[1] != "active" && f[1] != "done") {
+		return writerNote{}, false
+	}
+	n := writerNote{PID: pid, Active: f[1] == "active"}
+	if len(f) == 3 {
+		n.Command = f[2]
+	}
+	return n, true
 }
 
 // startWriting marks this process's note active and touches it until
@@ -134,10 +162,11 @@ func (v *Vault) writer() (n *writerNote, isStalled bool) {
 	if err != nil {
 		return nil, false
 	}
-	n = new(writerNote)
-	if json.Unmarshal(bytes.TrimRight(b, " "), n) != nil || !n.Active || n.PID <= 0 {
+	note, ok := parseNote(b)
+	if !ok || !note.Active || note.PID <= 0 {
 		return nil, false
 	}
+	n = &note
 	if n.PID != os.Getpid() && syscall.Kill(n.PID, 0) == syscall.ESRCH {
 		return nil, false // a writer that died: its lock went with it
 	}
