@@ -21,7 +21,7 @@ func TestAdoptKeepsOnlyTheLog(t *testing.T) {
 	})
 	planted := bytes.Repeat([]byte{0xee}, 32)
 	tamper(t, g.path, func(tx *bolt.Tx) error {
-		for _, name := range []string{bLocal, bVerified, bSecrets, bNames, bFolded, "extra"} {
+		for _, name := range []string{bLocal, "verified", bSecrets, bNames, bFolded, "extra"} {
 			b, err := tx.CreateBucketIfNotExists([]byte(name))
 			if err != nil {
 				return err
@@ -47,12 +47,12 @@ func TestAdoptKeepsOnlyTheLog(t *testing.T) {
 		t.Fatalf("airtable = %q", got)
 	}
 	err := v.rep.View(func(tx *bolt.Tx) error {
-		for _, name := range []string{bMeta, "extra"} {
+		for _, name := range []string{bMeta, "extra", "verified"} {
 			if tx.Bucket([]byte(name)) != nil {
 				t.Errorf("this machine's copy kept the file's %s bucket", name)
 			}
 		}
-		for _, name := range []string{bLocal, bVerified, bSecrets, bNames, bFolded} {
+		for _, name := range []string{bLocal, bSecrets, bNames, bFolded} {
 			if tx.Bucket([]byte(name)).Get(planted) != nil {
 				t.Errorf("this machine's copy kept what the file planted in %s", name)
 			}

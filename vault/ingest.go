@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -279,13 +280,13 @@ func extendsAll(g *oplog.Graph, ops map[oplog.ID]*oplog.Op, heads []oplog.ID) bo
 }
 
 // verifier returns the signature check the fold uses: the results worked
-// out ahead (see prepare), then this machine's cache of checked
-// signatures, then the check itself.
-func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op *oplog.Op, key ed25519.PublicKey) bool, keep func() error) {
-	vb := tx.Bucket([]byte(bVerified))
-	// Verdicts are kept after the fold, in key order: thousands of puts
-	// of hashes in no order cost bbolt a copy of a page's keys each.
-	found := map[oplog.ID][8]byte{}
+// out ahead (see prepare), then this machine's record of checked
+// signatures (kept with each folded operation's position, see
+// index.take), then the check itself. found collects every good verdict
+// the fold asked for, for take to keep.
+func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op *oplog.Op, key ed25519.PublicKey) bool, found map[oplog.ID][8]byte) {
+	fb := tx.Bucket([]byte(bFolded))
+	found = map[oplog.ID][8]byte{}
 	verify = func(op *oplog.Op, key ed25519.PublicKey) bool {
 		fp := sha256.Sum256(key)
 		if ok, seen := ahead[verdictKey{op.ID, fp}]; seen {
@@ -297,26 +298,23 @@ func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op
 		if got, ok := found[op.ID]; ok && bytes.Equal(got[:], fp[:8]) {
 			return true
 		}
-		if got := vb.Get(op.ID[:]); got != nil && bytes.Equal(got, fp[:8]) {
+		if got := fb.Get(op.ID[:]); len(got) == 16 && bytes.Equal(got[8:], fp[:8]) {
+			found[op.ID] = [8]byte(fp[:8])
 			return true
 		}
+		signaturesChecked.Add(1)
 		if !op.Verify(key) {
 			return false
 		}
 		found[op.ID] = [8]byte(fp[:8])
 		return true
 	}
-	keep = func() error {
-		for _, id := range slices.SortedFunc(maps.Keys(found), oplog.ID.Compare) {
-			fp := found[id]
-			if err := vb.Put(id[:], fp[:]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return verify, keep
+	return verify, found
 }
+
+// signaturesChecked counts the signatures verifier checked itself, for
+// tests (the checks worked out ahead are counted by foldChecked).
+var signaturesChecked atomic.Int64
 
 type verdictKey struct {
 	op  oplog.ID
@@ -360,7 +358,7 @@ func decodeOps(base *fold.Auth, order []oplog.ID, ops map[oplog.ID]*oplog.Op) ([
 // good, and when all are checked, any that was not (a forged change) makes
 // the fold run again with the real verdicts. The result is the fold's with
 // the real verdicts either way; the fold is a function of its input.
-func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *oplog.Graph, ops map[oplog.ID]*oplog.Op) (*fold.Result, error) {
+func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *oplog.Graph, ops map[oplog.ID]*oplog.Op) (*fold.Result, map[oplog.ID][8]byte, error) {
 	in, keys := decodeOps(base, g.Order, ops)
 	fps := make([][32]byte, len(in))
 	for i, op := range in {
@@ -368,18 +366,28 @@ func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *o
 			fps[i] = sha256.Sum256(key)
 		}
 	}
+	// Signatures this machine checked before (a fold from the start after
+	// copies that forked are merged) are not checked again.
 	verdicts := make([]bool, len(in))
+	known := make([]bool, len(in))
+	fb := tx.Bucket([]byte(bFolded))
+	for i, op := range in {
+		if got := fb.Get(op.ID[:]); len(got) == 16 && fps[i] != ([32]byte{}) && bytes.Equal(got[8:], fps[i][:8]) {
+			verdicts[i], known[i] = true, true
+		}
+	}
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
 		parallel(len(in), func(i int) {
-			if fps[i] != ([32]byte{}) {
+			if fps[i] != ([32]byte{}) && !known[i] {
+				signaturesChecked.Add(1)
 				verdicts[i] = in[i].Verify(keys[in[i].Body.Author])
 			}
 		})
 	}()
 	ahead := map[verdictKey]bool{} // filled once every signature is checked
-	verify, keep := v.verifier(tx, ahead)
+	verify, found := v.verifier(tx, ahead)
 	type asked struct {
 		i   int
 		key ed25519.PublicKey
@@ -407,7 +415,7 @@ func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *o
 	if again {
 		r = fold.Fold(fold.Input{Base: base, Store: store, Ops: in, Graph: g, Verify: verify})
 	}
-	return r, keep()
+	return r, found, nil
 }
 
 // foldOnTop folds a batch made on top of everything the index holds.
@@ -416,11 +424,11 @@ func (v *Vault) foldOnTop(ix *index, g *oplog.Graph, ops map[oplog.ID]*oplog.Op)
 	if err != nil {
 		return nil, err
 	}
-	r, err := v.foldChecked(ix.tx, base, ix, g, ops)
+	r, verdicts, err := v.foldChecked(ix.tx, base, ix, g, ops)
 	if err != nil {
 		return nil, err
 	}
-	if err := ix.take(r); err != nil {
+	if err := ix.take(r, verdicts); err != nil {
 		return nil, err
 	}
 	heads := ix.heads()
@@ -472,14 +480,14 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 	if len(g.Order) == 0 || !all[g.Order[0]].Body.Vault.IsZero() || g.Order[0] != v.vaultID {
 		return nil, errorf(ErrTampered, "the vault's first change is missing or is not the one this vault was created with")
 	}
-	r, err := v.foldChecked(ix.tx, nil, nil, g, all)
+	r, verdicts, err := v.foldChecked(ix.tx, nil, nil, g, all)
 	if err != nil {
 		return nil, err
 	}
 	if err := ix.reset(); err != nil {
 		return nil, err
 	}
-	if err := ix.take(r); err != nil {
+	if err := ix.take(r, verdicts); err != nil {
 		return nil, err
 	}
 	// Blobs no secret uses any more (superseded ciphertexts, purged

@@ -38,14 +38,13 @@ const (
 	bBlobs  = "blobs"  // SHA-256 → age file of a value
 	bGrants = "grants" // SHA-256 → age file of vault keys for one member
 	// Bookkeeping.
-	bFolded   = "folded"   // op ID → position in the order
-	bPending  = "pending"  // op ID → why it is not folded yet (one byte)
-	bVerified = "verified" // op ID → fingerprint of the key its signature checked with
-	bDead     = "dead"     // blob hash → blobs no longer used (superseded, purged)
-	bBad      = "bad"      // op ID → envelopes that are not what their key says
-	bArrival  = "arrival"  // sequence → what was added to or dropped from the log's raw material
-	bChanges  = "changes"  // transaction ID → what it changed in the index (see changeLog)
-	bLocal    = "local"    // see the keys below
+	bFolded  = "folded"  // op ID → position in the order (8 bytes), then the fingerprint of the key its signature checked with (8), if it did
+	bPending = "pending" // op ID → why it is not folded yet (one byte)
+	bDead    = "dead"    // blob hash → blobs no longer used (superseded, purged)
+	bBad     = "bad"     // op ID → envelopes that are not what their key says
+	bArrival = "arrival" // sequence → what was added to or dropped from the log's raw material
+	bChanges = "changes" // transaction ID → what it changed in the index (see changeLog)
+	bLocal   = "local"   // see the keys below
 	// The index, sealed with the local key.
 	bSecrets = "secrets" // secret ID → fold.Secret
 	bNames   = "names"   // keyed hash of the folded name → secret ID
@@ -54,7 +53,7 @@ const (
 	bEvents  = "events"  // position → fold.Event
 )
 
-var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bVerified, bDead, bBad, bArrival, bChanges, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
+var replicaBuckets = []string{bOps, bBlobs, bGrants, bFolded, bPending, bDead, bBad, bArrival, bChanges, bLocal, bSecrets, bNames, bDue, bFlagged, bEvents}
 var indexBuckets = []string{bFolded, bSecrets, bNames, bDue, bFlagged, bEvents}
 
 // Keys of the local bucket.
@@ -74,7 +73,7 @@ const (
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
 )
 
-const replicaFormat = 8
+const replicaFormat = 9
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -583,8 +582,10 @@ func (ix *index) setName(k []byte, id fold.SecretID) error {
 	return ix.put(bNames, k, id[:])
 }
 
-// take writes a fold's result into the index.
-func (ix *index) take(r *fold.Result) error {
+// take writes a fold's result into the index, with the good verdicts on
+// its operations' signatures (keyed by the key's fingerprint): a fold from
+// the start (a merge of copies that forked) need not check them again.
+func (ix *index) take(r *fold.Result, verdicts map[oplog.ID][8]byte) error {
 	if err := ix.putAuth(r.Auth); err != nil {
 		return err
 	}
@@ -635,7 +636,11 @@ func (ix *index) take(r *fold.Result) error {
 		if err := ix.putJSON(bEvents, binary.BigEndian.AppendUint64(nil, uint64(e.Pos)), e); err != nil {
 			return err
 		}
-		if err := ix.put(bFolded, e.Op[:], binary.BigEndian.AppendUint64(nil, uint64(e.Pos))); err != nil {
+		folded := binary.BigEndian.AppendUint64(make([]byte, 0, 16), uint64(e.Pos))
+		if fp, ok := verdicts[e.Op]; ok {
+			folded = append(folded, fp[:]...)
+		}
+		if err := ix.put(bFolded, e.Op[:], folded); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -259,5 +260,56 @@ func TestPinsFile(t *testing.T) {
 	}
 	if got := old.readPins(); !maps.Equal(got, pins) {
 		t.Fatalf("after the move %v, want %v", got, pins)
+	}
+}
+
+// Signatures are checked once per machine: when copies that forked are
+// merged and the whole log is folded again, only the changes new to this
+// machine have their signatures checked.
+func TestSignaturesCheckedOnce(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	g.do("alice", func(v *Vault) {
+		for _, name := range []string{"a", "b", "c", "d", "e"} {
+			if _, err := v.Add(NewSecret{Name: name, Share: []string{"bob"}}, NewValue([]byte("one"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	g.do("bob", func(v *Vault) {})
+	// A fork: bob changes a copy, alice the file.
+	fork := filepath.Join(t.TempDir(), "fork.db")
+	b, err := os.ReadFile(g.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(fork, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Set("a", NewValue([]byte("two"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	bob, err := Open(fork, g.opts("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Close()
+	if _, err := bob.Set("b", NewValue([]byte("three"))); err != nil {
+		t.Fatal(err)
+	}
+	before := signaturesChecked.Load()
+	rep, err := bob.Merge(g.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Changes) != 1 {
+		t.Fatalf("merged %d changes, want alice's one", len(rep.Changes))
+	}
+	if n := signaturesChecked.Load() - before; n != 1 {
+		t.Fatalf("the merge checked %d signatures, want 1 (the new change's)", n)
+	}
+	if got := reveal(t, bob, "a"); got != "two" {
+		t.Fatalf("a = %q", got)
 	}
 }

@@ -693,9 +693,10 @@ func (v *Vault) describeMissing(missing []oplog.ID) string {
 		ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 		for _, id := range missing {
 			pos := tx.Bucket([]byte(bFolded)).Get(id[:])
-			if pos == nil {
+			if len(pos) < 8 {
 				continue
 			}
+			pos = pos[:8]
 			var e fold.Event
 			if ok, _ := ix.getJSON(bEvents, pos, &e); ok {
 				events = append(events, e)
