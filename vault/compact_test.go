@@ -13,7 +13,7 @@ import (
 // TestSharedFileStaysCompact: a shared file that carries far more than its
 // data (free pages, part-empty pages: changes in place leave both) is
 // written afresh by the next change that would otherwise update it in
-// place, once; the same changes with the rule turned off leave it
+// place; the same changes with the rule turned off leave it
 // bloated, so the check can fail. This machine's count of the data it
 // holds stays exact through adds, new versions and purges.
 func TestSharedFileStaysCompact(t *testing.T) {
@@ -40,12 +40,11 @@ func TestSharedFileStaysCompact(t *testing.T) {
 			t.Fatal("without the rule the file stays small: the scenario does not bloat it")
 		case rule && size > info.Size()+max(info.Size()/40, int64(bloatSlack*sharedPageSize)):
 			t.Fatal("with the rule the file is not kept compact")
-		case rule && v.freshWrites != 1:
+		case rule && v.freshWrites == 0:
 			// The bloated file, read, is the spare for the second change,
-			// which writes a fresh one; that leaves a copy of itself as
-			// the next spare, not the bloated file it replaced, so the
-			// third is made in place.
-			t.Fatalf("%d files written anew, want 1", v.freshWrites)
+			// which writes a fresh one. (A file this small is written
+			// afresh at most changes after that: see bloatSlack.)
+			t.Fatal("no file written anew")
 		}
 	}
 }
