@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,6 +76,11 @@ type Agent struct {
 	timer    *time.Timer
 	reason   string
 	done     chan struct{}
+	// conns are the connections being served: a client keeps one open
+	// for all its requests, and locking ends them all. accepted counts
+	// them (for tests).
+	conns    map[*net.UnixConn]struct{}
+	accepted atomic.Int64
 }
 
 // fileID tells whether a file was replaced or changed.
@@ -129,7 +135,7 @@ func ListenAgent(id *Identity, opts AgentOptions) (*Agent, error) {
 		lock.Close()
 		return nil, err
 	}
-	a := &Agent{opts: opts, ln: ln, lock: lock, id: id, started: time.Now(), pid: os.Getpid(), done: make(chan struct{})}
+	a := &Agent{opts: opts, ln: ln, lock: lock, id: id, started: time.Now(), pid: os.Getpid(), done: make(chan struct{}), conns: map[*net.UnixConn]struct{}{}}
 	if opts.IdentityPath != "" {
 		if a.stamp, err = statID(opts.IdentityPath); err != nil {
 			a.Lock("")
@@ -192,9 +198,14 @@ func (a *Agent) Lock(reason string) {
 	// Go cannot promise that no copy of a key is left in memory (age's
 	// types hold theirs privately); the signing key at least is ours to
 	// clear, and the process holding the agent exits right after.
-	clear(a.id.signingKey())
+	clear(a.id.sign)
 	a.id = nil
 	a.reason = reason
+	// Connections waiting for their next request end now; one being
+	// answered ends once its answer is written (serveConn).
+	for conn := range a.conns {
+		conn.SetReadDeadline(time.Now())
+	}
 	if a.timer != nil {
 		a.timer.Stop()
 	}
@@ -222,6 +233,7 @@ func (a *Agent) Serve() string {
 			a.Lock(fmt.Sprintf("cannot accept connections: %v", err))
 			continue
 		}
+		a.accepted.Add(1)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -233,8 +245,9 @@ func (a *Agent) Serve() string {
 // Done is closed when the agent has locked.
 func (a *Agent) Done() <-chan struct{} { return a.done }
 
-// agentConnTimeout bounds how long a connection may sit between requests.
-const agentConnTimeout = 30 * time.Second
+// agentConnTimeout bounds how long a connection may sit between requests
+// (a variable for tests).
+var agentConnTimeout = 30 * time.Second
 
 func (a *Agent) serveConn(conn *net.UnixConn) {
 	defer conn.Close()
@@ -242,11 +255,32 @@ func (a *Agent) serveConn(conn *net.UnixConn) {
 		_ = agentwire.WriteFrame(conn, agentwire.Response{Error: err.Error(), Code: agentwire.CodeRefused})
 		return
 	}
+	a.mu.Lock()
+	a.conns[conn] = struct{}{}
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.conns, conn)
+		a.mu.Unlock()
+	}()
 	for {
+		// Under the lock, so that Lock either sees this deadline (and
+		// cuts it short) or comes first (and the loop ends here).
+		a.mu.Lock()
+		locked := a.id == nil
 		conn.SetDeadline(time.Now().Add(agentConnTimeout))
+		a.mu.Unlock()
+		if locked {
+			return
+		}
 		b, err := agentwire.ReadFrame(conn, agentwire.MaxRequest)
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
+			// A client that went away, a connection that sat idle or
+			// that locking cut short end quietly: a client keeps its
+			// connection, and would read an answer to a question it has
+			// not asked yet. A malformed request is answered.
+			var ne net.Error
+			if !errors.Is(err, io.EOF) && !errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
 				_ = agentwire.WriteFrame(conn, agentwire.Response{Error: err.Error(), Code: agentwire.CodeBadRequest})
 			}
 			return
@@ -332,43 +366,69 @@ func infoOf(r agentwire.Response) AgentInfo {
 		Idle: time.Duration(r.IdleMillis) * time.Millisecond, Left: time.Duration(r.LeftMillis) * time.Millisecond, Started: started}
 }
 
-// agentClient asks the agent at socket, one connection per request: the
-// agent may lock or be replaced between two.
+// agentClient asks the agent at socket. It keeps one connection for all
+// its requests (a command makes three or four); the agent may have closed
+// it meanwhile (it locked, or the connection sat idle), and then a
+// request is made once more on a new connection.
 type agentClient struct {
 	socket string
+	mu     sync.Mutex
+	conn   net.Conn
 }
 
 // agentTimeout bounds one request.
 const agentTimeout = 30 * time.Second
 
 func (c *agentClient) call(req agentwire.Request) (agentwire.Response, error) {
-	conn, err := net.DialTimeout("unix", c.socket, 2*time.Second)
-	if err != nil {
-		return agentwire.Response{}, errorf(ErrNoAgent, "no agent answers at %s", c.socket)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		kept := c.conn != nil
+		if !kept {
+			conn, err := net.DialTimeout("unix", c.socket, 2*time.Second)
+			if err != nil {
+				return agentwire.Response{}, errorf(ErrNoAgent, "no agent answers at %s", c.socket)
+			}
+			c.conn = conn
+		}
+		resp, err := c.roundTrip(req)
+		if err != nil {
+			c.conn.Close()
+			c.conn = nil
+			if kept && attempt == 0 && req.Op != agentwire.OpLock {
+				continue
+			}
+			return resp, err
+		}
+		// The agent ends the connection after these.
+		if resp.Code == agentwire.CodeLocked || resp.Code == agentwire.CodeRefused || req.Op == agentwire.OpLock {
+			c.conn.Close()
+			c.conn = nil
+		}
+		switch resp.Code {
+		case agentwire.CodeLocked:
+			return resp, errorf(ErrAgentLocked, "the agent locked; unlock again")
+		case agentwire.CodeRefused:
+			return resp, fmt.Errorf("the agent refused this process: %s", resp.Error)
+		}
+		return resp, nil
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(agentTimeout))
+}
+
+// roundTrip sends one request on the connection and reads the answer.
+func (c *agentClient) roundTrip(req agentwire.Request) (agentwire.Response, error) {
+	c.conn.SetDeadline(time.Now().Add(agentTimeout))
 	// A refused peer gets its answer before it is done writing: read it
 	// even when the write failed.
-	werr := agentwire.WriteFrame(conn, req)
-	b, err := agentwire.ReadFrame(conn, agentwire.MaxResponse)
+	werr := agentwire.WriteFrame(c.conn, req)
+	b, err := agentwire.ReadFrame(c.conn, agentwire.MaxResponse)
 	if err != nil {
 		if werr != nil {
 			return agentwire.Response{}, fmt.Errorf("cannot talk to the agent: %w", werr)
 		}
 		return agentwire.Response{}, fmt.Errorf("the agent did not answer: %w", err)
 	}
-	resp, err := agentwire.DecodeResponse(b)
-	if err != nil {
-		return agentwire.Response{}, err
-	}
-	switch resp.Code {
-	case agentwire.CodeLocked:
-		return resp, errorf(ErrAgentLocked, "the agent locked; unlock again")
-	case agentwire.CodeRefused:
-		return resp, fmt.Errorf("the agent refused this process: %s", resp.Error)
-	}
-	return resp, nil
+	return agentwire.DecodeResponse(b)
 }
 
 // Unwrap implements [age.Identity] by asking the agent.

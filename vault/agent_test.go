@@ -394,3 +394,36 @@ func TestAgentRefusesOtherUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A client keeps one connection for all its requests; when the agent has
+// closed it (idle), the next request goes through on a new one.
+func TestAgentKeepsOneConnection(t *testing.T) {
+	id, err := GenerateIdentity(Classic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := agentConnTimeout
+	agentConnTimeout = 300 * time.Millisecond
+	t.Cleanup(func() { agentConnTimeout = old })
+	socket, a, _ := startAgent(t, id, AgentOptions{})
+	c, err := DialAgent(socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		sig, err := c.SignOp([]byte("x"))
+		if err != nil || !ed25519.Verify(c.SigningKey(), []byte("x"), sig) {
+			t.Fatalf("sign: %v", err)
+		}
+	}
+	if n := a.accepted.Load(); n != 1 {
+		t.Fatalf("%d connections for 6 requests, want 1", n)
+	}
+	time.Sleep(600 * time.Millisecond) // the agent closes the idle connection
+	if _, err := c.SignOp([]byte("x")); err != nil {
+		t.Fatalf("sign after the connection was closed: %v", err)
+	}
+	if n := a.accepted.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+}
