@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
@@ -59,6 +60,9 @@ type AgentOptions struct {
 	// Idle is how long the agent waits unused before it locks. Zero means
 	// DefaultAgentIdle.
 	Idle time.Duration
+	// connIdle is how long a connection may sit between requests before
+	// the agent closes it; zero means agentConnTimeout (tests shorten it).
+	connIdle time.Duration
 }
 
 // Agent is a listening agent. Serve it, and Lock it on a signal.
@@ -245,9 +249,8 @@ func (a *Agent) Serve() string {
 // Done is closed when the agent has locked.
 func (a *Agent) Done() <-chan struct{} { return a.done }
 
-// agentConnTimeout bounds how long a connection may sit between requests
-// (a variable for tests).
-var agentConnTimeout = 30 * time.Second
+// agentConnTimeout bounds how long a connection may sit between requests.
+const agentConnTimeout = 30 * time.Second
 
 func (a *Agent) serveConn(conn *net.UnixConn) {
 	defer conn.Close()
@@ -268,7 +271,7 @@ func (a *Agent) serveConn(conn *net.UnixConn) {
 		// cuts it short) or comes first (and the loop ends here).
 		a.mu.Lock()
 		locked := a.id == nil
-		conn.SetDeadline(time.Now().Add(agentConnTimeout))
+		conn.SetDeadline(time.Now().Add(cmp.Or(a.opts.connIdle, agentConnTimeout)))
 		a.mu.Unlock()
 		if locked {
 			return

@@ -402,10 +402,7 @@ func TestAgentKeepsOneConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := agentConnTimeout
-	agentConnTimeout = 300 * time.Millisecond
-	t.Cleanup(func() { agentConnTimeout = old })
-	socket, a, _ := startAgent(t, id, AgentOptions{})
+	socket, a, _ := startAgent(t, id, AgentOptions{connIdle: 300 * time.Millisecond})
 	c, err := DialAgent(socket)
 	if err != nil {
 		t.Fatal(err)

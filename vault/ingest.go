@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -302,7 +301,7 @@ func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op
 			found[op.ID] = [8]byte(fp[:8])
 			return true
 		}
-		signaturesChecked.Add(1)
+		v.signaturesChecked.Add(1)
 		if !op.Verify(key) {
 			return false
 		}
@@ -311,10 +310,6 @@ func (v *Vault) verifier(tx *bolt.Tx, ahead map[verdictKey]bool) (verify func(op
 	}
 	return verify, found
 }
-
-// signaturesChecked counts the signatures verifier checked itself, for
-// tests (the checks worked out ahead are counted by foldChecked).
-var signaturesChecked atomic.Int64
 
 type verdictKey struct {
 	op  oplog.ID
@@ -381,7 +376,7 @@ func (v *Vault) foldChecked(tx *bolt.Tx, base *fold.Auth, store fold.Store, g *o
 		defer close(checked)
 		parallel(len(in), func(i int) {
 			if fps[i] != ([32]byte{}) && !known[i] {
-				signaturesChecked.Add(1)
+				v.signaturesChecked.Add(1)
 				verdicts[i] = in[i].Verify(keys[in[i].Body.Author])
 			}
 		})

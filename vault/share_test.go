@@ -298,7 +298,7 @@ func TestSignaturesCheckedOnce(t *testing.T) {
 	if _, err := bob.Set("b", NewValue([]byte("three"))); err != nil {
 		t.Fatal(err)
 	}
-	before := signaturesChecked.Load()
+	before := bob.signaturesChecked.Load()
 	rep, err := bob.Merge(g.path)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +306,7 @@ func TestSignaturesCheckedOnce(t *testing.T) {
 	if len(rep.Changes) != 1 {
 		t.Fatalf("merged %d changes, want alice's one", len(rep.Changes))
 	}
-	if n := signaturesChecked.Load() - before; n != 1 {
+	if n := bob.signaturesChecked.Load() - before; n != 1 {
 		t.Fatalf("the merge checked %d signatures, want 1 (the new change's)", n)
 	}
 	if got := reveal(t, bob, "a"); got != "two" {

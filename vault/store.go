@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -118,8 +119,11 @@ type Vault struct {
 	progress func(done, total int)
 	// freshWrites counts the shared files written anew, and
 	// remindersPatched the kept reminders brought up to date (for tests).
-	freshWrites      int
-	remindersPatched int
+	freshWrites int
+	// signaturesChecked counts the signatures this process checked (for
+	// tests).
+	signaturesChecked atomic.Int64
+	remindersPatched  int
 	// adopted is set when this machine's copy was started as a copy of
 	// the shared file (adoptShared; for tests).
 	adopted bool
