@@ -60,6 +60,13 @@ func TestTakeInThenShare(t *testing.T) {
 	if got := reveal(t, reading, "wifi"); got != "one" {
 		t.Fatalf("wifi = %q", got)
 	}
+	// Any write of the copy takes the exclusive lock again first.
+	if err := reading.update0(func(*bolt.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reading.repRW {
+		t.Fatal("a write went through on a copy held with a shared lock")
+	}
 	if _, err := reading.Set("wifi", NewValue([]byte("two"))); err != nil {
 		t.Fatal(err)
 	}

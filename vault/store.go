@@ -645,8 +645,16 @@ func (v *Vault) repair(sf *sharedFile) error {
 }
 
 // update0 runs fn in one write transaction of the replica, turning a
-// panic from a damaged file into an error.
+// panic from a damaged file into an error. It takes the exclusive lock
+// first if this process holds only a shared one (shareReplica): a copy
+// held so is open for writing as far as bbolt knows, and must not be
+// written.
 func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
+	if !v.repRW {
+		if err := v.openReplica(true); err != nil {
+			return err
+		}
+	}
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
