@@ -407,3 +407,30 @@ func mustDearmor(t *testing.T, msg string) []byte {
 	}
 	return ct
 }
+
+// FuzzDearmor feeds arbitrary text to what gathers a message out of a
+// paste: it returns an age file or an error, never panics, and never more
+// than a message can hold.
+func FuzzDearmor(f *testing.F) {
+	id, _ := GenerateIdentity(Classic)
+	rec, _ := recipient(id.Recipient())
+	ct, _ := ageEncrypt([]byte("x"), rec)
+	var msg bytes.Buffer
+	aw := armor.NewWriter(&msg)
+	aw.Write(ct)
+	aw.Close()
+	f.Add(msg.Bytes())
+	f.Add([]byte("text before\n  " + strings.ReplaceAll(msg.String(), "\n", "\r\n  ") + "after"))
+	f.Add([]byte(armor.Header + "\n" + armor.Footer))
+	f.Add(ct)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := dearmor(in)
+		if err == nil && len(out) > MaxMessage {
+			t.Fatalf("gathered %d bytes", len(out))
+		}
+		if err == nil {
+			// Whatever it gathered, opening it fails cleanly or works.
+			_, _ = openMessage(out, id)
+		}
+	})
+}

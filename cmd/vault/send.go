@@ -254,9 +254,9 @@ const maxNameTries = 3
 // askAndStore asks at the terminal for a name to store a received value
 // under, and stores it.
 func (a *app) askAndStore(v *vault.Vault, got vault.Received) error {
-	prompt := "Store it in the vault as (type a name; Ctrl-C stores nothing): "
+	prompt := "Store it as (a name; Ctrl-C stores nothing): "
 	if got.Name != "" {
-		prompt = fmt.Sprintf("Store it in the vault as (Enter for %s, or type another name; Ctrl-C stores nothing): ", got.Name)
+		prompt = fmt.Sprintf("Store it as (Enter for %s, or another name; Ctrl-C stores nothing): ", got.Name)
 	}
 	for try := 1; try <= maxNameTries; try++ {
 		// Nobody waits for the vault while a person types.
