@@ -105,6 +105,14 @@ var (
 	// empty or oversized value, an unknown field, a bad date.
 	ErrInvalid = errors.New("invalid input")
 
+	// One-off sends.
+
+	// ErrBadMessage is returned by [Vault.Receive] for text that is not a
+	// whole, unchanged message 'vault send' wrote: cut short, changed on
+	// the way, not a message at all, or not signed for you by the member
+	// it names as its sender.
+	ErrBadMessage = errors.New("not a message from vault send")
+
 	// The agent.
 
 	// ErrNoAgent is returned by [DialAgent], [AgentStatus] and [LockAgent]

@@ -115,6 +115,7 @@ func (a *app) commands() map[string]command {
 		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
 		"history": secrets(a.historyCommand), "log": secrets(a.logCommand), "otp": secrets(a.otpCommand),
 		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
+		"send": secrets(a.sendCommand), "receive": secrets(a.receiveCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -96,6 +98,40 @@ func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 	b, err := h.readLine(prompt)
 	h.release(err != nil)
 	return b, err
+}
+
+// ReadLine shows prompt and reads one line with echo: a name, never a
+// secret. It waits for its turn at the terminal as ReadSecret does. Not
+// for use inside Hold, which keeps echo off. It returns io.EOF when
+// Ctrl-D ends an empty line.
+func (t *devTTY) ReadLine(prompt string) ([]byte, error) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, errNoTerminal
+	}
+	defer f.Close()
+	if lock := lockTerminal(t.lockDir, f); lock != nil {
+		defer lock.Close()
+	}
+	fmt.Fprint(f, prompt)
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) <= maxLine {
+		n, err := f.Read(one)
+		switch {
+		case n == 1 && one[0] == '\n':
+			return bytes.TrimSuffix(b, []byte("\r")), nil
+		case n == 1:
+			b = append(b, one[0])
+		case errors.Is(err, io.EOF) && len(b) == 0:
+			return nil, io.EOF
+		case errors.Is(err, io.EOF):
+			return b, nil
+		case err != nil:
+			return nil, fmt.Errorf("cannot read from the terminal: %w", err)
+		}
+	}
+	return nil, fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
 }
 
 // Take starts this process's turn at the terminal inside Hold, before it
