@@ -15,8 +15,9 @@
 // whole session without the secret key leaving the agent. Methods on [Vault] then add members and secrets, share and
 // unshare, reveal, rotate in two phases ([Vault.StartRotation],
 // [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
-// [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]) and sync
-// through git ([Vault.Sync]).
+// [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]), sync
+// through git ([Vault.Sync]), and bring in another password manager's
+// export ([ParseExport], [ParsePassEntry], [Vault.Import]).
 //
 // # The change log
 //

@@ -194,8 +194,8 @@ func (v *Vault) Import(entries []ImportEntry, opts ImportOptions) (ImportReport,
 		prefix += "/"
 	}
 	if prefix != "" {
-		if _, err := CleanSecretName(prefix + "x"); err != nil {
-			return rep, errorf(ErrBadName, "the prefix %q cannot start a secret name: %v", opts.Prefix, err)
+		if _, err := CleanSecretName(strings.TrimSuffix(prefix, "/")); err != nil {
+			return rep, errorf(ErrBadName, "the prefix cannot start a secret name: %v", err)
 		}
 	}
 	type prepared struct {
