@@ -318,10 +318,16 @@ func (a *app) readPassStore(tool passTool, dir string) (vault.Export, error) {
 		environ = a.opts.environ
 	}
 	env := childEnv(environ(), []string{tool.env + "=" + dir})
+	// gpg asks for a key's passphrase on the terminal pass finds on its
+	// stdin; without a terminal there is nothing to ask on.
+	var stdin io.Reader
+	if isTerminal(a.stdin) {
+		stdin = a.stdin
+	}
 	var x vault.Export
 	failed := 0
 	for i, n := range names {
-		out, reason := showPassEntry(prog, tool.name, n.name, env)
+		out, reason := showPassEntry(prog, tool.name, n.name, env, stdin)
 		if reason != "" {
 			failed++
 			x.Skipped = append(x.Skipped, vault.ImportSkip{Name: n.name, Reason: reason})
@@ -361,11 +367,11 @@ func (c *cappedBuffer) Write(p []byte) (int, error) {
 // showPassEntry runs 'TOOL show -- NAME' and returns what it printed, or
 // why it could not: the tool's own first line of complaint (gpg's and
 // age's errors name keys and files, never a value).
-func showPassEntry(prog, tool, name string, env []string) ([]byte, string) {
+func showPassEntry(prog, tool, name string, env []string, stdin io.Reader) ([]byte, string) {
 	stdout := &cappedBuffer{max: vault.MaxPassEntrySize + 1}
 	stderr := &cappedBuffer{max: 4 << 10}
 	cmd := exec.Command(prog, "show", "--", name)
-	cmd.Env = env
+	cmd.Env, cmd.Stdin = env, stdin
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err := cmd.Run()
 	if err != nil {
