@@ -146,6 +146,7 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 func (v *Vault) share() {
 	st, err := v.publish(v.path, false)
 	if err == nil {
+		v.published++
 		err = v.update0(func(tx *bolt.Tx) error { return v.setStamp(tx, st) })
 	}
 	if err != nil {

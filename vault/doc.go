@@ -16,8 +16,9 @@
 // unshare, reveal, rotate in two phases ([Vault.StartRotation],
 // [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
 // [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]), sync
-// through git ([Vault.Sync]), and hand one value to one member as a
-// message for chat ([Vault.Send], [Vault.Receive]).
+// through git ([Vault.Sync]), hand one value to one member as a message
+// for chat ([Vault.Send], [Vault.Receive]), and bring in another password
+// manager's export ([ParseExport], [ParsePassEntry], [Vault.Import]).
 //
 // # The change log
 //

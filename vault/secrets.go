@@ -354,36 +354,47 @@ func (v *Vault) AddMany(entries []Entry) error {
 			if err != nil {
 				return nil, err
 			}
-			if !slices.Contains(sh.Members, me.ID) {
-				sh.Members = append(sh.Members, me.ID)
-			}
-			last := e.Secret.LastRotated
-			if last.IsZero() {
-				last = r.now
-			}
-			if last.After(r.now.Add(24 * time.Hour)) {
-				return nil, errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
-			}
-			val, blob, err := r.encrypt(e.Value, r.auth.Resolve(sh))
+			c, err := r.addChange(me, prep[i].id, prep[i].name, prep[i].period, e, sh)
 			if err != nil {
 				return nil, err
 			}
-			blobs := map[oplog.Hash][]byte{val.Blob: blob}
-			var otpHash fold.Hash
-			if e.TOTP.Len() > 0 {
-				var ct []byte
-				if otpHash, ct, err = r.encryptOTP(e.TOTP, val.Readers); err != nil {
-					return nil, err
-				}
-				blobs[otpHash] = ct
-			}
-			out = append(out, change{kind: fold.KindSecretAdd, blobs: blobs, payload: fold.SecretAdd{
-				Secret: prep[i].id, Name: prep[i].name, Username: e.Secret.Username, URL: e.Secret.URL, Note: e.Secret.Note,
-				Share: sh, RotateEvery: prep[i].period, Rules: e.Secret.Rules, LastRotated: last.UTC(), Value: val, OTP: otpHash}})
+			out = append(out, c)
 		}
 		return out, nil
 	})
 	return err
+}
+
+// addChange encrypts a new secret's value (and seed) to the members of sh
+// and the acting member me, and returns the change that adds it. name and
+// period are e's, already checked.
+func (r *reader) addChange(me *fold.Member, id fold.SecretID, name string, period rotation.Period, e Entry, sh fold.Share) (change, error) {
+	if !slices.Contains(sh.Members, me.ID) {
+		sh.Members = append(slices.Clip(sh.Members), me.ID)
+	}
+	last := e.Secret.LastRotated
+	if last.IsZero() {
+		last = r.now
+	}
+	if last.After(r.now.Add(24 * time.Hour)) {
+		return change{}, errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
+	}
+	val, blob, err := r.encrypt(e.Value, r.auth.Resolve(sh))
+	if err != nil {
+		return change{}, err
+	}
+	blobs := map[oplog.Hash][]byte{val.Blob: blob}
+	var otpHash fold.Hash
+	if e.TOTP.Len() > 0 {
+		var ct []byte
+		if otpHash, ct, err = r.encryptOTP(e.TOTP, val.Readers); err != nil {
+			return change{}, err
+		}
+		blobs[otpHash] = ct
+	}
+	return change{kind: fold.KindSecretAdd, blobs: blobs, payload: fold.SecretAdd{
+		Secret: id, Name: name, Username: e.Secret.Username, URL: e.Secret.URL, Note: e.Secret.Note,
+		Share: sh, RotateEvery: period, Rules: e.Secret.Rules, LastRotated: last.UTC(), Value: val, OTP: otpHash}}, nil
 }
 
 // Get returns a secret's metadata, including a secret in the trash.

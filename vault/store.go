@@ -117,8 +117,10 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
-	// freshWrites counts the shared files written anew, and
-	// remindersPatched the kept reminders brought up to date (for tests).
+	// published counts the writes of the shared file after a change,
+	// freshWrites the shared files written anew, and remindersPatched the
+	// kept reminders brought up to date (for tests).
+	published   int
 	freshWrites int
 	// signaturesChecked counts the signatures this process checked (for
 	// tests).

@@ -92,6 +92,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
+		Condition:           condition,
 		Setup: func(env *testscript.Env) error {
 			if _, err := exec.LookPath("age"); err != nil && os.Getenv("CI") == "true" {
 				return fmt.Errorf("the age CLI is needed for the interoperability tests under CI: %v", err)
@@ -113,9 +114,11 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"envfile":  cmdEnvfile,
-			"mode":     cmdMode,
-			"exitcode": cmdExitcode,
+			"envfile":   cmdEnvfile,
+			"mode":      cmdMode,
+			"exitcode":  cmdExitcode,
+			"filestamp": cmdFilestamp,
+			"gnupghome": cmdGnupghome,
 		},
 	})
 }
@@ -152,4 +155,51 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 	if got := strings.TrimSpace(ts.ReadFile(filepath.Join(ts.Getenv("WORK"), exitFile))); got != args[0] {
 		ts.Fatalf("vault exited with %s, want %s", got, args[0])
 	}
+}
+
+// condition answers [need:TOOL]: whether a tool a script needs is
+// installed. A script skips when it is not ([!need:pass] skip), except
+// under CI (CI=true), where every tool must be installed and the script
+// fails instead.
+func condition(cond string) (bool, error) {
+	tool, ok := strings.CutPrefix(cond, "need:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(tool); err != nil {
+		if os.Getenv("CI") == "true" {
+			return false, fmt.Errorf("%s is needed under CI (.ci/run installs it): %v", tool, err)
+		}
+		return false, nil
+	}
+	return true, nil
+}
+
+// filestamp FILE OUT writes FILE's size and modification time (to the
+// nanosecond) to OUT, so that a script can check with cmp that a command
+// left a file alone.
+func cmdFilestamp(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: filestamp FILE OUT")
+	}
+	info, err := os.Stat(ts.MkAbs(args[0]))
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(fmt.Sprintf("%d %d\n", info.Size(), info.ModTime().UnixNano())), 0o600))
+}
+
+// gnupghome DIR makes DIR a private GnuPG home, points GNUPGHOME at it, and
+// stops the gpg-agent that gpg starts there when the script ends, so that
+// no process outlives the test.
+func cmdGnupghome(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: gnupghome DIR")
+	}
+	dir := ts.MkAbs(args[0])
+	ts.Check(os.MkdirAll(dir, 0o700))
+	ts.Setenv("GNUPGHOME", dir)
+	ts.Defer(func() {
+		cmd := exec.Command("gpgconf", "--kill", "all")
+		cmd.Env = append(os.Environ(), "GNUPGHOME="+dir)
+		_ = cmd.Run()
+	})
 }

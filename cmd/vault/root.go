@@ -114,7 +114,7 @@ func (a *app) commands() map[string]command {
 		"unshare": secrets(func() *cobra.Command { return a.shareCommand(false) }),
 		"rm":      secrets(a.rmCommand), "restore": secrets(a.restoreCommand), "purge": secrets(a.purgeCommand),
 		"history": secrets(a.historyCommand), "log": secrets(a.logCommand), "otp": secrets(a.otpCommand),
-		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
+		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand), "import": secrets(a.importCommand),
 		"send": secrets(a.sendCommand), "receive": secrets(a.receiveCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
