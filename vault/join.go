@@ -121,6 +121,21 @@ func Join(stateDir, path string) (FileInfo, error) {
 	return info, nil
 }
 
+// Pinned returns the ID of the vault this machine opened (or joined) at
+// path, as [FileInfo.ID], or "" when it has none pinned there. stateDir is
+// [Options.StateDir].
+func Pinned(stateDir, path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ""
+	}
+	p, ok := (&Vault{stateDir: stateDir}).pinFor(abs)
+	if !ok {
+		return ""
+	}
+	return p.Vault.String()
+}
+
 // The vaults this machine joined whose member has not been welcomed yet,
 // one ID in hex a line.
 const joiningHeader = "# vault: vaults joined here whose member has not been told they were added"
@@ -270,7 +285,7 @@ func Clone(url, dir string, opts SyncOptions) error {
 	defer os.RemoveAll(tmp)
 	opts.Env = append(opts.Env, "GIT_ALLOW_PROTOCOL="+gitProtocols)
 	if _, err := git(opts, parent, "clone", "--quiet", "--no-recurse-submodules", "--", url, tmp); err != nil {
-		return fmt.Errorf("cannot clone %s: %v", url, err)
+		return fmt.Errorf("cannot clone %s: %s", url, strings.TrimSuffix(err.Error(), "."))
 	}
 	return os.Rename(tmp, dir)
 }
@@ -286,13 +301,13 @@ func Origin(dir string, opts SyncOptions) string {
 	return strings.TrimSpace(out)
 }
 
-// FindFile returns the vault file at the top of a git working tree (or
-// any folder): the only *.db file there. It fails with [ErrNoVault] when
-// there is none and [ErrInvalid] when there are several, naming them.
-func FindFile(dir string) (string, error) {
+// VaultFiles returns the names of the files at the top of dir (a git
+// working tree) that may be its vault file: the *.db files, not hidden
+// ones, nor copies a sync tool left beside another.
+func VaultFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	var dbs []string
 	for _, e := range entries {
@@ -300,7 +315,6 @@ func FindFile(dir string) (string, error) {
 			dbs = append(dbs, e.Name())
 		}
 	}
-	// Copies a sync tool left beside a vault file are not candidates.
 	var files []string
 	for _, n := range dbs {
 		conflict := false
@@ -313,13 +327,7 @@ func FindFile(dir string) (string, error) {
 			files = append(files, n)
 		}
 	}
-	switch len(files) {
-	case 0:
-		return "", errorf(ErrNoVault, "there is no vault file (*.db) at the top of %s", dir)
-	case 1:
-		return filepath.Join(dir, files[0]), nil
-	}
-	return "", errorf(ErrInvalid, "there are several .db files at the top of %s (%s)", dir, strings.Join(files, ", "))
+	return files, nil
 }
 
 // Fetch brings the git working tree holding the vault file at path up to

@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,9 +78,15 @@ func TestJoinPinsBeforeMembership(t *testing.T) {
 	if err := CopyFile(g.path, mine); err != nil {
 		t.Fatal(err)
 	}
+	if Pinned(g.state["sam"], mine) != "" {
+		t.Fatal("pinned before joining")
+	}
 	info, err := Join(g.state["sam"], mine)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if Pinned(g.state["sam"], mine) != info.ID {
+		t.Fatal("not pinned by joining")
 	}
 	if want, _ := Inspect(g.path); info != want {
 		t.Fatalf("Join returned %+v, want %+v", info, want)
@@ -161,18 +168,17 @@ func TestJoinPinsBeforeMembership(t *testing.T) {
 	})
 }
 
-func TestFindFile(t *testing.T) {
+func TestVaultFiles(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		files []string
-		want  string
-		err   error
+		want  []string
 	}{
-		{"one", []string{"vault.db", "README.md"}, "vault.db", nil},
-		{"none", []string{"README.md"}, "", ErrNoVault},
-		{"several", []string{"a.db", "b.db"}, "", ErrInvalid},
-		{"hidden ones do not count", []string{".old.db", "group.db"}, "group.db", nil},
-		{"conflict copies do not count", []string{"vault.db", "vault.sync-conflict-20261126-100000-ABCDEFG.db"}, "vault.db", nil},
+		{"one", []string{"vault.db", "README.md"}, []string{"vault.db"}},
+		{"none", []string{"README.md"}, nil},
+		{"several", []string{"b.db", "a.db"}, []string{"a.db", "b.db"}},
+		{"hidden ones do not count", []string{".old.db", "group.db"}, []string{"group.db"}},
+		{"conflict copies do not count", []string{"vault.db", "vault.sync-conflict-20261126-100000-ABCDEFG.db", "vault (conflicted copy 2026-11-26).db"}, []string{"vault.db"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -180,13 +186,9 @@ func TestFindFile(t *testing.T) {
 				os.WriteFile(filepath.Join(dir, f), nil, 0o600)
 			}
 			os.Mkdir(filepath.Join(dir, "sub.db"), 0o700)
-			got, err := FindFile(dir)
-			if tc.err != nil {
-				mustIs(t, err, tc.err)
-				return
-			}
-			if err != nil || got != filepath.Join(dir, tc.want) {
-				t.Fatalf("got %q, %v; want %s", got, err, tc.want)
+			got, err := VaultFiles(dir)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
@@ -222,10 +224,11 @@ func TestClone(t *testing.T) {
 	if err := Clone("file://"+filepath.Join(root, "remote.git"), dest, opts); err != nil {
 		t.Fatal(err)
 	}
-	f, err := FindFile(dest)
-	if err != nil || filepath.Base(f) != "group.db" {
-		t.Fatalf("%q, %v", f, err)
+	files, err := VaultFiles(dest)
+	if err != nil || !slices.Equal(files, []string{"group.db"}) {
+		t.Fatalf("%q, %v", files, err)
 	}
+	f := filepath.Join(dest, files[0])
 	if got := Origin(dest, opts); got != "file://"+filepath.Join(root, "remote.git") {
 		t.Fatalf("origin %q", got)
 	}
