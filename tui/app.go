@@ -295,6 +295,10 @@ func (m Model) open(id *vault.Identity) tea.Cmd {
 		}
 		defer v.Close()
 		out := openedMsg{id: id}
+		if w, ok := v.Welcome(); ok {
+			out.reminders = append(out.reminders, WelcomeLine(w))
+			_ = v.MarkWelcomed()
+		}
 		out.reminders = append(out.reminders, IncomingLines(v.Incoming())...)
 		out.reminders = append(out.reminders, v.Warnings()...)
 		if out.me, err = v.Me(); err != nil {
@@ -432,6 +436,13 @@ func (m Model) updateLocked(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
+	if errors.Is(msg.err, vault.ErrNotAdded) && m.identity != nil {
+		// Not a member yet: what to send an admin, in full.
+		m.state = stateSetup
+		m.setup = newNotMemberSetup(m.sh, m.identity)
+		m.resize()
+		return m, nil
+	}
 	if msg.err != nil {
 		m.state, m.failure = stateFailed, msg.err
 		return m, nil
@@ -531,7 +542,8 @@ func (m Model) render() string {
 	case stateOpening:
 		return st.Title.Render(title) + "\n\n" + st.Faint.Render("Unlocking the vault…")
 	case stateFailed:
-		return st.Title.Render(title) + "\n\n" + st.Error.Render(failureText(m.failure)) + "\n\n" + st.Faint.Render("Press q to quit.")
+		// Wrapped, not cut: the message says what to do.
+		return st.Title.Render(title) + "\n\n" + wrapAll(st.Error.Render(failureText(m.failure)), max(10, m.width)) + "\n\n" + st.Faint.Render("Press q to quit.")
 	case stateLocked:
 		var b strings.Builder
 		b.WriteString(st.Title.Render(title) + "\n\n")

@@ -88,7 +88,7 @@ func TestFirstRunMakesAnIdentity(t *testing.T) {
 	h.typeText("purple otter climbs slowly")
 	h.key("enter")
 	// No vault yet: the public key to send, or a new vault.
-	h.mustSee("There is no vault at", "Send this public key to one of its admins", "age1", "c  copy the public key")
+	h.mustSee("There is no vault at", "vault join FILE_OR_GIT_URL", "age1", "c  copy your public key line")
 	h.key("c")
 	h.mustSee("Copied your public key")
 	h.key("n")

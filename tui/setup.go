@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mutual-aid-vault/vault/vault"
 )
@@ -19,24 +20,30 @@ type setupDoneMsg struct {
 }
 
 // setupScreen is the first run: no identity yet (make one, or point to an
-// existing file), or no vault yet (create one for the group, or send the
-// public key to an admin).
+// existing file), or no vault yet (join the group's with 'vault join', or
+// create one), or a vault whose members do not include this key yet (send
+// the public key line to an admin).
 type setupScreen struct {
-	sh       *shared
-	noVault  bool
-	identity *vault.Identity
-	form     *form
-	formKind string // "identity", "path" or "vault"
-	busy     bool
-	err      string
-	status   string
-	width    int
+	sh        *shared
+	noVault   bool
+	notMember bool
+	identity  *vault.Identity
+	form      *form
+	formKind  string // "identity", "path" or "vault"
+	busy      bool
+	err       string
+	status    string
+	width     int
 }
 
 func newIdentitySetup(sh *shared) *setupScreen { return &setupScreen{sh: sh} }
 
 func newNoVaultSetup(sh *shared, id *vault.Identity) *setupScreen {
 	return &setupScreen{sh: sh, noVault: true, identity: id}
+}
+
+func newNotMemberSetup(sh *shared, id *vault.Identity) *setupScreen {
+	return &setupScreen{sh: sh, notMember: true, identity: id}
 }
 
 func (s *setupScreen) SetSize(w, _ int) {
@@ -98,6 +105,12 @@ func (s *setupScreen) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(k, keys.Quit), key.Matches(k, keys.Back):
 		return tea.Quit
+	case s.notMember:
+		// Only copy and quit here.
+		if key.Matches(k, keys.Copy) {
+			s.status = "Copied your public key line. It is safe to share."
+			return s.sh.copyValue([]byte(s.identity.PublicKey()))
+		}
 	case !s.noVault && k.String() == "n":
 		s.formKind = "identity"
 		s.form = newForm("A new identity, protected by a passphrase",
@@ -113,7 +126,7 @@ func (s *setupScreen) Update(msg tea.Msg) tea.Cmd {
 			newField("Group", "", "The vault's name, e.g. your group's."),
 			newField("Your name", "", "How the group knows you: a nickname is enough."))
 	case s.noVault && key.Matches(k, keys.Copy):
-		s.status = "Copied your public key. It is safe to share."
+		s.status = "Copied your public key line. It is safe to share."
 		return s.sh.copyValue([]byte(s.identity.PublicKey()))
 	}
 	if s.form != nil {
@@ -192,6 +205,14 @@ func (s *setupScreen) View() string {
 		return b.String()
 	case s.form != nil:
 		b.WriteString(s.form.View(st))
+	case s.notMember:
+		b.WriteString("You are not a member of the vault at " + s.sh.opts.VaultPath + " yet.\n\n")
+		b.WriteString("Send this line to an admin of the group (it is safe to share by chat or email):\n\n")
+		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), s.textWidth())) + "\n\n")
+		b.WriteString("Read them its fingerprint, by phone or in person:\n" + st.Value.Render(s.identity.Fingerprint()) + "\n\n")
+		b.WriteString("Once they have added you and the change has reached your copy ('vault sync' fetches it when the group uses git), start vault again.\n\n")
+		b.WriteString("  c  copy your public key line\n")
+		b.WriteString("  q  quit")
 	case !s.noVault:
 		b.WriteString("Welcome. You have no identity yet: the key that lets you read the\n")
 		b.WriteString("passwords your group shares with you.\n\n")
@@ -200,12 +221,16 @@ func (s *setupScreen) View() string {
 		b.WriteString(st.Faint.Render("It will be saved in " + s.sh.opts.IdentityPath + " (only you can read it)."))
 	default:
 		b.WriteString("There is no vault at " + s.sh.opts.VaultPath + " yet.\n\n")
-		b.WriteString(st.Heading.Render("Joining a group?") + " Send this public key to one of its admins.\n")
-		b.WriteString("It is safe to send by chat or email; read the first and last few\ncharacters to them to check it arrived intact.\n\n")
-		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), max(20, s.width-2))) + "\n\n")
-		b.WriteString("  c  copy the public key\n")
-		b.WriteString("  n  start a new vault for your group (you will be its first admin)\n")
-		b.WriteString("  q  quit\n")
+		b.WriteString(st.Heading.Render("Joining a group?") + " Ask an admin for the group's vault file or git address, and run:\n")
+		b.WriteString(st.Value.Render("  vault join FILE_OR_GIT_URL") + "\n")
+		b.WriteString("It tells you what to send them: this public key line (safe to share by chat or email) and its fingerprint, to read to them by phone or in person.\n\n")
+		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), s.textWidth())) + "\n")
+		b.WriteString("Its fingerprint:\n" + st.Value.Render(s.identity.Fingerprint()) + "\n\n")
+		b.WriteString(st.Heading.Render("Starting a vault for your group?") + " Press n, or run:\n")
+		b.WriteString(st.Value.Render("  vault init --name \"Group name\" --me YOUR-NAME") + "\n\n")
+		b.WriteString("  c  copy your public key line\n")
+		b.WriteString("  n  start a new vault (you will be its first admin)\n")
+		b.WriteString("  q  quit")
 	}
 	if s.err != "" {
 		b.WriteString("\n\n" + st.Error.Render(s.err))
@@ -213,7 +238,32 @@ func (s *setupScreen) View() string {
 	if s.status != "" {
 		b.WriteString("\n\n" + st.Status.Render(s.status))
 	}
-	return b.String()
+	if s.form != nil {
+		return b.String()
+	}
+	return wrapAll(b.String(), s.textWidth())
+}
+
+// wrapAll wraps lines longer than width (a long path, a narrow terminal)
+// at spaces, and breaks words longer than the width: nothing is cut off.
+// ansi.Wrap may leave a space at the end of a line one cell past the
+// width; only that is cut.
+func wrapAll(s string, width int) string {
+	lines := strings.Split(ansi.Wrap(s, width, ""), "\n")
+	for i, l := range lines {
+		if ansi.StringWidth(l) > width {
+			lines[i] = ansi.Truncate(l, width, "")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// textWidth is the width text on the screen is wrapped to.
+func (s *setupScreen) textWidth() int {
+	if s.width <= 0 {
+		return 80
+	}
+	return max(10, s.width)
 }
 
 // wrapKey breaks a long public key (post-quantum keys are 2,000 characters)

@@ -67,6 +67,15 @@ func IncomingLines(events []vault.Event) []string {
 	return []string{line}
 }
 
+// WelcomeLine is what a member who joined on this machine is told the
+// first time their key opens the vault, the same on the command line and
+// in the terminal UI's notice:
+//
+//	you were added by alex on 2026-11-27; you can read 3 secrets
+func WelcomeLine(w vault.Welcome) string {
+	return fmt.Sprintf("you were added by %s on %s; you can read %s", w.AddedBy, w.Added.UTC().Format("2006-01-02"), plural(w.Readable, "secret"))
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word

@@ -22,6 +22,12 @@ var (
 	// ErrNotMember is returned by [Open] when none of the vault's key wraps
 	// opens with the given identity: it is not a member's key.
 	ErrNotMember = errors.New("not a member")
+	// ErrNotAdded is returned by [Open] when the identity opens none of the
+	// vault's key grants and this machine never saw it as a member: it was
+	// not added yet (or was removed before this machine ever opened the
+	// vault). It matches ErrNotMember; the member should send their public
+	// key line to an admin.
+	ErrNotAdded = fmt.Errorf("not added yet: %w", ErrNotMember)
 	// ErrNoIdentity is returned by [ReadIdentity] when there is no identity
 	// file at the path.
 	ErrNoIdentity = errors.New("no identity")

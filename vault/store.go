@@ -343,7 +343,7 @@ func (v *Vault) open() error {
 	if v.me.IsZero() {
 		v.closeReplica()
 		os.RemoveAll(filepath.Dir(v.repPath))
-		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet), or were removed; send 'vault pubkey' to an admin", v.path)
+		return errorf(ErrNotAdded, "your key does not open %s: you are not a member of this vault (yet), or were removed; send 'vault pubkey' to an admin", v.path)
 	}
 	v.seen = true
 	// Done reading the file: writing it below (a repair, merged conflict
@@ -365,7 +365,9 @@ func (v *Vault) open() error {
 	if err := v.shareReplica(); err != nil {
 		return err
 	}
-	if !pinned {
+	// A vault pinned when this machine joined it, before its member could
+	// read it, gets its name now.
+	if !pinned || p.Name == "" {
 		name := ""
 		if a, err := v.authState(); err == nil && a != nil {
 			name = a.Name
@@ -802,7 +804,7 @@ func (v *Vault) checkMembership() error {
 		return err
 	}
 	if a == nil || v.me.IsZero() {
-		return errorf(ErrNotMember, "your key does not open %s: you are not a member of this vault (yet); send 'vault pubkey' to an admin", v.path)
+		return errorf(ErrNotAdded, "your key does not open %s: you are not a member of this vault (yet); send 'vault pubkey' to an admin", v.path)
 	}
 	m := a.Member(v.me)
 	if m == nil {

@@ -48,6 +48,8 @@ type app struct {
 	// open is the vault the command has open, if any: it is let go before
 	// every prompt (see beforePrompt).
 	open *vault.Vault
+	// identity is the identity loadIdentity unlocked: once per process.
+	identity *vault.Identity
 }
 
 // beforePrompt lets go of the open vault, if any, before the command waits

@@ -123,7 +123,7 @@ func hint(err error) string {
 	case errors.Is(err, vault.ErrWrongPassphrase):
 		return "try again, or check the file VAULT_PASSPHRASE_FILE names"
 	case errors.Is(err, vault.ErrNoVault):
-		return "create one with 'vault init', or point --vault or VAULT_FILE at the group's vault file"
+		return "to join your group's vault, run 'vault join' with its file or git address (ask an admin); to start a new one, 'vault init'"
 	case errors.Is(err, vault.ErrNoIdentity):
 		return "create one with 'vault keygen', or point --identity or VAULT_IDENTITY at yours"
 	case errors.Is(err, vault.ErrRejected):

@@ -183,9 +183,14 @@ func (a *app) initCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "init",
 		Short: "Create a vault for your group; you become its first member and admin",
-		Long: `Create a new vault file (at --vault, else $VAULT_FILE, else
-$XDG_DATA_HOME/vault/vault.db) for your group. You become its first member and
-an admin. Your identity must exist: run 'vault keygen' first.
+		Long: `Create a new vault file (at --vault, else $VAULT_FILE, else the one your
+configuration names, else $XDG_DATA_HOME/vault/vault.db) for your group. You
+become its first member and an admin. Your identity must exist: run 'vault
+keygen' first.
+
+A vault made elsewhere than the default place with --vault is remembered in
+your configuration ($XDG_CONFIG_HOME/vault/config), unless it names another
+vault already, so later commands find it without --vault.
 
 A vault is classic (X25519 keys) or post-quantum (--pq: ML-KEM-768 + X25519
 hybrid keys); every member's key must be of the same kind.
@@ -220,7 +225,10 @@ encrypted to, so losing every member's key does not lose the data.`,
 			}
 			defer v.Close()
 			a.note("created %s, a %s vault; you are its first member (%s) and an admin", path, kind, me)
-			a.note("next: members run 'vault keygen' and send you their public key; add them with 'vault member add NAME KEY'")
+			if a.vaultFlag != "" {
+				a.rememberCreated(path)
+			}
+			a.note("next: keep the file where the group shares files (a git repository, then 'vault sync'; or a shared folder); members run 'vault join' with it and send you the line it prints; add them with 'vault member add NAME KEY'")
 			return nil
 		},
 	}

@@ -29,9 +29,14 @@ encrypted too. Members are added by their public key, so no password ever
 travels through chat or email.
 
 Start: 'vault keygen' makes your key; 'vault init' creates a vault for your
-group; new members run 'vault keygen' and send 'vault pubkey' to an admin, who
-runs 'vault member add'. Then 'vault add NAME --share @team' stores a password
-and 'vault get NAME' prints it.
+group. New members run 'vault join FILE_OR_GIT_URL' with the group's vault
+file or git address and send the line it prints to an admin, who runs 'vault
+member add'. Then 'vault add NAME --share @team' stores a password and 'vault
+get NAME' prints it.
+
+The vault is --vault, else VAULT_FILE, else the one $XDG_CONFIG_HOME/vault/config
+names ('vault = PATH'; written by 'vault join' and 'vault init --vault'), else
+$XDG_DATA_HOME/vault/vault.db.
 
 Environment: VAULT_FILE (the vault), VAULT_IDENTITY (your key file),
 VAULT_PASSPHRASE_FILE (a file holding your key's passphrase, for scripts),
@@ -63,7 +68,7 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
 	pf := root.PersistentFlags()
-	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else $XDG_DATA_HOME/vault/vault.db)")
+	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else the configuration's, else $XDG_DATA_HOME/vault/vault.db)")
 	pf.StringVar(&a.identityFlag, "identity", "", "identity `FILE` (default $VAULT_IDENTITY, else $XDG_CONFIG_HOME/vault/identity.age)")
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "print only errors on stderr")
 	pf.DurationVar(&a.wait, "wait", vault.DefaultLockTimeout, "how long to wait for another vault command on this machine that is changing the vault (`DURATION`, e.g. 2m); one that is stopped is not waited for")
@@ -117,6 +122,7 @@ func (a *app) commands() map[string]command {
 		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand), "import": secrets(a.importCommand),
 		"send": secrets(a.sendCommand), "receive": secrets(a.receiveCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
+		"join":   people(a.joinCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
 		"forget":          other(a.forgetCommand),

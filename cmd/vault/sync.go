@@ -95,45 +95,69 @@ and the driver command in the repository's own git configuration), so that
 a plain 'git pull' merges the vault file too. Commit messages name no secret
 and no member.
 
+Before you are added to the vault, sync only brings your clone up to date
+with the repository (fast-forward), so that the change adding you reaches
+it.
+
 A vault in a shared folder (Syncthing, Nextcloud, Dropbox) needs no sync:
 every command merges the copies those tools leave beside it.`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.withVault(func(v *vault.Vault) error {
-				r, err := v.Sync(vault.SyncOptions{Driver: a.driverCommand()})
-				if err != nil {
-					return err
-				}
-				if asJSON {
-					if r.Changes == nil {
-						r.Changes = []vault.Event{}
-					}
-					return a.printJSON(r)
-				}
-				if r.NotGit {
-					a.note("did your chores and recorded you as active; %s is not in a git repository, so there is nothing to pull or push: a shared folder carries it (to sync through git instead, keep it in a repository with a remote)", v.Path())
-					return nil
-				}
-				if r.Setup {
-					a.note("set up the merge driver: a plain 'git pull' now merges the vault file too")
-				}
-				for _, e := range r.Changes {
-					if e.Rejected == "" && e.Action != "member.active" {
-						a.note("%s on %s", e.Summary, e.At.UTC().Format(time.DateOnly))
-					}
-				}
-				switch {
-				case r.Committed:
-					a.note("synced: your changes are committed and pushed")
-				default:
-					a.note("synced: the remote has everything this copy has")
-				}
-				return nil
-			})
+			err := a.withVault(func(v *vault.Vault) error { return a.sync(v, asJSON) })
+			if !errors.Is(err, vault.ErrNotAdded) {
+				return err
+			}
+			// A newcomer waiting to be added has nothing to push: fetch
+			// the group's changes, then sync if they were added.
+			path, perr := a.vaultPath()
+			if perr != nil {
+				return err
+			}
+			changed, ferr := vault.Fetch(path, vault.SyncOptions{})
+			if ferr != nil {
+				return fmt.Errorf("%v; then run 'vault sync' again", ferr)
+			}
+			if !changed {
+				return err
+			}
+			return a.withVault(func(v *vault.Vault) error { return a.sync(v, asJSON) })
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print what the sync did as JSON")
 	return c
+}
+
+// sync syncs v and says what it did.
+func (a *app) sync(v *vault.Vault, asJSON bool) error {
+	r, err := v.Sync(vault.SyncOptions{Driver: a.driverCommand()})
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if r.Changes == nil {
+			r.Changes = []vault.Event{}
+		}
+		return a.printJSON(r)
+	}
+	if r.NotGit {
+		a.note("did your chores and recorded you as active; %s is not in a git repository, so there is nothing to pull or push: a shared folder carries it (to sync through git instead, keep it in a repository with a remote)", v.Path())
+		return nil
+	}
+	if r.Setup {
+		a.note("set up the merge driver: a plain 'git pull' now merges the vault file too")
+	}
+	for _, e := range r.Changes {
+		if e.Rejected == "" && e.Action != "member.active" {
+			a.note("%s on %s", e.Summary, e.At.UTC().Format(time.DateOnly))
+		}
+	}
+	switch {
+	case r.Committed:
+		a.note("synced: your changes are committed and pushed")
+	default:
+		a.note("synced: the remote has everything this copy has")
+	}
+	return nil
 }
 
 // driverCommand is how git runs this program's merge driver: by the path

@@ -65,14 +65,22 @@ func readPassphraseFile(path string) (vault.Value, error) {
 // unlockIdentity), which starts an agent when a person typed the
 // passphrase.
 func (a *app) loadIdentity() (*vault.Identity, error) {
+	if a.identity != nil {
+		return a.identity, nil
+	}
 	path, err := a.identityPath()
 	if err != nil {
 		return nil, err
 	}
 	if id := a.fromAgent(path); id != nil {
+		a.identity = id
 		return id, nil
 	}
-	return a.unlockIdentity(path, a.agentEnabled())
+	id, err := a.unlockIdentity(path, a.agentEnabled())
+	if err == nil {
+		a.identity = id
+	}
+	return id, err
 }
 
 // errFromAgent stops reading the identity file: an agent has it.
@@ -152,12 +160,28 @@ func (a *app) openVault() (*vault.Vault, error) {
 		return nil, err
 	}
 	v, err := vault.Open(path, a.vaultOptions(id))
+	if errors.Is(err, vault.ErrNotAdded) {
+		return nil, notAdded(path, id)
+	}
 	if err != nil {
 		return nil, err
 	}
 	a.reportIncoming(v.Incoming())
 	a.sayWarnings(v)
+	if w, ok := v.Welcome(); ok && !a.quiet {
+		// Once: the first command that opens a vault joined on this
+		// machine, after the member was added.
+		a.say("%s", welcomeText(w))
+		_ = v.MarkWelcomed()
+	}
 	return v, nil
+}
+
+// notAdded is the error a member whose key does not open the vault yet
+// sees: with their whole public key line and its fingerprint, so they
+// can send it without another command. Never cut: the terminal wraps it.
+func notAdded(path string, id *vault.Identity) error {
+	return fail(vault.ErrNotAdded, "you are not a member of the vault at %s yet; send your key line to an admin of the group (it is safe to share): %s ; read them its fingerprint, by phone or in person: %s; once they have added you (and the change has reached this copy: 'vault sync' fetches it from git), try again", path, id.PublicKey(), id.Fingerprint())
 }
 
 // vaultOptions are the options every command opens the vault with.
