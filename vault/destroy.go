@@ -445,10 +445,16 @@ func (p *DestroyPlan) Destroy(typed string) (DestroyReport, error) {
 			out.Deleted = append(out.Deleted, p.opts.AgentSocket+".lock")
 		}
 	}
-	folders := append([]string{filepath.Join(p.opts.StateDir, "vaults"), p.opts.BackupDir}, p.opts.EmptyFolders...)
+	// Inner folders first: the state folder holds the vaults folder and
+	// perhaps the agent's.
+	folders := []string{filepath.Join(p.opts.StateDir, "vaults"), p.opts.BackupDir}
 	if p.opts.IdentityPath != "" {
 		folders = append(folders, filepath.Dir(p.opts.IdentityPath))
 	}
+	if p.opts.AgentSocket != "" {
+		folders = append(folders, filepath.Dir(p.opts.AgentSocket))
+	}
+	folders = append(folders, p.opts.EmptyFolders...)
 	for _, d := range folders {
 		if d != "" {
 			os.Remove(d) // only when empty

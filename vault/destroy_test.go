@@ -389,3 +389,35 @@ func TestShred(t *testing.T) {
 		t.Fatal("the link's target was changed")
 	}
 }
+
+// TestDestroyLocksAgent: a running agent for the identity is locked, so
+// the key leaves its memory; with the identity, its lock file goes too
+// and the emptied agent folder with it.
+func TestDestroyLocksAgent(t *testing.T) {
+	m := newMachine(t)
+	socket, _, served := startAgent(t, m.id, AgentOptions{IdentityPath: m.identity, Idle: time.Hour})
+	o := m.destroyOptions(true)
+	o.AgentSocket = socket
+	plan, err := PlanDestroy(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := plan.Destroy("Eastside")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.AgentLocked {
+		t.Fatal("the agent was not locked")
+	}
+	select {
+	case <-served:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the agent still serves")
+	}
+	if _, err := DialAgent(socket); err == nil {
+		t.Fatal("the agent still answers")
+	}
+	if _, err := os.Stat(filepath.Dir(socket)); err == nil {
+		t.Fatalf("the agent folder is left: %v", slices.Collect(maps.Keys(tree(t, filepath.Dir(socket)))))
+	}
+}
