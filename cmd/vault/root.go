@@ -118,7 +118,8 @@ func (a *app) commands() map[string]command {
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
-		"forget":          other(a.forgetCommand),
+		"forget":  other(a.forgetCommand),
+		"compact": other(a.compactCommand), "backup": other(a.backupCommand), "destroy": other(a.destroyCommand),
 		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),
 	}
 }

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,6 +20,21 @@ type terminal interface {
 	Available() bool
 	// ReadSecret shows prompt and reads one line without echo.
 	ReadSecret(prompt string) ([]byte, error)
+}
+
+// lineReader is a terminal that can also read a line shown as it is
+// typed: for what is not secret, such as a name typed to confirm.
+type lineReader interface {
+	ReadLine(prompt string) ([]byte, error)
+}
+
+// readLine asks on the terminal for a line shown as it is typed, or, on a
+// terminal that cannot show it, for one that is not.
+func (a *app) readLine(prompt string) ([]byte, error) {
+	if r, ok := a.tty.(lineReader); ok {
+		return r.ReadLine(prompt)
+	}
+	return a.tty.ReadSecret(prompt)
 }
 
 // holder is a terminal that can be held across several prompts (see
@@ -96,6 +113,44 @@ func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 	b, err := h.readLine(prompt)
 	h.release(err != nil)
 	return b, err
+}
+
+// ReadLine shows prompt and reads one line as the terminal has it (echo
+// on, as typed), taking this process's turn at the terminal as ReadSecret
+// does. It is not for use inside Hold, which keeps echo off.
+func (t *devTTY) ReadLine(prompt string) ([]byte, error) {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return nil, errNoTerminal
+	}
+	defer f.Close()
+	if lock := lockTerminal(t.lockDir, f); lock != nil {
+		defer lock.Close()
+	}
+	fmt.Fprint(f, prompt)
+	// A byte at a time: what is typed after the line is not this
+	// process's to take.
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := f.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				break
+			}
+			if line = append(line, b[0]); len(line) > maxLine {
+				return nil, fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
+			}
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read from the terminal: %w", err)
+		}
+	}
+	return bytes.TrimSuffix(line, []byte("\r")), nil
 }
 
 // Take starts this process's turn at the terminal inside Hold, before it
