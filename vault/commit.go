@@ -90,25 +90,8 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 	if err := v.writable(); err != nil {
 		return nil, err
 	}
-	if info, err := os.Stat(v.path); err == nil && stampOf(info) != v.storedStamp() {
-		sf, err := v.openShared(v.path)
-		if err != nil {
-			return nil, err
-		}
-		if sf.vaultID != v.vaultID {
-			sf.close()
-			return nil, errorf(ErrOtherVault, "%s was replaced by another vault while it was open", v.path)
-		}
-		err = v.takeIn(sf, false)
-		sf.close()
-		if err != nil && sf.damaged != nil {
-			// What this machine has is rebuilt into the file; the
-			// change goes on top.
-			err = v.rebuildDamaged(sf.damaged)
-		}
-		if err != nil {
-			return nil, err
-		}
+	if err := v.catchUp(); err != nil {
+		return nil, err
 	}
 	var events []fold.Event
 	err := v.update0(func(tx *bolt.Tx) error {
@@ -139,6 +122,32 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 	}
 	v.share()
 	return events, nil
+}
+
+// catchUp takes in what the shared file gained since this process last
+// read or wrote it (another process's change), so that what is written
+// next goes on top of it.
+func (v *Vault) catchUp() error {
+	info, err := os.Stat(v.path)
+	if err != nil || stampOf(info) == v.storedStamp() {
+		return nil
+	}
+	sf, err := v.openShared(v.path)
+	if err != nil {
+		return err
+	}
+	if sf.vaultID != v.vaultID {
+		sf.close()
+		return errorf(ErrOtherVault, "%s was replaced by another vault while it was open", v.path)
+	}
+	err = v.takeIn(sf, false)
+	sf.close()
+	if err != nil && sf.damaged != nil {
+		// What this machine has is rebuilt into the file; the change
+		// goes on top.
+		err = v.rebuildDamaged(sf.damaged)
+	}
+	return err
 }
 
 // share writes the shared file from this machine's copy. A failure is a

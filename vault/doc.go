@@ -18,7 +18,11 @@
 // [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]), sync
 // through git ([Vault.Sync]), hand one value to one member as a message
 // for chat ([Vault.Send], [Vault.Receive]), and bring in another password
-// manager's export ([ParseExport], [ParsePassEntry], [Vault.Import]).
+// manager's export ([ParseExport], [ParsePassEntry], [Vault.Import]). For
+// housekeeping, [Vault.Compact] writes the shared file afresh and
+// [Vault.Backup] writes a dated copy of it; when a group shuts down,
+// [PlanDestroy] lists what a machine holds of a vault and
+// [DestroyPlan.Destroy] deletes it once the member typed the vault's name.
 //
 // # The change log
 //
@@ -43,6 +47,15 @@
 // it), and key grants (the vault keys age-encrypted to each member). It is
 // never written in place: a change is written to a new file beside it and
 // renamed over it, so a sync tool never copies a half-written file.
+//
+// bbolt frees pages without clearing them. So a write that deletes
+// something (a purged value, a ciphertext a re-encryption replaced) writes
+// the shared file afresh, with no free pages, and this machine's copy,
+// which bbolt cannot shrink, overwrites its free pages with zeros after
+// the transaction: deleted ciphertext stays in neither. Copies made before
+// (backups, git history, other machines until they take the change in)
+// keep it, and so may an SSD's or a copy-on-write file system's old
+// blocks, which no program reaches.
 //
 // Each machine keeps its own copy in its state folder (Options.StateDir):
 // every operation it has seen, and the folded state, sealed under a key

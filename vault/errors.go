@@ -110,6 +110,9 @@ var (
 	// ErrInvalid is returned for any other input that cannot be accepted: an
 	// empty or oversized value, an unknown field, a bad date.
 	ErrInvalid = errors.New("invalid input")
+	// ErrNotConfirmed is returned by [DestroyPlan.Destroy] when what the
+	// member typed to confirm is not the vault's name; nothing is deleted.
+	ErrNotConfirmed = errors.New("not confirmed")
 
 	// One-off sends.
 

@@ -439,8 +439,11 @@ type spareRecord struct {
 // file is the spare, the file this machine published the time before (or
 // a file it read and checked), kept as a hard link in the state folder and
 // brought up to date from the arrival log; the file in place becomes the
-// next spare. Without a spare (the first time, or after a purge: compact),
-// the file is built anew from this machine's copy.
+// next spare. Without a spare (the first time, or with compact: see
+// [Vault.Compact]), or when bringing the spare up to date would delete
+// anything from it (a purge, a re-encryption), the file is built anew from
+// this machine's copy: a published file never holds a deleted value in its
+// free pages.
 func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 	dir := filepath.Dir(v.repPath)
 	spare := filepath.Join(dir, "spare.db")
@@ -452,6 +455,10 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		_ = json.Unmarshal(l.Get([]byte(lSpare)), &rec)
 		_ = json.Unmarshal(l.Get([]byte(lPub)), &pub)
 		cur = lastArrival(tx)
+		// Something was deleted since the last fresh file (a purged
+		// value, a ciphertext a re-encryption replaced): the spare, or
+		// the file in place that becomes the next spare, may hold it.
+		compact = compact || l.Get([]byte(lDrop)) != nil
 		return nil
 	}); err != nil {
 		return fileStamp{}, err
@@ -461,7 +468,11 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		usable = true
 	}
 	if usable {
-		if err := v.updateSpare(spare, rec); err != nil {
+		// A spare something was deleted from (a purged value, a
+		// ciphertext a re-encryption replaced) keeps the deleted bytes
+		// in its freed pages: bbolt does not clear them. Such a file is
+		// never published; one is written afresh instead.
+		if dropped, err := v.updateSpare(spare, rec); err != nil || dropped {
 			usable = false
 		}
 	}
@@ -569,6 +580,11 @@ func (v *Vault) publish(path string, compact bool) (fileStamp, error) {
 		if fresh {
 			b, _ = json.Marshal(last)
 			if err := l.Put([]byte(lFresh), b); err != nil {
+				return err
+			}
+		}
+		if compact {
+			if err := l.Delete([]byte(lDrop)); err != nil {
 				return err
 			}
 		}
@@ -706,11 +722,11 @@ func copyInto(src, dst string) error {
 
 // updateSpare brings the spare up to this machine's copy: from the arrival
 // log when it is a file this machine wrote, by comparing every key when it
-// is one it read.
-func (v *Vault) updateSpare(path string, rec spareRecord) error {
+// is one it read. dropped reports whether anything was deleted from it.
+func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true})
 	if err != nil {
-		return err
+		return false, err
 	}
 	db.AllocSize = 0 // grow the file to what it holds, no more
 	err = db.Update(func(ftx *bolt.Tx) error {
@@ -720,11 +736,17 @@ func (v *Vault) updateSpare(path string, rec spareRecord) error {
 			}
 		}
 		return v.rep.View(func(rtx *bolt.Tx) error {
+			var err error
 			if rec.Ours {
-				if err := applyArrivals(ftx, rtx, rec.Seq); err != nil {
-					return err
-				}
-			} else if err := mergeInto(ftx, rtx); err != nil {
+				dropped, err = applyArrivals(ftx, rtx, rec.Seq)
+			} else {
+				dropped, err = mergeInto(ftx, rtx)
+			}
+			if err == nil && dropped {
+				// Written afresh instead (see publish): roll back.
+				err = errStop
+			}
+			if err != nil {
 				return err
 			}
 			return ftx.Bucket([]byte(bMeta)).Put([]byte(metaHead), headsHint(rtx))
@@ -733,16 +755,20 @@ func (v *Vault) updateSpare(path string, rec spareRecord) error {
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
+	if dropped {
+		return true, nil
 	}
-	return syncFile(path)
+	if err != nil {
+		return false, err
+	}
+	return false, syncFile(path)
 }
 
-// applyArrivals applies to a file the arrivals after seq.
-func applyArrivals(ftx, rtx *bolt.Tx, seq uint64) error {
+// applyArrivals applies to a file the arrivals after seq, and reports
+// whether any of them deleted something.
+func applyArrivals(ftx, rtx *bolt.Tx, seq uint64) (dropped bool, err error) {
 	if b := rtx.Bucket([]byte(bLocal)).Get([]byte(lPruned)); len(b) == 8 && binary.BigEndian.Uint64(b) > seq {
-		return errors.New("the arrival log no longer reaches back to the spare")
+		return false, errors.New("the arrival log no longer reaches back to the spare")
 	}
 	c := rtx.Bucket([]byte(bArrival)).Cursor()
 	for k, a := c.Seek(binary.BigEndian.AppendUint64(nil, seq+1)); k != nil; k, a = c.Next() {
@@ -753,45 +779,45 @@ func applyArrivals(ftx, rtx *bolt.Tx, seq uint64) error {
 		key := a[2:]
 		fb := ftx.Bucket([]byte(bucket))
 		if fb == nil {
-			return errors.New("malformed arrival log")
+			return false, errors.New("malformed arrival log")
 		}
 		fb.FillPercent = inPlaceFill
 		if a[0] == arriveDrop {
-			if err := fb.Delete(key); err != nil {
-				return err
+			if fb.Get(key) == nil {
+				continue
 			}
-			continue
+			return true, nil
 		}
 		val := rtx.Bucket([]byte(bucket)).Get(key)
 		if val == nil || fb.Get(key) != nil {
 			continue
 		}
 		if err := fb.Put(key, val); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // mergeInto brings a file that this machine read up to its copy: what the
-// copy has and the file lacks, in; dead blobs and bad operations, out.
-func mergeInto(ftx, rtx *bolt.Tx) error {
+// copy has and the file lacks, in. It stops, reporting dropped, at the
+// first thing the file holds that the copy threw away (a dead blob, a bad
+// operation): deleting it would leave its bytes in the file's free pages.
+func mergeInto(ftx, rtx *bolt.Tx) (dropped bool, err error) {
 	dead := rtx.Bucket([]byte(bDead))
 	bad := rtx.Bucket([]byte(bBad))
 	for _, bucket := range []string{bOps, bBlobs, bGrants} {
 		fb := ftx.Bucket([]byte(bucket))
 		fb.FillPercent = inPlaceFill
-		var drop [][]byte
 		_ = fb.ForEach(func(k, _ []byte) error {
 			if (bucket == bBlobs && dead.Get(k) != nil) || (bucket == bOps && bad.Get(k) != nil) {
-				drop = append(drop, append([]byte(nil), k...))
+				dropped = true
+				return errStop
 			}
 			return nil
 		})
-		for _, k := range drop {
-			if err := fb.Delete(k); err != nil {
-				return err
-			}
+		if dropped {
+			return true, nil
 		}
 		if err := rtx.Bucket([]byte(bucket)).ForEach(func(k, val []byte) error {
 			if fb.Get(k) != nil {
@@ -799,10 +825,10 @@ func mergeInto(ftx, rtx *bolt.Tx) error {
 			}
 			return fb.Put(k, val)
 		}); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return false, nil
 }
 
 func syncFile(path string) error {

@@ -71,6 +71,8 @@ const (
 	lPruned = "pruned" // the arrivals up to this sequence are forgotten
 	lData   = "data"   // bytes of keys and values in ops, blobs and grants
 	lFresh  = "fresh"  // freshRecord of the last shared file written anew
+	lWipe   = "wipe"   // set when something was deleted: free pages to clear (see wipeFree)
+	lDrop   = "drop"   // set when something was deleted since the shared file was last written afresh
 )
 
 const replicaFormat = 9
@@ -740,6 +742,14 @@ func arrive(tx *bolt.Tx, bucket string, key, val []byte) error {
 		what = arriveDrop
 		if err := b.Delete(key); err != nil {
 			return err
+		}
+		// The deleted bytes stay in the page bbolt frees: update0 clears
+		// free pages once this transaction is committed, and the next
+		// shared file is written afresh (see publish).
+		for _, k := range []string{lWipe, lDrop} {
+			if err := tx.Bucket([]byte(bLocal)).Put([]byte(k), []byte{1}); err != nil {
+				return err
+			}
 		}
 	} else {
 		delta += int64(len(key) + len(val))

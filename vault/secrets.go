@@ -709,9 +709,11 @@ func (v *Vault) Restore(name string) error {
 }
 
 // Purge deletes a secret in the trash for good: every version of its value
-// and its metadata. The shared file is then written anew, so that no freed
-// page of it keeps the old ciphertext; the change log keeps that the
-// secret existed and who purged it.
+// and its metadata. The shared file is written anew without them (see
+// [Vault.Compact]: every write that deletes something is), and this
+// machine's copy clears its freed pages, so that neither keeps the old
+// ciphertext; the change log keeps that the secret existed and who purged
+// it.
 func (v *Vault) Purge(name string) error {
 	_, err := v.changeSecret(name, func(r *reader, s *fold.Secret) ([]change, error) {
 		if err := r.trashed(s, "; remove it first (purging is for secrets already in the trash)"); err != nil {
@@ -720,10 +722,9 @@ func (v *Vault) Purge(name string) error {
 		return []change{{kind: fold.KindPurge, payload: fold.SecretRef{Secret: s.ID}}}, nil
 	})
 	if errors.Is(err, ErrNoSecret) {
-		// The secret is gone, as asked: changeSecret cannot show it.
-		err = nil
-	}
-	if err == nil {
+		// The secret is gone, as asked: changeSecret cannot show it. It
+		// may have gone without this machine writing the file since: it
+		// is written afresh now.
 		v.mu.Lock()
 		st, perr := v.publish(v.path, true)
 		if perr == nil {
@@ -731,8 +732,9 @@ func (v *Vault) Purge(name string) error {
 		}
 		v.mu.Unlock()
 		if perr != nil {
-			v.warn("could not rewrite %s without the purged values (%v); the next purge tries again", v.path, perr)
+			v.warn("could not rewrite %s without the purged values (%v); 'vault compact' tries again", v.path, perr)
 		}
+		return nil
 	}
 	return err
 }

@@ -97,16 +97,21 @@ func parsePins(b []byte) map[string]pin {
 
 // writePins replaces the pins file.
 func (v *Vault) writePins(pins map[string]pin) error {
+	if err := os.MkdirAll(v.stateDir, 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(v.pinsPath(), pinsText(pins), true)
+}
+
+// pinsText is the pins file's text for pins.
+func pinsText(pins map[string]pin) []byte {
 	var b strings.Builder
 	b.WriteString(pinsHeader + "\n")
 	for _, path := range slices.Sorted(maps.Keys(pins)) {
 		p := pins[path]
 		fmt.Fprintf(&b, "%s %s %s\n", p.Vault, strconv.Quote(p.Name), strconv.Quote(path))
 	}
-	if err := os.MkdirAll(v.stateDir, 0o700); err != nil {
-		return err
-	}
-	return writeFileAtomic(v.pinsPath(), []byte(b.String()), true)
+	return []byte(b.String())
 }
 
 // pinFor returns the pin of the vault at path, if any.

@@ -652,7 +652,9 @@ func (v *Vault) repair(sf *sharedFile) error {
 // panic from a damaged file into an error. It takes the exclusive lock
 // first if this process holds only a shared one (shareReplica): a copy
 // held so is open for writing as far as bbolt knows, and must not be
-// written.
+// written. When the transaction deleted something from the log (a purged
+// value, a ciphertext a re-encryption replaced), the replica's free pages
+// are cleared once it is committed.
 func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
 	if !v.repRW {
 		if err := v.openReplica(true); err != nil {
@@ -665,7 +667,8 @@ func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
 			err = errorf(ErrCorrupt, "this machine's copy of the vault is damaged (%v); delete %s and it is rebuilt", r, filepath.Dir(v.repPath))
 		}
 	}()
-	return v.rep.Update(func(tx *bolt.Tx) error {
+	wipe := false
+	err = v.rep.Update(func(tx *bolt.Tx) error {
 		// Keys are hashes, in no order, or come in order in bulk (the
 		// first open, an import): pages split fuller than bbolt's half.
 		for _, name := range replicaBuckets {
@@ -673,7 +676,27 @@ func (v *Vault) update0(fn func(tx *bolt.Tx) error) (err error) {
 				b.FillPercent = inPlaceFill
 			}
 		}
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		wipe = tx.Bucket([]byte(bLocal)).Get([]byte(lWipe)) != nil
+		return nil
+	})
+	if err != nil || !wipe {
+		return err
+	}
+	if err := v.wipeReplica(); err != nil {
+		// The next transaction that deletes something tries again.
+		v.warn("could not clear the freed space of this machine's copy of the vault (%v); deleted values may linger in it until 'vault compact'", err)
+	}
+	return nil
+}
+
+// wipeReplica clears the free pages of this machine's copy (opened for
+// writing) and forgets that they were to be cleared.
+func (v *Vault) wipeReplica() error {
+	return wipeFree(v.rep, v.repPath, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bLocal)).Delete([]byte(lWipe))
 	})
 }
 

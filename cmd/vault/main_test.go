@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age/armor"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -119,6 +121,7 @@ func TestScripts(t *testing.T) {
 			"exitcode":  cmdExitcode,
 			"filestamp": cmdFilestamp,
 			"gnupghome": cmdGnupghome,
+			"holds":     cmdHolds,
 		},
 	})
 }
@@ -202,4 +205,45 @@ func cmdGnupghome(ts *testscript.TestScript, neg bool, args []string) {
 		cmd.Env = append(os.Environ(), "GNUPGHOME="+dir)
 		_ = cmd.Run()
 	})
+}
+
+// holds PATH CHUNKFILE checks that the raw bytes of PATH (a file, or every
+// file under a folder) contain the last 48 bytes of CHUNKFILE: a
+// distinctive piece of a value's age file, which 'vault get --ciphertext'
+// printed (armored). '! holds' checks that no file does.
+func cmdHolds(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: holds PATH CHUNKFILE")
+	}
+	ct := []byte(ts.ReadFile(args[1]))
+	if bytes.HasPrefix(ct, []byte(armor.Header)) {
+		raw, err := io.ReadAll(armor.NewReader(bytes.NewReader(ct)))
+		ts.Check(err)
+		ct = raw
+	}
+	if len(ct) < 48 {
+		ts.Fatalf("%s is too short to take a piece of", args[1])
+	}
+	chunk := ct[len(ct)-48:]
+	var found []string
+	err := filepath.WalkDir(ts.MkAbs(args[0]), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, chunk) {
+			found = append(found, path)
+		}
+		return nil
+	})
+	ts.Check(err)
+	switch {
+	case neg && len(found) > 0:
+		ts.Fatalf("the bytes of %s are still in %s", args[1], strings.Join(found, ", "))
+	case !neg && len(found) == 0:
+		ts.Fatalf("the bytes of %s are not in %s", args[1], args[0])
+	}
 }

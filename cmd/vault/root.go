@@ -125,7 +125,8 @@ func (a *app) commands() map[string]command {
 		"join":   people(a.joinCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
-		"forget":          other(a.forgetCommand),
+		"forget":  other(a.forgetCommand),
+		"compact": other(a.compactCommand), "backup": other(a.backupCommand), "destroy": other(a.destroyCommand),
 		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),
 	}
 }

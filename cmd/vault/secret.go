@@ -690,9 +690,11 @@ func (a *app) restoreCommand() *cobra.Command {
 func (a *app) purgeCommand() *cobra.Command {
 	return a.simpleCommand("purge NAME", "Delete a secret in the trash for good, with its history",
 		`Delete a secret that is in the trash for good: every version of its value and
-its details. This cannot be undone. Until the vault file is compacted, its
-freed space may still hold the old encrypted values.`,
-		(*vault.Vault).Purge, "purged %s for good")
+its details. This cannot be undone. The vault file is written afresh without
+them, and this machine's copy of the vault clears its freed space, so neither
+keeps the old encrypted values. Copies made before (other members' machines
+until they next open the vault, backups, git history) still hold them.`,
+		(*vault.Vault).Purge, "purged %s for good; the vault file and this machine's copy no longer hold its values")
 }
 
 func (a *app) historyCommand() *cobra.Command {

@@ -289,21 +289,6 @@ func (a *app) askAndStore(v *vault.Vault, got vault.Received) error {
 	return fail(vault.ErrInvalid, "nothing was stored; run 'vault receive' again with the message, and --store NAME")
 }
 
-// lineReader is a terminal that reads a line with echo: for a name a
-// person types, never for a secret.
-type lineReader interface {
-	ReadLine(prompt string) ([]byte, error)
-}
-
-// readLine asks for a line on the terminal, shown as it is typed where
-// the terminal can.
-func (a *app) readLine(prompt string) ([]byte, error) {
-	if lr, ok := a.tty.(lineReader); ok {
-		return lr.ReadLine(prompt)
-	}
-	return a.tty.ReadSecret(prompt)
-}
-
 // readMessage reads a message for receive: from the file named, else from
 // stdin, capped. At a terminal, a pasted message is read up to its END
 // line, so that nobody has to know to press Ctrl-D.

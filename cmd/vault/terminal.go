@@ -22,6 +22,21 @@ type terminal interface {
 	ReadSecret(prompt string) ([]byte, error)
 }
 
+// lineReader is a terminal that can also read a line shown as it is
+// typed: for what is not secret, such as a name typed to confirm.
+type lineReader interface {
+	ReadLine(prompt string) ([]byte, error)
+}
+
+// readLine asks on the terminal for a line shown as it is typed, or, on a
+// terminal that cannot show it, for one that is not.
+func (a *app) readLine(prompt string) ([]byte, error) {
+	if r, ok := a.tty.(lineReader); ok {
+		return r.ReadLine(prompt)
+	}
+	return a.tty.ReadSecret(prompt)
+}
+
 // holder is a terminal that can be held across several prompts (see
 // devTTY.Hold).
 type holder interface {
