@@ -134,6 +134,8 @@ type folder struct {
 	// position, with why.
 	overruled map[int]string
 	fullAnc   map[int]oplog.Bits
+	// rounds counts the rounds the authority took to settle (for tests).
+	rounds int
 
 	secrets map[SecretID]*Secret
 	changed map[SecretID]bool
@@ -234,8 +236,12 @@ func (f *folder) resolveAuthority() {
 	var prevValid []bool
 	var prevEff []revocation
 	for round := 0; round < maxRounds; round++ {
-		valid, reasons, pasts := f.authorityRound()
-		eff, overruled := f.revocations(valid, pasts)
+		f.rounds = round + 1
+		valid, passed, reasons, pasts := f.authorityRound()
+		// Weighed among the revocations: those overruled last round
+		// too, or an overruled one would stand again the round after,
+		// and the verdict would depend on the round the loop stops at.
+		eff, overruled := f.revocations(passed, pasts)
 		f.validA, f.reasonA = valid, reasons
 		if slices.Equal(valid, prevValid) && slices.EqualFunc(eff, prevEff, func(a, b revocation) bool { return a == b }) {
 			break
@@ -253,12 +259,14 @@ const maxRounds = 64
 // authorityRound checks every authority operation in order against the
 // state of its causal past and the state it is applied to, given the
 // revocations found to stand in the previous round. It returns each one's
-// verdict and the state of its causal past.
-func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
+// verdict, whether it passed all but the weighing of revocations (see
+// revocations), and the state of its causal past.
+func (f *folder) authorityRound() (valid, passed []bool, reasons []string, pasts []*Auth) {
 	seq := f.base.Clone()
-	valid := make([]bool, len(f.authPos))
-	reasons := make([]string, len(f.authPos))
-	pasts := make([]*Auth, len(f.authPos))
+	valid = make([]bool, len(f.authPos))
+	passed = make([]bool, len(f.authPos))
+	reasons = make([]string, len(f.authPos))
+	pasts = make([]*Auth, len(f.authPos))
 	validBits := oplog.NewBits(len(f.authPos))
 	nValid := 0
 	cache := map[string]*Auth{}
@@ -273,6 +281,7 @@ func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
 		if reason == "" && f.voided(pos, op.Body.Author, true) {
 			reason = "made concurrently with its author's removal or demotion"
 		}
+		passed[j] = reason == ""
 		if why, ok := f.overruled[pos]; ok && reason == "" {
 			reason = why
 		}
@@ -285,7 +294,7 @@ func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
 		validBits.Set(j)
 		nValid++
 	}
-	return valid, reasons, pasts
+	return valid, passed, reasons, pasts
 }
 
 func (f *folder) globalPos(pos int) int64 { return f.base.Folded + int64(pos) }
@@ -330,19 +339,19 @@ func (f *folder) voided(pos int, author MemberID, needsAdmin bool) bool {
 	return false
 }
 
-// revocations returns the removals and demotions that stand, most senior
-// author first (seniority as it was when each was made): one is void if
+// revocations returns the removals and demotions that stand, among those
+// that passed, most senior author first (seniority as it was when each was made): one is void if
 // its author was revoked by a standing revocation made concurrently with
 // it, if its target was concurrently making revocations that stand, or if
 // together with the standing revocations made concurrently with it, it
 // would leave no admin. Only concurrent revocations are weighed against
 // each other, so operations made later never change the verdict on
 // earlier ones.
-func (f *folder) revocations(valid []bool, pasts []*Auth) ([]revocation, map[int]string) {
+func (f *folder) revocations(passed []bool, pasts []*Auth) ([]revocation, map[int]string) {
 	var revs []revocation
 	pastOf := map[int]*Auth{}
 	for j, pos := range f.authPos {
-		if !valid[j] {
+		if !passed[j] {
 			continue
 		}
 		op := f.in.Ops[pos]
