@@ -112,8 +112,12 @@ func Fold(in Input) *Result {
 type revocation struct {
 	pos            int
 	author, target MemberID
-	removal        bool // else a demotion
-	seniority      int64
+	removal        bool // else a demotion, or a key replacement
+	// rekey marks the replacement of a key reported lost or stolen: what
+	// the old key signed concurrently is void, as for a removal, but the
+	// member stays.
+	rekey     bool
+	seniority int64
 }
 
 type folder struct {
@@ -278,8 +282,8 @@ func (f *folder) authorityRound() (valid, passed []bool, reasons []string, pasts
 		}
 		pasts[j] = past
 		reason := f.authorize(op, pos, past, seq)
-		if reason == "" && f.voided(pos, op.Body.Author, true) {
-			reason = "made concurrently with its author's removal or demotion"
+		if reason == "" {
+			reason = f.voided(pos, op.Body.Author, true)
 		}
 		passed[j] = reason == ""
 		if why, ok := f.overruled[pos]; ok && reason == "" {
@@ -289,7 +293,7 @@ func (f *folder) authorityRound() (valid, passed []bool, reasons []string, pasts
 			reasons[j] = reason
 			continue
 		}
-		applyAuth(seq, op, f.globalPos(pos))
+		f.applyAuth(seq, pos)
 		valid[j] = true
 		validBits.Set(j)
 		nValid++
@@ -320,27 +324,39 @@ func (f *folder) pastAuth(pos int, validBits oplog.Bits, nValid int, seq *Auth, 
 	a := f.base.Clone()
 	for j, p := range f.authPos {
 		if anc.Has(j) {
-			applyAuth(a, f.in.Ops[p], f.globalPos(p))
+			f.applyAuth(a, p)
 		}
 	}
 	cache[key] = a
 	return a
 }
 
-// voided reports whether an operation by author at pos was made
-// concurrently with a standing revocation of its author: a removal, or a
-// demotion when the operation needed admin rights.
-func (f *folder) voided(pos int, author MemberID, needsAdmin bool) bool {
+// voided says why an operation by author at pos is void, or "": it was
+// made concurrently with a standing revocation of its author: a removal,
+// the replacement of a key reported lost or stolen (then the operation
+// was signed with the old key), or a demotion when the operation needed
+// admin rights.
+func (f *folder) voided(pos int, author MemberID, needsAdmin bool) string {
 	for _, e := range f.effective {
-		if e.target == author && (e.removal || needsAdmin) && f.concurrent(e.pos, pos) {
-			return true
+		if e.target != author || !f.concurrent(e.pos, pos) {
+			continue
+		}
+		switch {
+		case e.rekey:
+			return "signed with its author's old key, concurrently with its replacement (the key was reported lost or stolen)"
+		case e.removal && !needsAdmin:
+			return "made concurrently with its author's removal"
+		case e.removal || needsAdmin:
+			return "made concurrently with its author's removal or demotion"
 		}
 	}
-	return false
+	return ""
 }
 
-// revocations returns the removals and demotions that stand, among those
-// that passed, most senior author first (seniority as it was when each was made): one is void if
+// revocations returns the removals, demotions and replacements of keys
+// reported lost or stolen that stand, among those that passed, most
+// senior author first (seniority as it was when each was made): one is
+// void if
 // its author was revoked by a standing revocation made concurrently with
 // it, if its target was concurrently making revocations that stand, or if
 // together with the standing revocations made concurrently with it, it
@@ -364,6 +380,11 @@ func (f *folder) revocations(passed []bool, pasts []*Auth) ([]revocation, map[in
 				continue
 			}
 			r.target = p.Member
+		case *MemberRekey:
+			if !p.Compromised {
+				continue
+			}
+			r.target, r.rekey = p.Member, true
 		default:
 			continue
 		}
@@ -413,12 +434,12 @@ func (f *folder) revocations(passed []bool, pasts []*Auth) ([]revocation, map[in
 // concurrently with it, would leave none of the admins of r's past.
 func (f *folder) leavesNoAdmin(r revocation, standing []revocation, past *Auth) bool {
 	t := past.Member(r.target)
-	if t == nil || !t.Admin || t.Recovery {
+	if r.rekey || t == nil || !t.Admin || t.Recovery {
 		return false
 	}
 	gone := map[MemberID]bool{r.target: true}
 	for _, e := range standing {
-		if m := past.Member(e.target); m != nil && m.Admin && f.concurrent(e.pos, r.pos) {
+		if m := past.Member(e.target); !e.rekey && m != nil && m.Admin && f.concurrent(e.pos, r.pos) {
 			gone[e.target] = true
 		}
 	}
@@ -442,7 +463,7 @@ func (f *folder) apply() {
 		ev := f.newEvent(op, pos)
 		if j, ok := f.authIdx[pos]; ok {
 			if f.validA[j] {
-				applyAuth(f.auth, op, f.globalPos(pos))
+				f.applyAuth(f.auth, pos)
 				f.authoritySideEffects(op, pos, &ev)
 				validBits.Set(j)
 				nValid++
