@@ -493,8 +493,15 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 	}
 	live := map[oplog.Hash]bool{}
 	for _, s := range r.Secrets {
-		for _, ver := range s.Versions {
-			live[ver.Blob] = true
+		for h := range liveBlobs(s) {
+			live[h] = true
+		}
+	}
+	// A seed an earlier version dropped as unused (it did not count
+	// them) comes back with the next copy that has it.
+	for h := range live {
+		if err := ix.b(bDead).Delete(h[:]); err != nil {
+			return nil, err
 		}
 	}
 	var dead [][]byte
