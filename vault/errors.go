@@ -22,6 +22,10 @@ var (
 	// ErrNotMember is returned by [Open] when none of the vault's key wraps
 	// opens with the given identity: it is not a member's key.
 	ErrNotMember = errors.New("not a member")
+	// ErrKeyReplaced is returned by [Open] when the identity's key was a
+	// member's but was replaced by another ([Vault.ReplaceKey]): the
+	// member goes on with their new identity. It matches ErrNotMember.
+	ErrKeyReplaced = fmt.Errorf("key replaced: %w", ErrNotMember)
 	// ErrNoIdentity is returned by [ReadIdentity] when there is no identity
 	// file at the path.
 	ErrNoIdentity = errors.New("no identity")
@@ -83,6 +87,9 @@ var (
 	// sign changes (a recovery key given without a signing key), or the
 	// vault was opened read-only.
 	ErrReadOnly = errors.New("cannot change the vault")
+	// ErrNoRequest is returned by [Vault.ReplaceKey] when asked to approve
+	// a member's request for a new key and they have made none.
+	ErrNoRequest = errors.New("no request for a new key")
 	// ErrRejected is returned when the change log refuses a change this
 	// program made; nothing is stored.
 	ErrRejected = errors.New("change refused")

@@ -602,7 +602,9 @@ func (v *Vault) noteMe(ix *index) error {
 		}
 	}
 	if v.me.IsZero() {
-		for _, g := range a.Grants {
+		// A grant to a replaced key names its member too: opening with
+		// it then says the key was replaced (checkMembership).
+		for _, g := range slices.Concat(a.Grants, a.Retired) {
 			if v.openedGrants[g.Blob] {
 				v.me = g.To
 				break
@@ -626,7 +628,14 @@ func (v *Vault) noteMe(ix *index) error {
 	if m == nil {
 		return nil
 	}
-	r, err := recipient(m.Age)
+	// Sealed to this identity's own key when it says what it is: a
+	// member whose key was replaced still opens this machine's copy
+	// with the old one, to be told so.
+	to := m.Age
+	if rec, ok := recipientOf(v.identity); ok {
+		to = rec
+	}
+	r, err := recipient(to)
 	if err != nil {
 		return err
 	}

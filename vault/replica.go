@@ -529,7 +529,7 @@ func entryFor(a *fold.Auth, s *fold.Secret) *dueEntry {
 	if s.NeedsReencrypt(a) {
 		e.Flags |= dueWaiting
 	}
-	for _, id := range s.CurrentVersion().Readers {
+	for _, id := range s.CurrentVersion().Readable() {
 		if m := a.Member(id); m != nil {
 			e.Readers = append(e.Readers, m.Num)
 		}

@@ -46,8 +46,10 @@ type app struct {
 	// wait bounds the wait for another process changing the vault.
 	wait time.Duration
 	// open is the vault the command has open, if any: it is let go before
-	// every prompt (see beforePrompt).
-	open *vault.Vault
+	// every prompt (see beforePrompt); identity is the identity it was
+	// opened with.
+	open     *vault.Vault
+	identity *vault.Identity
 }
 
 // beforePrompt lets go of the open vault, if any, before the command waits

@@ -117,6 +117,7 @@ func (a *app) commands() map[string]command {
 		"run": secrets(a.runCommand), "inject": secrets(a.injectCommand),
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
+		"rekey": people(a.rekeyCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
 		"forget":          other(a.forgetCommand),
 		"clipboard-clear": other(a.clipboardClearCommand), "tui": other(a.tuiCommand), "demo": other(a.demoCommand),

@@ -155,6 +155,7 @@ func (a *app) openVault() (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.identity = id
 	a.reportIncoming(v.Incoming())
 	a.sayWarnings(v)
 	return v, nil
