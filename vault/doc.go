@@ -13,8 +13,9 @@
 // unlocked identity over a Unix socket, and [DialAgent] returns an
 // [Identity] that unwraps and signs through it, so that one unlock serves a
 // whole session without the secret key leaving the agent. Methods on [Vault] then add members and secrets, share and
-// unshare, reveal, rotate in two phases ([Vault.StartRotation],
-// [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
+// unshare, give a member a new key ([Vault.ReplaceKey]; a member asks for
+// one with [Vault.RequestKey]), reveal, rotate in two phases
+// ([Vault.StartRotation], [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
 // [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]) and sync
 // through git ([Vault.Sync]).
 //
@@ -67,7 +68,9 @@
 //
 // Every member holds the vault keys and so can read all metadata (not other
 // people's values) and all of the log. A removed member keeps whatever they
-// saw or copied before; that is why removal marks secrets rotate-now. A
+// saw or copied before; that is why removal marks secrets rotate-now. So
+// does a replaced key, whose replacement marks them only when it was
+// reported lost or stolen. A
 // machine that never saw a change cannot know it is missing: the change
 // comes back when any machine that saw it next writes the file.
 package vault
