@@ -182,7 +182,7 @@ func (a *app) startRekey(idPath, newPath string, noPassphrase bool) error {
 		}
 	}
 	var old, newID *vault.Identity
-	admin := false
+	admin, asked := false, false
 	err := a.withVault(func(v *vault.Vault) error {
 		old = a.identity
 		me, err := v.Me()
@@ -205,6 +205,13 @@ func (a *app) startRekey(idPath, newPath string, noPassphrase bool) error {
 			if err := vault.WriteIdentity(newPath, newID, pass, opts); err != nil {
 				return err
 			}
+			// Written before it is asked for, so that no key is asked for
+			// that this machine has not kept; dropped if nothing asks.
+			defer func() {
+				if !asked {
+					os.Remove(newPath)
+				}
+			}()
 		} else if newID, err = a.unlockIdentity(newPath, false); err != nil {
 			return err
 		}
@@ -213,6 +220,7 @@ func (a *app) startRekey(idPath, newPath string, noPassphrase bool) error {
 			if err != nil {
 				return err
 			}
+			asked = true
 			admin = true
 			fmt.Fprintln(a.stdout, newID.PublicKey())
 			a.reportRekey(rk, true)
@@ -222,6 +230,7 @@ func (a *app) startRekey(idPath, newPath string, noPassphrase bool) error {
 		if err != nil {
 			return err
 		}
+		asked = true
 		fmt.Fprintln(a.stdout, newID.PublicKey())
 		a.note("asked the admins to make this your new key, fingerprint %s: read it to the admin who approves it ('vault member rekey %s')", kr.Fingerprint, kr.Member)
 		a.note("the new identity is %s; until it is approved, go on with your current key; then run 'vault rekey --finish%s'", newPath, finishFlag(made, newPath))
