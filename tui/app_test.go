@@ -166,6 +166,53 @@ func TestMembersScreenForNonAdmins(t *testing.T) {
 	h.mustSee("only an admin can mark the access review done")
 }
 
+// TestApproveNewKey: a member's request for a new key shows on the members
+// screen with its fingerprint; an admin approves it with one key, after
+// confirming the fingerprint.
+func TestApproveNewKey(t *testing.T) {
+	opts, err := BuildDemo(t.TempDir(), demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := vault.Open(opts.VaultPath, vault.Options{Identity: opts.Identity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pat, _ := vault.GenerateIdentity(vault.Classic)
+	if _, err := v.AddMember(vault.NewMember{Name: "pat", PublicKey: pat.PublicKey()}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	laptop, _ := vault.GenerateIdentity(vault.Classic)
+	v, err = vault.Open(opts.VaultPath, vault.Options{Identity: pat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.RequestKey(laptop.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	opts.Getenv = func(string) string { return "" }
+	h := newHarness(t, opts)
+	h.key("x", "tab")
+	h.mustSee("K approve new key", "asks for a new key")
+	h.key("j", "j", "j")
+	h.mustSee("fingerprint " + laptop.Fingerprint())
+	h.key("K")
+	h.mustSee("pat asked for a new key on", "compare with theirs: "+laptop.Fingerprint())
+	h.key("y")
+	h.mustSee("Gave pat the new key they asked for")
+	h.m.Close()
+	v, err = vault.Open(opts.VaultPath, vault.Options{Identity: laptop})
+	if err != nil {
+		t.Fatalf("the new key does not open the vault: %v", err)
+	}
+	defer v.Close()
+	if me, _ := v.Me(); me.Name != "pat" {
+		t.Fatalf("the new key is %q's", me.Name)
+	}
+}
+
 func TestReviewScreen(t *testing.T) {
 	h := demo(t)
 	h.key("x", "tab", "tab")

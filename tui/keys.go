@@ -51,6 +51,7 @@ type KeyMap struct {
 	// Members and review.
 	Groups     key.Binding
 	Remove     key.Binding
+	ApproveKey key.Binding
 	ReviewDone key.Binding
 }
 
@@ -97,6 +98,7 @@ func DefaultKeyMap() KeyMap {
 
 		Groups:     key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "groups")),
 		Remove:     key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "remove")),
+		ApproveKey: key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "approve new key")),
 		ReviewDone: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "mark review done")),
 	}
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // membersScreen lists the members. Admins add (by a pasted public key,
-// confirmed by its fingerprint), change groups and remove (after seeing
+// confirmed by its fingerprint), change groups, approve the new key a
+// member asked for (confirmed by its fingerprint) and remove (after seeing
 // what it does); everyone else sees.
 type membersScreen struct {
 	sh      *shared
@@ -159,6 +160,29 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 			newField("Groups", strings.Join(row.m.Groups, ", "), "Groups, separated by commas. Secrets shared with a group follow its members."),
 			newField("Admin", map[bool]string{true: "yes", false: "no"}[row.m.Admin], "yes or no"))
 		s.form.width = s.width
+	case key.Matches(k, keys.ApproveKey):
+		if !s.sh.me.Admin {
+			return s.needAdmin("replace members' keys")
+		}
+		kr := row.m.KeyRequest
+		if kr == nil {
+			return statusCmd("", fmt.Errorf("%s has not asked for a new key; they run 'vault rekey', or an admin gives the key they send with 'vault member rekey %s KEY'", row.m.Name, row.m.Name))
+		}
+		name := row.m.Name
+		s.confirm = &confirm{
+			text: fmt.Sprintf("%s asked for a new key on %s. Read them its fingerprint and ask them to compare with theirs: %s. Approve it? Their old key then opens nothing written afterwards.", name, day(kr.At), kr.Fingerprint),
+			onYes: s.act(func(v *vault.Vault) (string, error) {
+				r, err := v.ReplaceKey(name, vault.NewKey{})
+				if err != nil {
+					return "", err
+				}
+				out := "Gave " + name + " the new key they asked for and issued a new vault key."
+				if n := len(r.Waiting) + len(r.OnlyTheirs); n > 0 {
+					out += fmt.Sprintf(" %d secrets wait to be re-encrypted for it by a reader or by %s's old key.", n, name)
+				}
+				return out, nil
+			}),
+		}
 	case key.Matches(k, keys.Remove):
 		if !s.sh.me.Admin {
 			return s.needAdmin("remove members")
@@ -293,6 +317,9 @@ func (s *membersScreen) View() string {
 		if r.inactive {
 			active = "INACTIVE (last " + day(r.m.LastActive) + ")"
 		}
+		if r.m.KeyRequest != nil {
+			active = "asks for a new key"
+		}
 		return fmt.Sprintf("%-14s %-16s %-5s %3d secrets  %s", truncate(name, 14), truncate(orNone(strings.Join(r.m.Groups, ",")), 16), admin, r.reads, active)
 	}, s.footer()))
 	b.WriteString("\n")
@@ -303,11 +330,23 @@ func (s *membersScreen) View() string {
 	if r, ok := s.list.selected(); ok {
 		b.WriteString("\n" + st.Label.Render("public key") + fingerprint(r.m.PublicKey) + "\n")
 		b.WriteString(st.Label.Render("added") + day(r.m.Added) + " by " + r.m.AddedBy + "\n")
+		if kr := r.m.KeyRequest; kr != nil {
+			b.WriteString(st.Label.Render("new key") + "asked for on " + day(kr.At) + ", fingerprint " + kr.Fingerprint + "\n")
+		}
 	}
 	return b.String()
 }
 
+// keyAsked reports whether a member asked for a new key: only then is
+// the key to approve one offered.
+func (s *membersScreen) keyAsked() bool {
+	return slices.ContainsFunc(s.list.items, func(r memberRow) bool { return r.m.KeyRequest != nil })
+}
+
 func (s *membersScreen) footer() string {
+	if s.sh.me.Admin && s.keyAsked() {
+		return "a add · g groups/admin · K approve new key · d remove"
+	}
 	if s.sh.me.Admin {
 		return "a add · g groups/admin · d remove"
 	}
@@ -350,6 +389,8 @@ func (s *membersScreen) ShortHelp() []key.Binding {
 		return []key.Binding{k.Yes, k.No}
 	case s.form != nil:
 		return []key.Binding{k.NextItem, k.Submit, k.Back}
+	case s.sh.me.Admin && s.keyAsked():
+		return []key.Binding{k.Up, k.Down, k.Add, k.Groups, k.ApproveKey, k.Remove, k.NextScreen, k.Quit}
 	case s.sh.me.Admin:
 		return []key.Binding{k.Up, k.Down, k.Add, k.Groups, k.Remove, k.NextScreen, k.Quit}
 	}

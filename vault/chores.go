@@ -14,7 +14,10 @@ import (
 //
 //   - A secret whose readers changed while the member who changed them
 //     could not read it waits for one of its readers to re-encrypt it. The
-//     reader who does it is told whose access it gives or takes away.
+//     reader who does it is told whose access it gives or takes away. So
+//     does a secret whose reader's keys were replaced: it waits for a
+//     reader to re-encrypt it for the new key (the member themselves can,
+//     with their old key: see ReencryptWithOldKey).
 //   - An admin gives vault keys to members who lack some (added while a
 //     concurrent removal issued a key they were not given), and issues a
 //     new key when a removed member still holds the current one (two
@@ -74,21 +77,31 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 			return nil
 		}
 		for _, ver := range []*fold.Version{s.CurrentVersion(), s.PendingVersion()} {
-			if ver == nil || slices.Equal(ver.Readers, readers) || !r.canRead(ver) {
+			if ver == nil || (slices.Equal(ver.Readers, readers) && len(ver.Rekeyed) == 0) {
+				continue
+			}
+			// With the member's own old key, only what it reads for
+			// them: it may be older than the key their stanza is for.
+			old := false
+			switch {
+			case r.canRead(ver):
+			case v.oldKey != nil && slices.Contains(ver.Rekeyed, v.me):
+				old = true
+			default:
 				continue
 			}
 			ct, err := r.blob(ver)
 			if err != nil {
 				return err
 			}
-			jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers})
+			jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, old: old, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers})
 			if !ver.OTP.IsZero() {
 				// The seed goes wherever its value goes.
 				ct, err := r.otpBlob(ver)
 				if err != nil {
 					return err
 				}
-				jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers, seed: true})
+				jobs = append(jobs, &reencryption{secret: s, ver: ver, in: ct, old: old, hint: slices.Index(ver.Readers, v.me), rs: rs, readers: readers, seed: true})
 			}
 		}
 		return nil
@@ -99,6 +112,7 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 	if err := v.reencrypt(jobs, v.progress); err != nil {
 		return nil, err
 	}
+	jobs = v.withoutUnopened(jobs)
 	var out []change
 	for i := 0; i < len(jobs); {
 		s := jobs[i].secret
@@ -130,6 +144,29 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 		v.noteReencrypted(r, s, before)
 	}
 	return out, nil
+}
+
+// withoutUnopened drops the secrets a job of which the member's old key
+// could not open (it is not the key their stanza is for), and notes them.
+func (v *Vault) withoutUnopened(jobs []*reencryption) []*reencryption {
+	failed := map[*fold.Secret]bool{}
+	var names []string
+	for _, j := range jobs {
+		if j.out == nil && !failed[j.secret] {
+			failed[j.secret] = true
+			if !slices.Contains(v.unopened, j.secret.Name) {
+				names = append(names, j.secret.Name)
+			}
+		}
+	}
+	jobs = slices.DeleteFunc(jobs, func(j *reencryption) bool { return failed[j.secret] })
+	if len(names) == 0 {
+		return jobs
+	}
+	v.unopened = append(v.unopened, names...)
+	sortNames(names)
+	v.note("your old key could not open %s: it is not the key that was replaced; a reader of %s re-encrypts %s for your new key with their next change", strings.Join(names, ", "), map[bool]string{true: "it", false: "each"}[len(names) == 1], map[bool]string{true: "it", false: "them"}[len(names) == 1])
+	return jobs
 }
 
 // noteReencrypted tells the member whose access their re-encryption gave
@@ -207,6 +244,12 @@ func holders(a *fold.Auth, except fold.MemberID) []*fold.Member {
 // newEpoch returns a new vault key and grants of every key to everyone but
 // except.
 func (v *Vault) newEpoch(r *reader, except fold.MemberID) (oplog.EpochID, map[oplog.EpochID][32]byte, []fold.Grant, map[oplog.Hash][]byte, error) {
+	return v.newEpochFor(r, holders(r.auth, except))
+}
+
+// newEpochFor returns a new vault key and grants of every key to each
+// member in to, at the key to names.
+func (v *Vault) newEpochFor(r *reader, to []*fold.Member) (oplog.EpochID, map[oplog.EpochID][32]byte, []fold.Grant, map[oplog.Hash][]byte, error) {
 	e, err := oplog.NewEpochID()
 	if err != nil {
 		return e, nil, nil, nil, err
@@ -216,28 +259,31 @@ func (v *Vault) newEpoch(r *reader, except fold.MemberID) (oplog.EpochID, map[op
 		return e, nil, nil, nil, err
 	}
 	issues := map[oplog.EpochID][32]byte{e: key}
-	grants, blobs, err := v.grantsFor(r, holders(r.auth, except), issues)
+	grants, blobs, err := v.grantsFor(r, to, issues)
 	return e, issues, grants, blobs, err
 }
 
 // rekeyIfNeeded issues a new vault key when a removed member holds the
-// current one.
+// current one, or a key a member has replaced does.
 func (v *Vault) rekeyIfNeeded(r *reader) (*change, error) {
-	exposed := ""
+	why := ""
 	for _, m := range r.auth.Members {
 		if !m.Active() && r.auth.HasEpoch(m.ID, r.auth.Epoch) {
-			exposed = m.Name
+			why = fmt.Sprintf("%s, who was removed, held the current one (two removals were made at once)", m.Name)
 			break
 		}
 	}
-	if exposed == "" {
+	if old := r.auth.RetiredHolders(r.auth.Epoch); why == "" && len(old) > 0 {
+		why = fmt.Sprintf("%s's old key held the current one (it was given out at the same time as the new key)", r.nameOf(old[0]))
+	}
+	if why == "" {
 		return nil, nil
 	}
 	e, issues, grants, blobs, err := v.newEpoch(r, fold.MemberID{})
 	if err != nil {
 		return nil, err
 	}
-	v.note("issued a new vault key: %s, who was removed, held the current one (two removals were made at once)", exposed)
+	v.note("issued a new vault key: %s", why)
 	return &change{kind: fold.KindRekey, payload: fold.Rekey{Epoch: e, Grants: grants}, grants: blobs, issues: issues}, nil
 }
 

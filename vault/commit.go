@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -108,6 +109,11 @@ func (v *Vault) update(build func(r *reader) ([]change, error)) ([]fold.Event, e
 		}
 		if r, err = v.newReader(tx); err != nil {
 			return err
+		}
+		if me := r.me(); me != nil && !me.Recovery && !bytes.Equal(me.Sign, v.signer.SigningKey()) {
+			// The change replaced this member's own keys: this identity
+			// signs nothing more. The new one does the chores.
+			return nil
 		}
 		chores, err := v.chores(r)
 		if err != nil || len(chores) == 0 {

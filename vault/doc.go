@@ -13,15 +13,16 @@
 // unlocked identity over a Unix socket, and [DialAgent] returns an
 // [Identity] that unwraps and signs through it, so that one unlock serves a
 // whole session without the secret key leaving the agent. Methods on [Vault] then add members and secrets, share and
-// unshare, reveal, rotate in two phases ([Vault.StartRotation],
-// [Vault.ConfirmRotation]), say what is due ([Vault.Reminders],
-// [Vault.Due], [Vault.Review]), merge another copy ([Vault.Merge]), sync
-// through git ([Vault.Sync]), hand one value to one member as a message
-// for chat ([Vault.Send], [Vault.Receive]), and bring in another password
-// manager's export ([ParseExport], [ParsePassEntry], [Vault.Import]). For
-// housekeeping, [Vault.Compact] writes the shared file afresh and
-// [Vault.Backup] writes a dated copy of it; when a group shuts down,
-// [PlanDestroy] lists what a machine holds of a vault and
+// unshare, give a member a new key ([Vault.ReplaceKey]; a member asks for
+// one with [Vault.RequestKey]), reveal, rotate in two phases
+// ([Vault.StartRotation], [Vault.ConfirmRotation]), say what is due
+// ([Vault.Reminders], [Vault.Due], [Vault.Review]), merge another copy
+// ([Vault.Merge]), sync through git ([Vault.Sync]), hand one value to one
+// member as a message for chat ([Vault.Send], [Vault.Receive]), and bring
+// in another password manager's export ([ParseExport], [ParsePassEntry],
+// [Vault.Import]). For housekeeping, [Vault.Compact] writes the shared file
+// afresh and [Vault.Backup] writes a dated copy of it; when a group shuts
+// down, [PlanDestroy] lists what a machine holds of a vault and
 // [DestroyPlan.Destroy] deletes it once the member typed the vault's name.
 //
 // # The change log
@@ -82,7 +83,9 @@
 //
 // Every member holds the vault keys and so can read all metadata (not other
 // people's values) and all of the log. A removed member keeps whatever they
-// saw or copied before; that is why removal marks secrets rotate-now. A
+// saw or copied before; that is why removal marks secrets rotate-now. So
+// does a replaced key, whose replacement marks them only when it was
+// reported lost or stolen. A
 // machine that never saw a change cannot know it is missing: the change
 // comes back when any machine that saw it next writes the file.
 package vault

@@ -545,6 +545,8 @@ type Review struct {
 	Members      []ReviewMember  `json:"members"`
 	// Recovery are the vault's recovery keys, which can read everything.
 	Recovery []RecoveryKey `json:"recovery"`
+	// KeyRequests are the members' pending requests for a new key.
+	KeyRequests []KeyRequest `json:"key_requests"`
 	// InactiveAfter is the number of days that make a member inactive.
 	InactiveAfter int `json:"inactive_after_days"`
 }
@@ -582,7 +584,7 @@ func (v *Vault) Review() (Review, error) {
 		pol := v.policy()
 		a := r.auth
 		out = Review{Vault: a.Name, At: r.now, Next: pol.Review(lastReview(a), r.now), InactiveAfter: pol.InactiveAfter,
-			Secrets: []ReviewSecret{}, Members: []ReviewMember{}, Recovery: []RecoveryKey{}}
+			Secrets: []ReviewSecret{}, Members: []ReviewMember{}, Recovery: []RecoveryKey{}, KeyRequests: []KeyRequest{}}
 		if a.Reviewed != nil {
 			at := a.Reviewed.At
 			out.LastReview, out.LastReviewBy = &at, r.nameOf(a.Reviewed.By)
@@ -593,7 +595,7 @@ func (v *Vault) Review() (Review, error) {
 				return nil
 			}
 			view := r.secretView(s)
-			for _, id := range s.CurrentVersion().Readers {
+			for _, id := range s.CurrentVersion().Readable() {
 				reads[id]++
 			}
 			out.Secrets = append(out.Secrets, ReviewSecret{Name: s.Name, SharedWith: view.SharedWith, Readers: view.Readers, Waiting: view.Waiting,
@@ -619,6 +621,9 @@ func (v *Vault) Review() (Review, error) {
 			if m.Added.At.After(seen) {
 				seen = m.Added.At
 			}
+			if kr := r.keyRequest(m); kr != nil {
+				out.KeyRequests = append(out.KeyRequests, *kr)
+			}
 			out.Members = append(out.Members, ReviewMember{Name: m.Name, Fingerprint: mv.Fingerprint, Groups: mv.Groups, Admin: m.Admin, Added: m.Added.At, AddedBy: mv.AddedBy,
 				LastActive: m.LastActive, Inactive: pol.Inactive(seen, r.now), Reads: reads[m.ID]})
 		}
@@ -626,6 +631,7 @@ func (v *Vault) Review() (Review, error) {
 	})
 	sortByName(out.Secrets, func(s ReviewSecret) string { return s.Name })
 	sortByName(out.Members, func(m ReviewMember) string { return m.Name })
+	sortByName(out.KeyRequests, func(k KeyRequest) string { return k.Member })
 	return out, err
 }
 

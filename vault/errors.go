@@ -28,6 +28,10 @@ var (
 	// vault). It matches ErrNotMember; the member should send their public
 	// key line to an admin.
 	ErrNotAdded = fmt.Errorf("not added yet: %w", ErrNotMember)
+	// ErrKeyReplaced is returned by [Open] when the identity's key was a
+	// member's but was replaced by another ([Vault.ReplaceKey]): the
+	// member goes on with their new identity. It matches ErrNotMember.
+	ErrKeyReplaced = fmt.Errorf("key replaced: %w", ErrNotMember)
 	// ErrNoIdentity is returned by [ReadIdentity] when there is no identity
 	// file at the path.
 	ErrNoIdentity = errors.New("no identity")
@@ -89,6 +93,9 @@ var (
 	// sign changes (a recovery key given without a signing key), or the
 	// vault was opened read-only.
 	ErrReadOnly = errors.New("cannot change the vault")
+	// ErrNoRequest is returned by [Vault.ReplaceKey] when asked to approve
+	// a member's request for a new key and they have made none.
+	ErrNoRequest = errors.New("no request for a new key")
 	// ErrRejected is returned when the change log refuses a change this
 	// program made; nothing is stored.
 	ErrRejected = errors.New("change refused")

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"crypto/rand"
+	"errors"
 	"os"
 	"slices"
 	"strings"
@@ -507,4 +508,165 @@ func TestForgeryHidden(t *testing.T) {
 	if all := strings.Join(w.Warnings(), "\n"); !strings.Contains(all, "sam tried to change sam") {
 		t.Fatalf("a fresh machine did not refuse it loudly: %q", all)
 	}
+}
+
+// A member's keys are replaced only by an admin (member.rekey); a request
+// for it (member.rekey.request) is the member's own, signed with their
+// current key; a replaced key signs nothing more.
+
+// forgeRekey has the insider forge the replacement of target's keys with
+// to's, granting to every vault key the insider holds (she could leak
+// them anyway).
+func (in *insider) forgeRekey(target fold.MemberID, to *Identity, request oplog.ID) {
+	in.t.Helper()
+	grant, err := in.keys.grant(to.Recipient(), in.keys.sortedEpochs())
+	if err != nil {
+		in.t.Fatal(err)
+	}
+	h := oplog.HashOf(grant)
+	in.file(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bGrants)).Put(h[:], grant) })
+	e, _ := oplog.NewEpochID()
+	in.forge(fold.KindMemberRekey, fold.MemberRekey{Member: target, Age: to.Recipient(), Sign: to.SigningKey(), Request: request, Epoch: e,
+		Grants: []fold.Grant{{To: target, Blob: h, Epochs: []oplog.EpochID{e}}}}, fold.MemberID{}, nil, nil, nil)
+}
+
+// keyOf returns member name's public key line as v's state has it.
+func keyOf(t *testing.T, v *Vault, name string) string {
+	t.Helper()
+	ms, err := v.Members()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == name {
+			return m.PublicKey
+		}
+	}
+	t.Fatalf("no member %s", name)
+	return ""
+}
+
+// TestForgeryRekeyOther: a member who is not an admin gives another
+// member (or herself) a key of her choosing: refused; the key's holder
+// is no member.
+func TestForgeryRekeyOther(t *testing.T) {
+	g := newForgeryGroup(t)
+	sam := g.insider("sam")
+	carol := g.memberID("carol")
+	mallory := g.member("mallory", Classic)
+	sam.forgeRekey(carol, mallory, oplog.ID{})
+	sam.forgeRekey(sam.me, mallory, oplog.ID{})
+	v := g.mustWarnRefused("alice", "sam tried to replace carol's key", "sam tried to replace sam's key", "only an admin can replace a member's key")
+	if keyOf(t, v, "carol") != g.ids["carol"].PublicKey() || keyOf(t, v, "sam") != g.ids["sam"].PublicKey() {
+		t.Fatal("a non-admin replaced a key")
+	}
+	v.Close()
+	_, err := Open(g.path, g.opts("mallory"))
+	mustIs(t, err, ErrNotMember)
+	if errors.Is(err, ErrKeyReplaced) {
+		t.Fatal("mallory's key counts as a member's old key")
+	}
+	g.do("carol", func(v *Vault) {
+		if got := reveal(t, v, "bank"); got != "bank-pin" {
+			t.Fatalf("bank = %q", got)
+		}
+	})
+}
+
+// TestForgeryRekeyRequestWrongKey: a request for a new key claiming
+// another member as its author, signed with the forger's own key, is
+// refused: nothing is pending for the member named.
+func TestForgeryRekeyRequestWrongKey(t *testing.T) {
+	g := newForgeryGroup(t)
+	sam := g.insider("sam")
+	carol := g.memberID("carol")
+	mallory := g.member("mallory", Classic)
+	sam.forge(fold.KindRekeyRequest, fold.RekeyRequest{Age: mallory.Recipient(), Sign: mallory.SigningKey()}, carol, nil, nil, nil)
+	v := g.mustWarnRefused("alice", "carol tried to ask for a new key", "signature does not match")
+	if krs, _ := v.KeyRequests(); len(krs) != 0 {
+		t.Fatalf("pending: %+v", krs)
+	}
+}
+
+// TestForgeryRekeyApprovalByNonAdmin: carol asks for a new key; sam, not
+// an admin, approves it: void. The request stays for an admin.
+func TestForgeryRekeyApprovalByNonAdmin(t *testing.T) {
+	g := newForgeryGroup(t)
+	laptop, err := GenerateIdentity(Classic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.do("carol", func(v *Vault) {
+		if _, err := v.RequestKey(laptop.PublicKey()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	sam := g.insider("sam")
+	var req oplog.ID
+	for id, op := range sam.ops() {
+		if op.Body.Kind == fold.KindRekeyRequest {
+			req = id
+		}
+	}
+	sam.forgeRekey(g.memberID("carol"), laptop, req)
+	v := g.mustWarnRefused("alice", "sam tried to replace carol's key", "only an admin can replace a member's key")
+	if keyOf(t, v, "carol") != g.ids["carol"].PublicKey() {
+		t.Fatal("the approval of a non-admin took effect")
+	}
+	if krs, _ := v.KeyRequests(); len(krs) != 1 || krs[0].Member != "carol" {
+		t.Fatalf("pending = %+v", krs)
+	}
+	v.Close()
+	o := g.opts("carol")
+	o.Identity, o.StateDir = laptop, t.TempDir()
+	_, err = Open(g.path, o)
+	mustIs(t, err, ErrNotMember)
+}
+
+// TestForgeryStolenKey: sam's laptop is stolen with her identity and the
+// vault keys on it; alice replaces sam's key, reporting it stolen. Whoever
+// has the old key then signs nothing that takes effect: not on top of the
+// replacement (the key is not sam's any more), not backdated before it
+// (concurrent with a replacement of a stolen key: void), not a request
+// for a key of their own.
+func TestForgeryStolenKey(t *testing.T) {
+	g := newForgeryGroup(t)
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Share("bank", []string{"sam"}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	g.do("carol", func(*Vault) {}) // carol re-encrypts bank for sam
+	thief := g.insider("sam")
+	before := thief.heads()
+	bank := g.secretID("alice", "bank")
+	fv, blobs := thief.value("thief-pin", "carol", "alice")
+	fv2, blobs2 := thief.value("thief-pin-2", "carol", "alice", "sam")
+	g.newKeyFor("sam")
+	laptop := g.ids["sam"]
+	g.do("alice", func(v *Vault) {
+		if _, err := v.ReplaceKey("sam", NewKey{PublicKey: laptop.PublicKey(), Compromised: true}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	thief.forge(fold.KindSecretSet, fold.SecretValue{Secret: bank, Value: fv}, fold.MemberID{}, nil, nil, blobs)
+	thief.forge(fold.KindSecretSet, fold.SecretValue{Secret: bank, Value: fv2}, fold.MemberID{}, nil, before, blobs2)
+	mallory := g.member("mallory", Classic)
+	thief.forge(fold.KindRekeyRequest, fold.RekeyRequest{Age: mallory.Recipient(), Sign: mallory.SigningKey()}, fold.MemberID{}, nil, nil, nil)
+	v := g.mustWarnRefused("carol", "signature does not match its author's key", "signed with its author's old key, concurrently with its replacement")
+	if got := reveal(t, v, "bank"); got != "bank-pin" {
+		t.Fatalf("bank = %q", got)
+	}
+	if krs, _ := v.KeyRequests(); len(krs) != 0 {
+		t.Fatalf("pending = %+v", krs)
+	}
+	s, _ := v.Get("bank")
+	if s.RotateNow == nil || !strings.Contains(s.RotateNow.Text, "sam's old key was reported lost or stolen") {
+		t.Fatalf("bank is not to rotate: %+v", s.RotateNow)
+	}
+	v.Close()
+	// sam's new laptop opens it; the thief's key is told it was replaced.
+	g.do("sam", func(*Vault) {})
+	_, err := Open(g.path, Options{Identity: thief.id, Clock: g.clock, StateDir: t.TempDir()})
+	mustIs(t, err, ErrKeyReplaced)
 }

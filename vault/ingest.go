@@ -493,8 +493,15 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 	}
 	live := map[oplog.Hash]bool{}
 	for _, s := range r.Secrets {
-		for _, ver := range s.Versions {
-			live[ver.Blob] = true
+		for h := range liveBlobs(s) {
+			live[h] = true
+		}
+	}
+	// A seed an earlier version dropped as unused (it did not count
+	// them) comes back with the next copy that has it.
+	for h := range live {
+		if err := ix.b(bDead).Delete(h[:]); err != nil {
+			return nil, err
 		}
 	}
 	var dead [][]byte
@@ -595,7 +602,9 @@ func (v *Vault) noteMe(ix *index) error {
 		}
 	}
 	if v.me.IsZero() {
-		for _, g := range a.Grants {
+		// A grant to a replaced key names its member too: opening with
+		// it then says the key was replaced (checkMembership).
+		for _, g := range slices.Concat(a.Grants, a.Retired) {
 			if v.openedGrants[g.Blob] {
 				v.me = g.To
 				break
@@ -619,7 +628,14 @@ func (v *Vault) noteMe(ix *index) error {
 	if m == nil {
 		return nil
 	}
-	r, err := recipient(m.Age)
+	// Sealed to this identity's own key when it says what it is: a
+	// member whose key was replaced still opens this machine's copy
+	// with the old one, to be told so.
+	to := m.Age
+	if rec, ok := recipientOf(v.identity); ok {
+		to = rec
+	}
+	r, err := recipient(to)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,12 @@ type Member struct {
 	LastActive  time.Time `json:"last_active"`
 	// You is true for the member whose key opened the vault.
 	You bool `json:"you"`
+	// KeyRequest is the member's pending request for a new key, if any:
+	// an admin approves it with 'vault member rekey NAME'.
+	KeyRequest *KeyRequest `json:"key_request,omitempty"`
+	// KeyReplaced is when the member's key was last replaced (zero:
+	// never).
+	KeyReplaced time.Time `json:"key_replaced,omitzero"`
 }
 
 // RecoveryKey is an organisation key kept offline that every secret is
@@ -57,10 +63,15 @@ func (r *reader) memberView(m *fold.Member) Member {
 		groups = []string{}
 	}
 	k := MemberKey{Age: m.Age, Sign: m.Sign, Kind: kindOf(m.Age)}
-	return Member{
+	out := Member{
 		Name: m.Name, PublicKey: k.String(), Fingerprint: k.Fingerprint(), Groups: groups, Admin: m.Admin,
 		Added: m.Added.At, AddedBy: r.nameOf(m.Added.By), LastActive: m.LastActive, You: m.ID == r.v.me && !m.Recovery,
+		KeyRequest: r.keyRequest(m),
 	}
+	if m.Rekeyed != nil {
+		out.KeyReplaced = m.Rekeyed.At
+	}
+	return out
 }
 
 // me returns the acting member (or recovery key).

@@ -531,7 +531,7 @@ func entryFor(a *fold.Auth, s *fold.Secret) *dueEntry {
 	if s.NeedsReencrypt(a) {
 		e.Flags |= dueWaiting
 	}
-	for _, id := range s.CurrentVersion().Readers {
+	for _, id := range s.CurrentVersion().Readable() {
 		if m := a.Member(id); m != nil {
 			e.Readers = append(e.Readers, m.Num)
 		}
@@ -663,23 +663,33 @@ func (ix *index) markDead(old, s *fold.Secret) error {
 	if old == nil {
 		return nil
 	}
-	live := map[oplog.Hash]bool{}
-	for _, v := range s.Versions {
-		live[v.Blob] = true
-	}
-	for _, v := range old.Versions {
-		if !live[v.Blob] {
-			if err := ix.b(bDead).Put(v.Blob[:], []byte{1}); err != nil {
+	live := liveBlobs(s)
+	for h := range liveBlobs(old) {
+		if !live[h] {
+			if err := ix.b(bDead).Put(h[:], []byte{1}); err != nil {
 				return err
 			}
-			if ix.b(bBlobs).Get(v.Blob[:]) != nil {
-				if err := arrive(ix.tx, bBlobs, v.Blob[:], nil); err != nil {
+			if ix.b(bBlobs).Get(h[:]) != nil {
+				if err := arrive(ix.tx, bBlobs, h[:], nil); err != nil {
 					return err
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// liveBlobs returns the blobs a secret uses: the age files of its
+// versions' values and of their two-factor seeds.
+func liveBlobs(s *fold.Secret) map[oplog.Hash]bool {
+	out := make(map[oplog.Hash]bool, 2*len(s.Versions))
+	for _, v := range s.Versions {
+		out[v.Blob] = true
+		if !v.OTP.IsZero() {
+			out[v.OTP] = true
+		}
+	}
+	return out
 }
 
 // reset empties the index, before a fold from scratch.

@@ -118,13 +118,13 @@ func (r *reader) secretView(s *fold.Secret) Secret {
 	cur := s.CurrentVersion()
 	out := Secret{
 		Name: s.Name, Username: s.Username, URL: s.URL, Note: s.Note,
-		SharedWith: r.shareNames(s.Share), Readers: r.peopleNames(cur.Readers),
+		SharedWith: r.shareNames(s.Share), Readers: r.peopleNames(cur.Readable()),
 		CanRead: r.canRead(cur), Version: cur.N, Pending: !s.Pending.IsZero(), TOTP: !cur.OTP.IsZero(),
 		RotateEvery: s.RotateEvery, Rules: s.Rules, LastRotated: s.LastRotated,
 		Created: s.Created.At, CreatedBy: r.nameOf(s.Created.By),
 		Updated: s.Updated.At, UpdatedBy: r.nameOf(s.Updated.By),
 	}
-	if w := minusIDs(s.Wanted, cur.Readers); len(w) > 0 {
+	if w := minusIDs(s.Wanted, cur.Readable()); len(w) > 0 {
 		out.Waiting = r.names(w)
 	}
 	if len(s.RotateNow) > 0 {

@@ -117,6 +117,11 @@ type Vault struct {
 	notes    []string
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
+	// oldKey, when set, is the member's identity from before their keys
+	// were replaced: it opens what waits to be re-encrypted for the new
+	// one (ReencryptWithOldKey). unopened are the secrets it could not.
+	oldKey   age.Identity
+	unopened []string
 	// published counts the writes of the shared file after a change,
 	// freshWrites the shared files written anew, and remindersPatched the
 	// kept reminders brought up to date (for tests).
@@ -833,6 +838,9 @@ func (v *Vault) checkMembership() error {
 	if m == nil {
 		return errorf(ErrNotMember, "your key does not open %s", v.path)
 	}
+	if !v.keyIsMine(m) && m.Active() {
+		return v.keyReplaced(a, m)
+	}
 	if !m.Active() {
 		by := "an admin"
 		if r := a.Member(m.Removed.By); r != nil {
@@ -842,6 +850,38 @@ func (v *Vault) checkMembership() error {
 	}
 	v.recovery = m.Recovery
 	return nil
+}
+
+// keyIsMine reports whether m's age key is this identity's (when the
+// identity says what its key is).
+func (v *Vault) keyIsMine(m *fold.Member) bool {
+	rec, ok := recipientOf(v.identity)
+	return !ok || m.Age == rec
+}
+
+// recipientOf returns an identity's age public key, if it says.
+func recipientOf(id age.Identity) (string, bool) {
+	if r, ok := id.(interface{ Recipient() string }); ok {
+		return r.Recipient(), true
+	}
+	return "", false
+}
+
+// keyReplaced says that this identity's key is no longer m's.
+func (v *Vault) keyReplaced(a *fold.Auth, m *fold.Member) error {
+	if m.Rekeyed == nil {
+		return errorf(ErrKeyReplaced, "your key does not open %s: %s has another key in this vault; ask an admin to check your member key ('vault member list')", v.path, m.Name)
+	}
+	by := "an admin"
+	if b := a.Member(m.Rekeyed.By); b != nil {
+		by = b.Name
+		if b.ID == m.ID {
+			by = "you"
+		}
+	}
+	k := MemberKey{Age: m.Age, Sign: m.Sign, Kind: kindOf(m.Age)}
+	return errorf(ErrKeyReplaced, "your key was replaced by %s on %s (the new one has fingerprint %s); use your new identity: 'vault rekey --finish' if this machine made it with 'vault rekey', else point --identity or VAULT_IDENTITY at it",
+		by, m.Rekeyed.At.UTC().Format(time.DateOnly), k.Fingerprint())
 }
 
 // authState reads the folded authority state.

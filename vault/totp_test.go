@@ -397,3 +397,76 @@ func TestForgerySwapSeed(t *testing.T) {
 		t.Fatal("sam's seed was taken")
 	}
 }
+
+// TestSeedBlobsLiveAndDead: a seed's age file is kept while its version
+// uses it and dropped once superseded, as a value's is. Before, a fold
+// from scratch (a merge of copies that forked) dropped every seed as
+// unused, and a re-encryption left the superseded seed, readable by whom
+// it no longer was for, in the file.
+func TestSeedBlobsLiveAndDead(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob")
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "inbox", Share: []string{"bob"}}, NewValue([]byte("pw"))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.SetTOTP("inbox", NewValue([]byte("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	g.do("bob", func(*Vault) {})
+	// Copies that forked: alice adds on one, bob on the other.
+	fork := readFile(t, g.path)
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Add(NewSecret{Name: "a"}, NewValue([]byte("x"))); err != nil {
+			t.Fatal(err)
+		}
+	})
+	mine := readFile(t, g.path)
+	replaceFile(t, g.path, fork)
+	o := g.opts("bob")
+	o.StateDir = t.TempDir()
+	v, err := Open(g.path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Add(NewSecret{Name: "b", Share: []string{"alice"}}, NewValue([]byte("y"))); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	other := g.path + ".other"
+	replaceFile(t, other, readFile(t, g.path))
+	replaceFile(t, g.path, mine)
+	g.do("alice", func(v *Vault) {
+		if _, err := v.Merge(other); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.TOTP("inbox", 0); err != nil {
+			t.Fatalf("after a merge of forked copies: %v", err)
+		}
+	})
+	g.do("bob", func(v *Vault) {
+		if _, err := v.TOTP("inbox", 0); err != nil {
+			t.Fatalf("bob, after a merge of forked copies: %v", err)
+		}
+	})
+	// bob's removal re-encrypts the value and its seed without him: the
+	// seed he could read leaves the file.
+	g.do("alice", func(v *Vault) {
+		if _, err := v.RemoveMember("bob", false, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	db, err := bolt.Open(g.path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bBlobs)).ForEach(func(k, ct []byte) error {
+			if val, err := decryptValue(ct, g.ids["bob"], -1); err == nil && strings.HasPrefix(string(val.Bytes()), "otpauth") {
+				t.Error("the seed bob could read is still in the file after his removal")
+			}
+			return nil
+		})
+	})
+}

@@ -82,9 +82,10 @@ func (r *reader) blob(ver *fold.Version) ([]byte, error) {
 	return append([]byte(nil), ct...), nil
 }
 
-// canRead reports whether the acting key can decrypt a version.
+// canRead reports whether the acting key can decrypt a version: the
+// member is a reader, and not through a key they have since replaced.
 func (r *reader) canRead(ver *fold.Version) bool {
-	return ver != nil && slices.Contains(ver.Readers, r.v.me)
+	return ver != nil && ver.CanRead(r.v.me)
 }
 
 // decrypt returns the plaintext of a version the acting key can read.
@@ -148,14 +149,18 @@ func (h hintedIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 
 // reencryption is one value to decrypt and encrypt again for new readers.
 type reencryption struct {
-	secret  *fold.Secret
-	ver     *fold.Version
-	in      []byte
+	secret *fold.Secret
+	ver    *fold.Version
+	in     []byte
+	// old says the member's old identity decrypts it (Vault.oldKey).
+	old     bool
 	hint    int
 	rs      []age.Recipient
 	readers []fold.MemberID
-	out     []byte
-	err     error
+	// out is the new age file; nil for a job of the member's old key
+	// that it could not open.
+	out []byte
+	err error
 	// seed marks the job of a version's two-factor seed; it follows the
 	// job of the version's value.
 	seed bool
@@ -171,10 +176,18 @@ func (v *Vault) reencrypt(jobs []*reencryption, progress func(done, total int)) 
 	for range workers {
 		go func() {
 			for j := range work {
-				val, err := decryptValue(j.in, v.identity, j.hint)
+				id := v.identity
+				if j.old {
+					id = v.oldKey
+				}
+				val, err := decryptValue(j.in, id, j.hint)
 				if err == nil {
 					j.out, err = encryptValue(val, j.rs)
 					val.Wipe()
+				}
+				if errors.Is(err, ErrNotReader) && j.old {
+					// Not the key that was replaced: left for a reader.
+					err = nil
 				}
 				j.err = err
 				done <- j

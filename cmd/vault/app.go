@@ -46,9 +46,10 @@ type app struct {
 	// wait bounds the wait for another process changing the vault.
 	wait time.Duration
 	// open is the vault the command has open, if any: it is let go before
-	// every prompt (see beforePrompt).
-	open *vault.Vault
-	// identity is the identity loadIdentity unlocked: once per process.
+	// every prompt (see beforePrompt). identity is the identity
+	// loadIdentity unlocked (once per process), which the vault was opened
+	// with.
+	open     *vault.Vault
 	identity *vault.Identity
 }
 

@@ -193,6 +193,18 @@ func (a *app) writeReviewText(r vault.Review) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(r.KeyRequests) > 0 {
+		fmt.Fprintln(w)
+		tw = newTable(w)
+		fmt.Fprintln(tw, "NEW KEY ASKED FOR BY\tFINGERPRINT\tASKED ON")
+		for _, k := range r.KeyRequests {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Member, k.Fingerprint, day(k.At))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "Check each fingerprint with its member by phone or in person; an admin approves with 'vault member rekey NAME'.")
+	}
 	if len(r.Recovery) == 0 {
 		return nil
 	}
@@ -237,6 +249,12 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 	b.WriteString("\n## Members\n\n| Member | Groups | Admin | Added | Last active | Can read | Inactive |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range r.Members {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %d secrets | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), m.Reads, map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
+	}
+	if len(r.KeyRequests) > 0 {
+		b.WriteString("\n## New keys asked for\n\nEach is checked with its member by phone or in person before an admin approves it.\n\n| Member | Fingerprint | Asked on |\n|---|---|---|\n")
+		for _, k := range r.KeyRequests {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdCell(k.Member), k.Fingerprint, day(k.At))
+		}
 	}
 	if len(r.Recovery) > 0 {
 		b.WriteString("\n## Recovery keys\n\nKept offline by the group; every secret is also encrypted to them.\n\n| Key | Fingerprint | Added | Can read |\n|---|---|---|---|\n")

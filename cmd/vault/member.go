@@ -12,7 +12,7 @@ import (
 
 func (a *app) memberCommand() *cobra.Command {
 	return groupCommand("member", "Add, list, change and remove members (admins change; everyone lists)",
-		a.memberAddCommand(), a.memberListCommand(), a.memberEditCommand(), a.memberRmCommand())
+		a.memberAddCommand(), a.memberListCommand(), a.memberEditCommand(), a.memberRmCommand(), a.memberRekeyCommand())
 }
 
 func (a *app) memberAddCommand() *cobra.Command {
@@ -104,7 +104,11 @@ func (a *app) memberListCommand() *cobra.Command {
 					}
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, what, "-", r.Fingerprint, day(r.Added), r.AddedBy, "-")
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				a.noteKeyRequests(ms)
+				return nil
 			})
 		},
 	}
@@ -190,6 +194,15 @@ A member who is the only reader of a secret is not removed unless --force.`,
 	c.Flags().BoolVar(&force, "force", false, "remove even if they are the only reader of some secrets")
 	c.Flags().BoolVar(&asJSON, "json", false, "print what was done as JSON")
 	return c
+}
+
+// noteKeyRequests tells of the members' pending requests for a new key.
+func (a *app) noteKeyRequests(ms []vault.Member) {
+	for _, m := range ms {
+		if kr := m.KeyRequest; kr != nil {
+			a.note("%s asked for a new key on %s, fingerprint %s: check it with them by phone or in person, then an admin approves it: 'vault member rekey %s'", m.Name, day(kr.At), kr.Fingerprint, m.Name)
+		}
+	}
 }
 
 func orDash(s string) string {

@@ -124,6 +124,7 @@ func (a *app) commands() map[string]command {
 		"keygen": people(a.keygenCommand), "pubkey": people(a.pubkeyCommand), "init": people(a.initCommand),
 		"join":   people(a.joinCommand),
 		"member": people(a.memberCommand), "agent": people(a.agentCommand), "lock": people(a.lockCommand),
+		"rekey": people(a.rekeyCommand),
 		"merge": other(a.mergeCommand), "sync": other(a.syncCommand), "merge-driver": other(a.mergeDriverCommand),
 		"forget":  other(a.forgetCommand),
 		"compact": other(a.compactCommand), "backup": other(a.backupCommand), "destroy": other(a.destroyCommand),

@@ -166,6 +166,7 @@ func (a *app) openVault() (*vault.Vault, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.identity = id
 	a.reportIncoming(v.Incoming())
 	a.sayWarnings(v)
 	if w, ok := v.Welcome(); ok && !a.quiet {

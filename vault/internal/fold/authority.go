@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,6 +76,36 @@ func (f *folder) authorize(op *Op, pos int, past, seq *Auth) string {
 			return "it would leave the vault without an admin"
 		}
 		return f.checkNewEpoch(op, p.Epoch, p.Grants, seq, p.Member)
+	case *MemberRekey:
+		t := seq.Member(p.Member)
+		if t == nil || !t.Active() || t.Recovery {
+			return "there is no such member"
+		}
+		if err := checkAgeKey(p.Age, seq.Kind); err != nil {
+			return err.Error()
+		}
+		if t.Age == p.Age || bytes.Equal(t.Sign, p.Sign) {
+			return "that is the member's key already"
+		}
+		if seq.ByKey(p.Age, p.Sign) != nil {
+			return "that key already belongs to a member"
+		}
+		if !slices.ContainsFunc(p.Grants, func(g Grant) bool { return g.To == p.Member }) {
+			return "it gives the member's new key no vault keys"
+		}
+		if r := newEpochRule(op, p.Epoch, p.Grants, seq, MemberID{}); r != "" {
+			return r
+		}
+		// A member removed concurrently may be among the grants: a new
+		// key for someone must not fail for that. The chores of an admin
+		// issue another vault key when a removed member holds the current
+		// one.
+		for _, g := range p.Grants {
+			if seq.Member(g.To) == nil {
+				return "it gives keys to someone who is not a member"
+			}
+		}
+		return ""
 	case *Rekey:
 		return f.checkNewEpoch(op, p.Epoch, p.Grants, seq, MemberID{})
 	case *GrantKeys:
@@ -84,6 +115,16 @@ func (f *folder) authorize(op *Op, pos int, past, seq *Auth) string {
 }
 
 func (f *folder) checkNewEpoch(op *Op, e EpochID, grants []Grant, seq *Auth, removed MemberID) string {
+	if r := newEpochRule(op, e, grants, seq, removed); r != "" {
+		return r
+	}
+	return f.checkGrants(grants, seq, removed)
+}
+
+// newEpochRule checks that a change issues a vault key never issued before,
+// is not sealed with it, and grants it with every grant, never to the
+// member it removes.
+func newEpochRule(op *Op, e EpochID, grants []Grant, seq *Auth, removed MemberID) string {
 	if slices.ContainsFunc(seq.Epochs, func(x Epoch) bool { return x.ID == e }) {
 		return "that vault key was issued before"
 	}
@@ -98,7 +139,7 @@ func (f *folder) checkNewEpoch(op *Op, e EpochID, grants []Grant, seq *Auth, rem
 			return "a key grant lacks the new key"
 		}
 	}
-	return f.checkGrants(grants, seq, removed)
+	return ""
 }
 
 // checkGrants checks that grants go to active members (or to one being
@@ -113,14 +154,27 @@ func (f *folder) checkGrants(grants []Grant, seq *Auth, except MemberID) string 
 	return ""
 }
 
-// applyAuth changes the authority state. It never fails: an operation
-// that no longer fits (in a state rebuilt for another operation's past)
-// changes what it still can.
-func applyAuth(a *Auth, op *Op, gpos int64) {
+// applyAuth changes the authority state a with the operation at pos. It
+// never fails: an operation that no longer fits (in a state rebuilt for
+// another operation's past) changes what it still can.
+func (f *folder) applyAuth(a *Auth, pos int) {
+	op := f.in.Ops[pos]
+	applyAuth(a, op, f.globalPos(pos), func(id OpID) bool { return f.seenBy(id, pos) })
+}
+
+// applyAuth changes the authority state a with op, whose position is gpos;
+// seen reports whether op was made on top of an operation.
+func applyAuth(a *Auth, op *Op, gpos int64, seen func(OpID) bool) {
 	st := Stamp{At: op.Body.At, By: op.Body.Author, Op: op.ID}
 	addGrants := func(gs []Grant) {
 		for _, g := range gs {
 			g.Op = op.ID
+			if m := a.Member(g.To); m != nil && m.Rekeyed != nil && m.Rekeyed.Op != op.ID && !seen(m.Rekeyed.Op) {
+				// Made by someone who had not seen the member's new key:
+				// it is encrypted to an old one.
+				a.Retired = append(a.Retired, g)
+				continue
+			}
 			a.Grants = append(a.Grants, g)
 		}
 	}
@@ -169,6 +223,27 @@ func applyAuth(a *Auth, op *Op, gpos int64) {
 		}
 		addEpoch(p.Epoch)
 		addGrants(p.Grants)
+	case *MemberRekey:
+		grants := p.Grants
+		if t := a.Member(p.Member); t != nil && t.Active() {
+			// Everything granted so far went to the old key.
+			kept := a.Grants[:0]
+			for _, g := range a.Grants {
+				if g.To == t.ID {
+					a.Retired = append(a.Retired, g)
+				} else {
+					kept = append(kept, g)
+				}
+			}
+			a.Grants = kept
+			t.Age, t.Sign = p.Age, slices.Clone(p.Sign)
+			r := st
+			t.Rekeyed, t.Request = &r, nil
+		} else {
+			grants = slices.DeleteFunc(slices.Clone(grants), func(g Grant) bool { return g.To == p.Member })
+		}
+		addEpoch(p.Epoch)
+		addGrants(grants)
 	case *Rekey:
 		addEpoch(p.Epoch)
 		addGrants(p.Grants)
@@ -296,6 +371,8 @@ func (f *folder) authoritySideEffects(op *Op, pos int, ev *Event) {
 			f.afterChange(s, op, reason)
 		})
 		ev.Detail = fmt.Sprintf("%d secret%s to rotate", n, map[bool]string{true: "", false: "s"}[n == 1])
+	case *MemberRekey:
+		f.rekeySideEffects(op, p, ev)
 	case *Rekey:
 		ev.Summary = fmt.Sprintf("%s issued a new vault key", ev.Who)
 	case *GrantKeys:
@@ -331,6 +408,8 @@ func verb(kind string) string {
 		return "change members"
 	case KindMemberRemove:
 		return "remove members"
+	case KindMemberRekey:
+		return "replace a member's key"
 	case KindRekey:
 		return "issue a vault key"
 	case KindGrant:
@@ -339,4 +418,60 @@ func verb(kind string) string {
 		return "mark the access review done"
 	}
 	return "make that change"
+}
+
+// rekeySideEffects marks, in every secret, the member's stanzas as for a
+// replaced key (the versions wait to be re-encrypted for the new one) and,
+// when the old key was reported lost or stolen, every secret the member
+// could read as to rotate now.
+func (f *folder) rekeySideEffects(op *Op, p *MemberRekey, ev *Event) {
+	m := f.auth.Member(p.Member)
+	ev.Target = m.Name
+	ev.Summary = fmt.Sprintf("%s gave %s a new key", ev.Who, m.Name)
+	if op.Body.Author == m.ID {
+		ev.Summary = fmt.Sprintf("%s replaced their own key", ev.Who)
+	}
+	reason := fmt.Sprintf("%s's old key was reported lost or stolen on %s", m.Name, op.Body.At.UTC().Format("2006-01-02"))
+	if p.Compromised {
+		ev.Summary = fmt.Sprintf("%s replaced %s's key, reported lost or stolen", ev.Who, m.Name)
+	}
+	reads, rotate := 0, 0
+	f.eachSecret(func(s *Secret) {
+		if s.Purged != nil {
+			return
+		}
+		marked := false
+		for _, v := range s.Versions {
+			if slices.Contains(v.Readers, m.ID) && !slices.Contains(v.Rekeyed, m.ID) {
+				v.Rekeyed = append(v.Rekeyed, m.ID)
+				marked = true
+			}
+		}
+		could := false
+		for _, v := range []*Version{s.CurrentVersion(), s.PendingVersion()} {
+			could = could || (v != nil && slices.Contains(v.Readers, m.ID))
+		}
+		if could && s.Live() {
+			reads++
+		}
+		if p.Compromised && could {
+			// No member named: a new value set by someone who saw this
+			// clears it, though the member reads that value too.
+			f.addReason(s, op, reason, nil)
+			rotate++
+			marked = true
+		}
+		if marked {
+			f.afterChange(s, op, "")
+		}
+	})
+	var parts []string
+	if !p.Request.IsZero() {
+		parts = append(parts, "as they asked")
+	}
+	parts = append(parts, fmt.Sprintf("%d secret%s to re-encrypt for the new key", reads, map[bool]string{true: "", false: "s"}[reads == 1]))
+	if p.Compromised {
+		parts = append(parts, fmt.Sprintf("%d to rotate", rotate))
+	}
+	ev.Detail = strings.Join(parts, "; ")
 }

@@ -257,7 +257,8 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 		e.members(v.Readers)
 		e.stamp(v.Created)
 		e.optStamp(v.Aborted)
-		// One byte: bit 0 superseded, bit 1 a two-factor seed follows.
+		// One byte: bit 0 superseded, bit 1 a two-factor seed follows,
+		// bit 2 the readers of replaced keys follow.
 		flags := byte(0)
 		if v.Superseded {
 			flags |= 1
@@ -265,10 +266,16 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 		if !v.OTP.IsZero() {
 			flags |= 2
 		}
+		if len(v.Rekeyed) > 0 {
+			flags |= 4
+		}
 		e.b = append(e.b, flags)
 		if !v.OTP.IsZero() {
 			e.bytes(v.OTP[:])
 			e.op(v.OTPBy)
+		}
+		if len(v.Rekeyed) > 0 {
+			e.members(v.Rekeyed)
 		}
 	}
 	e.op(s.Current)
@@ -342,13 +349,18 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 		var fb [1]byte
 		d.raw(fb[:])
 		flags := fb[0]
-		if flags > 3 {
+		if flags > 7 {
 			d.fail()
 		}
 		v.Superseded = flags&1 != 0
 		if flags&2 != 0 {
 			d.raw(v.OTP[:])
 			v.OTPBy = d.op()
+		}
+		if flags&4 != 0 {
+			if v.Rekeyed = d.members(); len(v.Rekeyed) == 0 {
+				d.fail()
+			}
 		}
 		s.Versions = append(s.Versions, v)
 	}
@@ -453,10 +465,31 @@ func (a *Auth) MarshalBinary() ([]byte, error) {
 		e.strs(m.Groups)
 		e.bool(m.Admin)
 		e.int(m.AdminSince)
-		e.bool(m.Recovery)
+		// One byte: bit 0 recovery key, bit 1 a key replacement follows
+		// (after the fields below), bit 2 a key request follows.
+		flags := byte(0)
+		if m.Recovery {
+			flags |= 1
+		}
+		if m.Rekeyed != nil {
+			flags |= 2
+		}
+		if m.Request != nil {
+			flags |= 4
+		}
+		e.b = append(e.b, flags)
 		e.stamp(m.Added)
 		e.optStamp(m.Removed)
 		e.time(m.LastActive)
+		if m.Rekeyed != nil {
+			e.stamp(*m.Rekeyed)
+		}
+		if r := m.Request; r != nil {
+			e.str(r.Age)
+			e.uint(uint64(len(r.Sign)))
+			e.bytes(r.Sign)
+			e.stamp(r.Made)
+		}
 	}
 	e.bytes(a.Epoch[:])
 	e.uint(uint64(len(a.Epochs)))
@@ -464,8 +497,21 @@ func (a *Auth) MarshalBinary() ([]byte, error) {
 		e.bytes(ep.ID[:])
 		e.stamp(ep.Created)
 	}
-	e.uint(uint64(len(a.Grants)))
-	for _, g := range a.Grants {
+	e.grants(a.Grants)
+	e.optStamp(a.Reviewed)
+	e.int(a.Folded)
+	e.uint(uint64(a.NextNum))
+	// Last, and only when there are some: records written before keys
+	// could be replaced end above.
+	if len(a.Retired) > 0 {
+		e.grants(a.Retired)
+	}
+	return e.finish(authCodec), nil
+}
+
+func (e *enc) grants(gs []Grant) {
+	e.uint(uint64(len(gs)))
+	for _, g := range gs {
 		e.member(g.To)
 		e.bytes(g.Blob[:])
 		e.uint(uint64(len(g.Epochs)))
@@ -474,10 +520,27 @@ func (a *Auth) MarshalBinary() ([]byte, error) {
 		}
 		e.op(g.Op)
 	}
-	e.optStamp(a.Reviewed)
-	e.int(a.Folded)
-	e.uint(uint64(a.NextNum))
-	return e.finish(authCodec), nil
+}
+
+func (d *dec) grants() []Grant {
+	n := d.count(1 + 32 + 1 + 1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]Grant, n)
+	for i := range out {
+		g := &out[i]
+		g.To = d.member()
+		d.raw(g.Blob[:])
+		if k := d.count(len(EpochID{})); k > 0 {
+			g.Epochs = make([]EpochID, k)
+			for j := range g.Epochs {
+				d.raw(g.Epochs[j][:])
+			}
+		}
+		g.Op = d.op()
+	}
+	return out
 }
 
 // finish returns the record: the version byte, the numbered members and
@@ -547,10 +610,29 @@ func (a *Auth) UnmarshalBinary(b []byte) error {
 		m.Groups = d.strs()
 		m.Admin = d.bool()
 		m.AdminSince = d.int()
-		m.Recovery = d.bool()
+		var fb [1]byte
+		d.raw(fb[:])
+		flags := fb[0]
+		if flags > 7 {
+			d.fail()
+		}
+		m.Recovery = flags&1 != 0
 		m.Added = d.stamp()
 		m.Removed = d.optStamp()
 		m.LastActive = d.time()
+		if flags&2 != 0 {
+			st := d.stamp()
+			m.Rekeyed = &st
+		}
+		if flags&4 != 0 {
+			r := &KeyRequest{Age: d.str()}
+			if k := d.count(1); k > 0 {
+				r.Sign = make([]byte, k)
+				d.raw(r.Sign)
+			}
+			r.Made = d.stamp()
+			m.Request = r
+		}
 		a.Members[i] = m
 	}
 	d.raw(a.Epoch[:])
@@ -562,25 +644,15 @@ func (a *Auth) UnmarshalBinary(b []byte) error {
 		d.raw(a.Epochs[i].ID[:])
 		a.Epochs[i].Created = d.stamp()
 	}
-	n = d.count(1 + 32 + 1 + 1)
-	if n > 0 {
-		a.Grants = make([]Grant, n)
-	}
-	for i := range n {
-		g := &a.Grants[i]
-		g.To = d.member()
-		d.raw(g.Blob[:])
-		if k := d.count(len(EpochID{})); k > 0 {
-			g.Epochs = make([]EpochID, k)
-			for j := range g.Epochs {
-				d.raw(g.Epochs[j][:])
-			}
-		}
-		g.Op = d.op()
-	}
+	a.Grants = d.grants()
 	a.Reviewed = d.optStamp()
 	a.Folded = d.int()
 	a.NextNum = d.uint16()
+	if d.err == nil && len(d.b) > 0 {
+		if a.Retired = d.grants(); len(a.Retired) == 0 {
+			d.fail()
+		}
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return errCodec
 	}

@@ -1,12 +1,18 @@
 package fold
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // intent says in a sentence what an operation tried to do, for one that
 // was refused (an accepted one says what it did).
 func intent(kind, who, target string) string {
 	if target == "" {
 		target = "a secret"
+		if strings.HasPrefix(kind, "member.") {
+			target = "a member"
+		}
 	}
 	switch kind {
 	case KindCreate:
@@ -17,6 +23,10 @@ func intent(kind, who, target string) string {
 		return fmt.Sprintf("%s tried to change %s", who, target)
 	case KindMemberRemove:
 		return fmt.Sprintf("%s tried to remove %s", who, target)
+	case KindMemberRekey:
+		return fmt.Sprintf("%s tried to replace %s's key", who, target)
+	case KindRekeyRequest:
+		return who + " tried to ask for a new key"
 	case KindRekey:
 		return who + " tried to issue a new vault key"
 	case KindGrant:
@@ -64,6 +74,10 @@ func (f *folder) targetOf(op *Op) string {
 		return member(p.Member)
 	case *MemberRemove:
 		return member(p.Member)
+	case *MemberRekey:
+		return member(p.Member)
+	case *RekeyRequest:
+		return member(op.Body.Author)
 	case *SecretAdd:
 		return p.Name
 	}

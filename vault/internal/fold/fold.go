@@ -112,8 +112,12 @@ func Fold(in Input) *Result {
 type revocation struct {
 	pos            int
 	author, target MemberID
-	removal        bool // else a demotion
-	seniority      int64
+	removal        bool // else a demotion, or a key replacement
+	// rekey marks the replacement of a key reported lost or stolen: what
+	// the old key signed concurrently is void, as for a removal, but the
+	// member stays.
+	rekey     bool
+	seniority int64
 }
 
 type folder struct {
@@ -134,6 +138,8 @@ type folder struct {
 	// position, with why.
 	overruled map[int]string
 	fullAnc   map[int]oplog.Bits
+	// rounds counts the rounds the authority took to settle (for tests).
+	rounds int
 
 	secrets map[SecretID]*Secret
 	changed map[SecretID]bool
@@ -234,8 +240,12 @@ func (f *folder) resolveAuthority() {
 	var prevValid []bool
 	var prevEff []revocation
 	for round := 0; round < maxRounds; round++ {
-		valid, reasons, pasts := f.authorityRound()
-		eff, overruled := f.revocations(valid, pasts)
+		f.rounds = round + 1
+		valid, passed, reasons, pasts := f.authorityRound()
+		// Weighed among the revocations: those overruled last round
+		// too, or an overruled one would stand again the round after,
+		// and the verdict would depend on the round the loop stops at.
+		eff, overruled := f.revocations(passed, pasts)
 		f.validA, f.reasonA = valid, reasons
 		if slices.Equal(valid, prevValid) && slices.EqualFunc(eff, prevEff, func(a, b revocation) bool { return a == b }) {
 			break
@@ -253,12 +263,14 @@ const maxRounds = 64
 // authorityRound checks every authority operation in order against the
 // state of its causal past and the state it is applied to, given the
 // revocations found to stand in the previous round. It returns each one's
-// verdict and the state of its causal past.
-func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
+// verdict, whether it passed all but the weighing of revocations (see
+// revocations), and the state of its causal past.
+func (f *folder) authorityRound() (valid, passed []bool, reasons []string, pasts []*Auth) {
 	seq := f.base.Clone()
-	valid := make([]bool, len(f.authPos))
-	reasons := make([]string, len(f.authPos))
-	pasts := make([]*Auth, len(f.authPos))
+	valid = make([]bool, len(f.authPos))
+	passed = make([]bool, len(f.authPos))
+	reasons = make([]string, len(f.authPos))
+	pasts = make([]*Auth, len(f.authPos))
 	validBits := oplog.NewBits(len(f.authPos))
 	nValid := 0
 	cache := map[string]*Auth{}
@@ -270,9 +282,10 @@ func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
 		}
 		pasts[j] = past
 		reason := f.authorize(op, pos, past, seq)
-		if reason == "" && f.voided(pos, op.Body.Author, true) {
-			reason = "made concurrently with its author's removal or demotion"
+		if reason == "" {
+			reason = f.voided(pos, op.Body.Author, true)
 		}
+		passed[j] = reason == ""
 		if why, ok := f.overruled[pos]; ok && reason == "" {
 			reason = why
 		}
@@ -280,12 +293,12 @@ func (f *folder) authorityRound() ([]bool, []string, []*Auth) {
 			reasons[j] = reason
 			continue
 		}
-		applyAuth(seq, op, f.globalPos(pos))
+		f.applyAuth(seq, pos)
 		valid[j] = true
 		validBits.Set(j)
 		nValid++
 	}
-	return valid, reasons, pasts
+	return valid, passed, reasons, pasts
 }
 
 func (f *folder) globalPos(pos int) int64 { return f.base.Folded + int64(pos) }
@@ -311,38 +324,50 @@ func (f *folder) pastAuth(pos int, validBits oplog.Bits, nValid int, seq *Auth, 
 	a := f.base.Clone()
 	for j, p := range f.authPos {
 		if anc.Has(j) {
-			applyAuth(a, f.in.Ops[p], f.globalPos(p))
+			f.applyAuth(a, p)
 		}
 	}
 	cache[key] = a
 	return a
 }
 
-// voided reports whether an operation by author at pos was made
-// concurrently with a standing revocation of its author: a removal, or a
-// demotion when the operation needed admin rights.
-func (f *folder) voided(pos int, author MemberID, needsAdmin bool) bool {
+// voided says why an operation by author at pos is void, or "": it was
+// made concurrently with a standing revocation of its author: a removal,
+// the replacement of a key reported lost or stolen (then the operation
+// was signed with the old key), or a demotion when the operation needed
+// admin rights.
+func (f *folder) voided(pos int, author MemberID, needsAdmin bool) string {
 	for _, e := range f.effective {
-		if e.target == author && (e.removal || needsAdmin) && f.concurrent(e.pos, pos) {
-			return true
+		if e.target != author || !f.concurrent(e.pos, pos) {
+			continue
+		}
+		switch {
+		case e.rekey:
+			return "signed with its author's old key, concurrently with its replacement (the key was reported lost or stolen)"
+		case e.removal && !needsAdmin:
+			return "made concurrently with its author's removal"
+		case e.removal || needsAdmin:
+			return "made concurrently with its author's removal or demotion"
 		}
 	}
-	return false
+	return ""
 }
 
-// revocations returns the removals and demotions that stand, most senior
-// author first (seniority as it was when each was made): one is void if
+// revocations returns the removals, demotions and replacements of keys
+// reported lost or stolen that stand, among those that passed, most
+// senior author first (seniority as it was when each was made): one is
+// void if
 // its author was revoked by a standing revocation made concurrently with
 // it, if its target was concurrently making revocations that stand, or if
 // together with the standing revocations made concurrently with it, it
 // would leave no admin. Only concurrent revocations are weighed against
 // each other, so operations made later never change the verdict on
 // earlier ones.
-func (f *folder) revocations(valid []bool, pasts []*Auth) ([]revocation, map[int]string) {
+func (f *folder) revocations(passed []bool, pasts []*Auth) ([]revocation, map[int]string) {
 	var revs []revocation
 	pastOf := map[int]*Auth{}
 	for j, pos := range f.authPos {
-		if !valid[j] {
+		if !passed[j] {
 			continue
 		}
 		op := f.in.Ops[pos]
@@ -355,6 +380,11 @@ func (f *folder) revocations(valid []bool, pasts []*Auth) ([]revocation, map[int
 				continue
 			}
 			r.target = p.Member
+		case *MemberRekey:
+			if !p.Compromised {
+				continue
+			}
+			r.target, r.rekey = p.Member, true
 		default:
 			continue
 		}
@@ -404,12 +434,12 @@ func (f *folder) revocations(valid []bool, pasts []*Auth) ([]revocation, map[int
 // concurrently with it, would leave none of the admins of r's past.
 func (f *folder) leavesNoAdmin(r revocation, standing []revocation, past *Auth) bool {
 	t := past.Member(r.target)
-	if t == nil || !t.Admin || t.Recovery {
+	if r.rekey || t == nil || !t.Admin || t.Recovery {
 		return false
 	}
 	gone := map[MemberID]bool{r.target: true}
 	for _, e := range standing {
-		if m := past.Member(e.target); m != nil && m.Admin && f.concurrent(e.pos, r.pos) {
+		if m := past.Member(e.target); !e.rekey && m != nil && m.Admin && f.concurrent(e.pos, r.pos) {
 			gone[e.target] = true
 		}
 	}
@@ -433,7 +463,7 @@ func (f *folder) apply() {
 		ev := f.newEvent(op, pos)
 		if j, ok := f.authIdx[pos]; ok {
 			if f.validA[j] {
-				applyAuth(f.auth, op, f.globalPos(pos))
+				f.applyAuth(f.auth, pos)
 				f.authoritySideEffects(op, pos, &ev)
 				validBits.Set(j)
 				nValid++

@@ -2,6 +2,7 @@ package fold
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 )
@@ -16,6 +17,11 @@ func FuzzDecode(f *testing.F) {
 	edit, _ := Encode(KindMemberEdit, MemberEdit{Member: MemberID{1}})
 	f.Add(uint8(2), edit)
 	f.Add(uint8(9), []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 7})
+	rekey, _ := Encode(KindMemberRekey, MemberRekey{Member: MemberID{1}, Age: "age1x", Sign: make([]byte, 32), Compromised: true,
+		Grants: []Grant{{To: MemberID{1}, Blob: Hash{2}, Epochs: []EpochID{{3}}}}})
+	f.Add(uint8(slices.Index(kinds, KindMemberRekey)), rekey)
+	req, _ := Encode(KindRekeyRequest, RekeyRequest{Age: "age1x", Sign: make([]byte, 32)})
+	f.Add(uint8(slices.Index(kinds, KindRekeyRequest)), req)
 	f.Fuzz(func(t *testing.T, k uint8, raw []byte) {
 		kind := kinds[int(k)%len(kinds)]
 		p, err := Decode(kind, raw)
@@ -32,7 +38,7 @@ func FuzzDecode(f *testing.F) {
 // the same bytes.
 func FuzzSecretCodec(f *testing.F) {
 	s := &Secret{ID: SecretID{1}, Name: "airtable", Share: Share{Members: []MemberID{{2}}, Groups: []string{"intake"}},
-		Versions: []*Version{{Op: OpID{3}, N: 1, Blob: Hash{4}, Readers: []MemberID{{2}, {5}}, Aborted: &Stamp{By: MemberID{2}}}},
+		Versions: []*Version{{Op: OpID{3}, N: 1, Blob: Hash{4}, Readers: []MemberID{{2}, {5}}, Rekeyed: []MemberID{{5}}, Aborted: &Stamp{By: MemberID{2}}}},
 		Current:  OpID{3}, RotateNow: []Reason{{Text: "x", Who: []MemberID{{5}}}}, Wanted: []MemberID{{2}}}
 	good, _ := s.MarshalBinary()
 	f.Add(good)
@@ -92,9 +98,13 @@ func FuzzAuthCodec(f *testing.F) {
 				Added: Stamp{At: at, By: MemberID{2}, Op: OpID{1}}, LastActive: at},
 			{ID: MemberID{3}, Num: 2, Name: "kim", Age: "age1abc", Recovery: true, Added: Stamp{At: at, By: MemberID{2}, Op: OpID{4}},
 				Removed: &Stamp{At: at.Add(time.Hour), By: MemberID{2}, Op: OpID{5}}},
+			{ID: MemberID{4}, Num: 3, Name: "sam", Age: "age1new", Sign: []byte{7, 7}, Added: Stamp{At: at, By: MemberID{2}, Op: OpID{4}},
+				Rekeyed: &Stamp{At: at, By: MemberID{2}, Op: OpID{8}},
+				Request: &KeyRequest{Age: "age1newer", Sign: []byte{6, 6}, Made: Stamp{At: at, By: MemberID{4}, Op: OpID{9}}}},
 		},
 		Epoch: EpochID{7}, Epochs: []Epoch{{ID: EpochID{6}, Created: Stamp{At: at}}, {ID: EpochID{7}, Created: Stamp{At: at, By: MemberID{2}, Op: OpID{5}}}},
 		Grants:   []Grant{{To: MemberID{2}, Blob: Hash{8}, Epochs: []EpochID{{6}, {7}}, Op: OpID{5}}},
+		Retired:  []Grant{{To: MemberID{4}, Blob: Hash{9}, Epochs: []EpochID{{6}}, Op: OpID{4}}},
 		Reviewed: &Stamp{At: at, By: MemberID{2}, Op: OpID{6}}, Folded: 42, NextNum: 3}
 	good, _ := a.MarshalBinary()
 	var back Auth

@@ -22,6 +22,11 @@ const (
 	KindMemberAdd    = "member.add"
 	KindMemberEdit   = "member.edit"
 	KindMemberRemove = "member.remove"
+	// KindMemberRekey replaces a member's keys (an admin's change);
+	// KindRekeyRequest is a member's signed request for it. Not to be
+	// confused with KindRekey, a new vault key.
+	KindMemberRekey  = "member.rekey"
+	KindRekeyRequest = "member.rekey.request"
 	KindRekey        = "vault.rekey"
 	KindGrant        = "keys.grant"
 	KindReview       = "review.done"
@@ -47,7 +52,7 @@ const (
 // do what.
 func IsAuthority(kind string) bool {
 	switch kind {
-	case KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview:
+	case KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindMemberRekey, KindRekey, KindGrant, KindReview:
 		return true
 	}
 	return false
@@ -94,6 +99,35 @@ type MemberRemove struct {
 	Member MemberID `json:"member"`
 	Epoch  EpochID  `json:"epoch"`
 	Grants []Grant  `json:"grants"`
+}
+
+// MemberRekey replaces a member's keys, their age recipient and their
+// signing key, keeping who they are (ID, name, groups, what is shared with
+// them), and starts a new epoch: a new vault key granted to every member,
+// the member at their new key, so the old key reads nothing sealed from
+// then on. Values the member reads wait to be re-encrypted for the new key
+// (see Version.Rekeyed). Compromised says the old key was reported lost or
+// stolen: every secret the member could read is marked rotate-now, and what
+// the old key signed concurrently with this change is void. Request is the
+// member's own request this approves (zero when an admin replaced the key
+// without one).
+type MemberRekey struct {
+	Member      MemberID `json:"member"`
+	Age         string   `json:"age"`
+	Sign        []byte   `json:"sign"`
+	Compromised bool     `json:"compromised,omitempty"`
+	Request     OpID     `json:"request,omitempty"`
+	Epoch       EpochID  `json:"epoch"`
+	Grants      []Grant  `json:"grants"`
+}
+
+// RekeyRequest is a member's request, signed with their current key, that
+// an admin replace their keys with these (a new laptop: the new identity's
+// public keys). It changes nothing until an admin approves it with a
+// MemberRekey.
+type RekeyRequest struct {
+	Age  string `json:"age"`
+	Sign []byte `json:"sign"`
 }
 
 // Rekey starts a new epoch without removing anyone (after concurrent
@@ -342,6 +376,31 @@ func (p *MemberRemove) validate() error {
 	return validGrants(p.Grants)
 }
 
+func (p *MemberRekey) validate() error {
+	if p.Member.IsZero() || len(p.Grants) == 0 {
+		return errors.New("malformed key replacement")
+	}
+	if err := validNewKey(p.Age, p.Sign); err != nil {
+		return err
+	}
+	return validGrants(p.Grants)
+}
+
+func (p *RekeyRequest) validate() error { return validNewKey(p.Age, p.Sign) }
+
+// validNewKey checks the form of a replacement key; its kind is checked
+// against the vault's when the change is applied.
+func validNewKey(age string, sign []byte) error {
+	if age == "" || len(age) > maxAgeKey || len(sign) != ed25519.PublicKeySize {
+		return errors.New("malformed new key")
+	}
+	return nil
+}
+
+// maxAgeKey bounds an age recipient: a post-quantum one is about 2,000
+// characters.
+const maxAgeKey = 4096
+
 func (p *Rekey) validate() error     { return validGrants(p.Grants) }
 func (p *GrantKeys) validate() error { return validGrants(p.Grants) }
 func (p *Empty) validate() error     { return nil }
@@ -482,6 +541,8 @@ func BlobsOf(p any) (values, grants []Hash) {
 	case *MemberAdd:
 		addGrants([]Grant{p.Grant})
 	case *MemberRemove:
+		addGrants(p.Grants)
+	case *MemberRekey:
 		addGrants(p.Grants)
 	case *Rekey:
 		addGrants(p.Grants)

@@ -59,12 +59,18 @@ type sim struct {
 	groups []string
 	// acked are the operations each copy has seen (every one, forever).
 	acked []map[OpID]bool
+	// keys are the actors by signing key: a member whose keys were
+	// replaced signs with the keys their copy's state has for them.
+	keys map[string]*actor
 }
 
 func newSim(t testing.TB, seed uint64, nCopies int) *sim {
 	names := []string{"alex", "ben", "cleo", "dee", "eli", "fay"}
 	w, g := newWorld(t, names[0], names[1:]...)
-	s := &sim{w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), names: names, groups: []string{"intake", "cash"}}
+	s := &sim{w: w, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), names: names, groups: []string{"intake", "cash"}, keys: map[string]*actor{}}
+	for _, a := range w.actors {
+		s.keys[string(a.SigningKey())] = a
+	}
 	for range nCopies {
 		s.copies = append(s.copies, map[OpID]*oplog.Op{g: w.ops[g]})
 		s.acked = append(s.acked, map[OpID]bool{g: true})
@@ -99,7 +105,7 @@ func (s *sim) step(c int) {
 		}
 	}
 	me := active[s.rng.IntN(len(active))]
-	a := s.actorFor(me.ID)
+	a := s.actorFor(me)
 	parents := heads(s.copies[c])
 	var secrets []*Secret
 	for _, id := range slices.SortedFunc(maps.Keys(st.Secrets), func(a, b SecretID) int { return bytes.Compare(a[:], b[:]) }) {
@@ -120,8 +126,33 @@ func (s *sim) step(c int) {
 		}
 		return Value{Blob: blob(), Readers: readers}
 	}
+	newKeys := func(m *Member) *actor {
+		n := newActor(s.w.t, m.Name)
+		n.id = m.ID
+		s.keys[string(n.SigningKey())] = n
+		return n
+	}
 	var id OpID
-	switch k := s.rng.IntN(14); {
+	switch k := s.rng.IntN(16); {
+	case k == 14 && (me.Admin || s.rng.IntN(4) == 0):
+		// A new key for someone: the one they asked for, or one given
+		// by hand, now and then reported lost or stolen.
+		t := active[s.rng.IntN(len(active))]
+		p := MemberRekey{Member: t.ID, Compromised: s.rng.IntN(3) == 0}
+		if r := t.Request; r != nil && s.rng.IntN(2) == 0 {
+			p.Age, p.Sign, p.Request = r.Age, r.Sign, r.Made.Op
+		} else {
+			n := newKeys(t)
+			p.Age, p.Sign = n.age, n.SigningKey()
+		}
+		p.Epoch, _ = newEpoch()
+		for _, m := range active {
+			p.Grants = append(p.Grants, Grant{To: m.ID, Blob: blob(), Epochs: []EpochID{p.Epoch}})
+		}
+		id = s.w.sign(a, parents, KindMemberRekey, p)
+	case k == 15:
+		n := newKeys(me)
+		id = s.w.sign(a, parents, KindRekeyRequest, RekeyRequest{Age: n.age, Sign: n.SigningKey()})
 	case k == 0 && (me.Admin || s.rng.IntN(4) == 0):
 		var out []string
 		for _, n := range s.names {
@@ -210,11 +241,10 @@ func (s *sim) step(c int) {
 	s.acked[c][id] = true
 }
 
-func (s *sim) actorFor(id MemberID) *actor {
-	for _, a := range s.w.actors {
-		if a.id == id {
-			return a
-		}
+// actorFor returns the actor who signs as m: the one with m's keys.
+func (s *sim) actorFor(m *Member) *actor {
+	if a, ok := s.keys[string(m.Sign)]; ok {
+		return a
 	}
 	panic("no actor")
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // TestAuthorityRules checks, one rule each, who may make which change.
@@ -163,6 +165,38 @@ func TestMutualRemoval(t *testing.T) {
 	s2 := w2.fold()
 	mustAccept(t, s2, b3)
 	mustReject(t, s2, c1)
+}
+
+// TestOverruledSettles: a revocation overruled by a more senior admin's
+// stays overruled from one round of the authority's resolution to the
+// next. It used to stand again the round after, so the verdict depended
+// on which round the resolution stopped at: a fold in two steps (the
+// incremental fold of every command) could differ from a fold from the
+// start.
+func TestOverruledSettles(t *testing.T) {
+	// alex, the senior admin, removes kim while ben removes alex: ben's
+	// removal is overruled (its target was changing membership at the
+	// same time) without being void for any other reason.
+	w, g := newWorld(t, "alex", "ben", "kim")
+	a1 := w.addMember("alex", g, "ben", true)
+	a2 := w.addMember("alex", a1, "kim", false)
+	w.remove("alex", []OpID{a2}, "kim")
+	benRemovesAlex := w.remove("ben", []OpID{a2}, "alex")
+	mustReject(t, w.fold(), benRemovesAlex)
+	parents := map[OpID][]OpID{}
+	for id, op := range w.ops {
+		parents[id] = op.Body.Parents
+	}
+	gr := oplog.Order(parents, nil)
+	in := make([]*Op, len(gr.Order))
+	for i, id := range gr.Order {
+		in[i] = NewOp(w.ops[id])
+	}
+	f := newFolder(Input{Ops: in, Graph: gr})
+	f.resolveAuthority()
+	if f.rounds > 3 {
+		t.Fatalf("the authority took %d rounds to settle", f.rounds)
+	}
 }
 
 // TestConcurrentDemotion: an admin's changes concurrent with their

@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,8 +19,8 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 		return r
 	}
 	author := op.Body.Author
-	if f.voided(pos, author, false) {
-		return "made concurrently with its author's removal"
+	if why := f.voided(pos, author, false); why != "" {
+		return why
 	}
 	if m := f.auth.Member(author); m == nil || !m.Active() {
 		return "its author had been removed"
@@ -28,6 +29,9 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 	if _, ok := op.Payload.(*Empty); ok {
 		ev.Summary = fmt.Sprintf("%s used the vault", ev.Who)
 		return ""
+	}
+	if p, ok := op.Payload.(*RekeyRequest); ok {
+		return f.requestKey(p, past, st, ev)
 	}
 	if p, ok := op.Payload.(*SecretAdd); ok {
 		return f.addSecret(op, pos, p, st, ev)
@@ -62,7 +66,9 @@ func (f *folder) applyOther(op *Op, pos int, past *Auth, ev *Event) string {
 			return "only the secret's readers can set its value, and its author is not one"
 		}
 	}
-	if viaAdmin && f.voided(pos, author, true) {
+	// Only a demotion is left to void it: a removal or a key replacement
+	// did above.
+	if viaAdmin && f.voided(pos, author, true) != "" {
 		return "made concurrently with its author's demotion"
 	}
 	var reject string
@@ -149,10 +155,12 @@ func (f *folder) addSecret(op *Op, pos int, p *SecretAdd, st Stamp, ev *Event) s
 	if every.IsZero() {
 		every = rotation.DefaultPeriod()
 	}
+	first := &Version{Op: op.ID, N: 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Rekeyed: f.staleReaders(p.Value.Readers, pos),
+		Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}
 	s := &Secret{
 		ID: p.Secret, Name: name, Username: p.Username, URL: p.URL, Note: p.Note,
 		Share:    Share{Members: f.activeOnly(p.Share.Members), Groups: slices.Clone(p.Share.Groups)},
-		Versions: []*Version{{Op: op.ID, N: 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}},
+		Versions: []*Version{first},
 		Current:  op.ID, CurrentSince: op.ID, RotateEvery: every, Rules: p.Rules, LastRotated: last.UTC(),
 		Created: st, Updated: st,
 	}
@@ -305,7 +313,8 @@ func (f *folder) newValue(s *Secret, p *SecretValue, op *Op, pos int, st Stamp, 
 	for _, v := range s.Versions {
 		n = max(n, v.N)
 	}
-	v := &Version{Op: op.ID, N: n + 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}
+	v := &Version{Op: op.ID, N: n + 1, Blob: p.Value.Blob, Readers: slices.Clone(p.Value.Readers), Rekeyed: f.staleReaders(p.Value.Readers, pos),
+		Created: st, OTP: p.OTP, OTPBy: otpBy(p.OTP, op.ID)}
 	s.Versions = append(s.Versions, v)
 	s.Updated = st
 	day := op.Body.At.UTC().Format("2006-01-02")
@@ -456,6 +465,7 @@ func (f *folder) reencrypt(s *Secret, items []Reencrypt, otps []Hash, op *Op, po
 	for i, it := range items {
 		v := s.Version(it.Version)
 		v.Blob, v.Readers = it.Value.Blob, slices.Clone(it.Value.Readers)
+		v.Rekeyed = f.staleReaders(it.Value.Readers, pos)
 		var otp Hash
 		if len(otps) > 0 {
 			otp = otps[i]
@@ -467,6 +477,46 @@ func (f *folder) reencrypt(s *Secret, items []Reencrypt, otps []Hash, op *Op, po
 	}
 	s.Updated = st
 	f.afterChange(s, op, "")
+	return ""
+}
+
+// staleReaders returns the readers of a value written by the operation at
+// pos whose keys were replaced by a change that operation had not seen:
+// their stanzas are for their old keys.
+func (f *folder) staleReaders(readers []MemberID, pos int) []MemberID {
+	var out []MemberID
+	for _, id := range readers {
+		if m := f.auth.Member(id); m != nil && m.Rekeyed != nil && !f.seenBy(m.Rekeyed.Op, pos) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// requestKey records a member's request for new keys. It must be signed
+// with the key the member has now: one made with a key replaced since
+// (concurrently) asks for nothing.
+func (f *folder) requestKey(p *RekeyRequest, past *Auth, st Stamp, ev *Event) string {
+	m := f.auth.Member(st.By)
+	ev.Target = m.Name
+	ev.Summary = fmt.Sprintf("%s asked for a new key", ev.Who)
+	switch {
+	case m.Recovery:
+		return "a recovery key cannot ask for a new key"
+	case !bytes.Equal(past.Member(st.By).Sign, m.Sign):
+		return "it is signed with a key that was replaced since"
+	case m.Age == p.Age || bytes.Equal(m.Sign, p.Sign):
+		return "that is the member's key already"
+	case f.auth.ByKey(p.Age, p.Sign) != nil:
+		return "that key already belongs to a member"
+	}
+	if err := checkAgeKey(p.Age, f.auth.Kind); err != nil {
+		return err.Error()
+	}
+	if m.Request != nil {
+		ev.Detail = "replaces their earlier request"
+	}
+	m.Request = &KeyRequest{Age: p.Age, Sign: slices.Clone(p.Sign), Made: st}
 	return ""
 }
 

@@ -67,9 +67,15 @@ type Auth struct {
 	// under; Epochs are all of them, in the order issued.
 	Epoch  EpochID `json:"epoch"`
 	Epochs []Epoch `json:"epochs"`
-	// Grants are every key grant ever made: an age file of vault keys
-	// encrypted to one member.
-	Grants   []Grant `json:"grants"`
+	// Grants are every key grant made to a member's current key: an age
+	// file of vault keys encrypted to one member.
+	Grants []Grant `json:"grants"`
+	// Retired are the grants made to keys their members have since
+	// replaced (MemberRekey): those made before the replacement, and those
+	// made by a change that had not seen it. They open for whoever holds
+	// the old key, so they say what an old key still reads; they count for
+	// no member.
+	Retired  []Grant `json:"retired,omitempty"`
 	Reviewed *Stamp  `json:"reviewed,omitempty"`
 	// Folded counts the operations folded so far, valid or not: the
 	// position the next one takes.
@@ -101,6 +107,19 @@ type Member struct {
 	Added      Stamp     `json:"added"`
 	Removed    *Stamp    `json:"removed,omitempty"`
 	LastActive time.Time `json:"last_active"`
+	// Rekeyed is the change that last replaced the member's keys; nil if
+	// they still have the keys they were added with.
+	Rekeyed *Stamp `json:"rekeyed,omitempty"`
+	// Request is the member's pending request for new keys, if any.
+	Request *KeyRequest `json:"request,omitempty"`
+}
+
+// KeyRequest is a member's pending request, signed with their key of the
+// time, that an admin replace their keys with these.
+type KeyRequest struct {
+	Age  string `json:"age"`
+	Sign []byte `json:"sign"`
+	Made Stamp  `json:"made"`
 }
 
 // Active reports whether the member has not been removed.
@@ -127,10 +146,20 @@ func (a *Auth) Clone() *Auth {
 	for i, m := range a.Members {
 		mm := *m
 		mm.Groups = slices.Clone(m.Groups)
+		if m.Rekeyed != nil {
+			r := *m.Rekeyed
+			mm.Rekeyed = &r
+		}
+		if m.Request != nil {
+			r := *m.Request
+			r.Sign = slices.Clone(m.Request.Sign)
+			mm.Request = &r
+		}
 		c.Members[i] = &mm
 	}
 	c.Epochs = slices.Clone(a.Epochs)
 	c.Grants = slices.Clone(a.Grants)
+	c.Retired = slices.Clone(a.Retired)
 	if a.Reviewed != nil {
 		r := *a.Reviewed
 		c.Reviewed = &r
@@ -225,6 +254,18 @@ func (a *Auth) HasEpoch(id MemberID, e EpochID) bool {
 	return false
 }
 
+// RetiredHolders returns the members whose replaced keys were granted the
+// key of epoch e.
+func (a *Auth) RetiredHolders(e EpochID) []MemberID {
+	var out []MemberID
+	for _, g := range a.Retired {
+		if slices.Contains(g.Epochs, e) && !slices.Contains(out, g.To) {
+			out = append(out, g.To)
+		}
+	}
+	return out
+}
+
 // Share is who a secret is meant to be shared with: members by ID and
 // groups by name. It is resolved to members whenever it is read.
 type Share struct {
@@ -298,6 +339,10 @@ type Version struct {
 	// Readers are the age file's recipients in stanza order: members,
 	// then recovery keys.
 	Readers []MemberID `json:"readers"`
+	// Rekeyed are the readers whose stanza is for a key they have since
+	// replaced (MemberRekey): they read the version only with that old
+	// key, until it is re-encrypted.
+	Rekeyed []MemberID `json:"rekeyed,omitempty"`
 	Created Stamp      `json:"created"`
 	// Aborted is set on a pending value that was dropped; Superseded on
 	// one that a concurrent rotation replaced. Both stay in history in
@@ -357,6 +402,7 @@ func (s *Secret) Clone() *Secret {
 	for i, v := range s.Versions {
 		vv := *v
 		vv.Readers = slices.Clone(v.Readers)
+		vv.Rekeyed = slices.Clone(v.Rekeyed)
 		c.Versions[i] = &vv
 	}
 	c.RotateNow = slices.Clone(s.RotateNow)
@@ -374,7 +420,9 @@ func (s *Secret) NeedsReencrypt(a *Auth) bool {
 		return false
 	}
 	for _, v := range []*Version{s.CurrentVersion(), s.PendingVersion()} {
-		if v != nil && !sameMembers(people(a, v.Readers), s.Wanted) {
+		// A stanza for a replaced key is one too many, even when its
+		// member should still read: their new key should.
+		if v != nil && (len(v.Rekeyed) > 0 || !sameMembers(v.People(a), s.Wanted)) {
 			return true
 		}
 	}
@@ -392,9 +440,24 @@ func people(a *Auth, ids []MemberID) []MemberID {
 	return out
 }
 
-// People returns the readers of a version that are members, not recovery
-// keys.
-func (v *Version) People(a *Auth) []MemberID { return people(a, v.Readers) }
+// People returns the members (not recovery keys) whose current key reads
+// the version: its readers but those whose stanza is for a key they have
+// since replaced.
+func (v *Version) People(a *Auth) []MemberID { return people(a, v.Readable()) }
+
+// Readable returns the readers (members and recovery keys) whose current
+// key reads the version, in stanza order.
+func (v *Version) Readable() []MemberID {
+	if len(v.Rekeyed) == 0 {
+		return v.Readers
+	}
+	return minus(v.Readers, v.Rekeyed)
+}
+
+// CanRead reports whether member id's current key reads the version.
+func (v *Version) CanRead(id MemberID) bool {
+	return slices.Contains(v.Readers, id) && !slices.Contains(v.Rekeyed, id)
+}
 
 // PeopleOf returns the members (not recovery keys) among ids.
 func PeopleOf(a *Auth, ids []MemberID) []MemberID { return people(a, ids) }

@@ -229,6 +229,10 @@ func payloadType(kind string) (reflect.Type, bool) {
 		p = MemberEdit{}
 	case KindMemberRemove:
 		p = MemberRemove{}
+	case KindMemberRekey:
+		p = MemberRekey{}
+	case KindRekeyRequest:
+		p = RekeyRequest{}
 	case KindRekey:
 		p = Rekey{}
 	case KindGrant:

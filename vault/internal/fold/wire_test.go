@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-var allKinds = []string{KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindRekey, KindGrant, KindReview, KindActive,
+var allKinds = []string{KindCreate, KindMemberAdd, KindMemberEdit, KindMemberRemove, KindMemberRekey, KindRekeyRequest, KindRekey, KindGrant, KindReview, KindActive,
 	KindSecretAdd, KindSecretEdit, KindSecretShare, KindSecretSet, KindRotate, KindConfirm, KindAbort, KindTrash, KindRestore, KindPurge, KindReencrypt, KindTOTP}
 
 // fill sets every exported field reachable from v to a random value, with
