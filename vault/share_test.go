@@ -320,3 +320,73 @@ func TestSignaturesCheckedOnce(t *testing.T) {
 		t.Fatalf("a = %q", got)
 	}
 }
+
+// Two admins remove two members at once, on copies that forked: both
+// removals stand on every copy, and the vault key a removed member was
+// given by the other removal is replaced by an admin's next change.
+func TestTwoRemovalsAtOnce(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "ben", "sam", "kim")
+	g.do("alice", func(v *Vault) {
+		if _, err := v.EditMember("ben", MemberEdit{Admin: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	g.do("ben", func(*Vault) {})
+	fork := readFile(t, g.path)
+	g.do("alice", func(v *Vault) {
+		if _, err := v.RemoveMember("sam", false, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	alices := readFile(t, g.path)
+	// ben works on the copy from before, and removes kim.
+	replaceFile(t, g.path, fork)
+	benOpts := g.opts("ben")
+	benOpts.StateDir = t.TempDir()
+	v, err := Open(g.path, benOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.RemoveMember("kim", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	bens := g.path + ".ben"
+	replaceFile(t, bens, readFile(t, g.path))
+	replaceFile(t, g.path, alices)
+	g.do("alice", func(v *Vault) {
+		rep, err := v.Merge(bens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range v.Warnings() {
+			if strings.Contains(w, "refused") {
+				t.Fatalf("warning: %s", w)
+			}
+		}
+		if len(rep.Changes) == 0 {
+			t.Fatal("nothing merged")
+		}
+		a, _ := v.authState()
+		for _, name := range []string{"sam", "kim"} {
+			if m := a.Member(g.memberIDOf(v, name)); m == nil || m.Active() {
+				t.Fatalf("%s is still a member", name)
+			}
+		}
+		// alice's next change (here, her chores) issues a vault key that
+		// neither removed member holds.
+		if _, err := v.Maintain(); err != nil {
+			t.Fatal(err)
+		}
+		a, _ = v.authState()
+		for _, name := range []string{"sam", "kim"} {
+			if a.HasEpoch(g.memberIDOf(v, name), a.Epoch) {
+				t.Fatalf("%s, removed, holds the current vault key", name)
+			}
+		}
+	})
+	for _, name := range []string{"sam", "kim"} {
+		_, err := Open(g.path, g.opts(name))
+		mustIs(t, err, ErrNotMember)
+	}
+}

@@ -58,7 +58,7 @@ func (f *folder) authorize(op *Op, pos int, past, seq *Auth) string {
 		if seq.ByKey(p.Member.Age, p.Member.Sign) != nil {
 			return "that key already belongs to a member"
 		}
-		return f.checkGrants([]Grant{p.Grant}, seq, p.Member.ID)
+		return f.checkGrants([]Grant{p.Grant}, seq, p.Member.ID, pos)
 	case *MemberEdit:
 		t := seq.Member(p.Member)
 		if t == nil || !t.Active() || t.Recovery {
@@ -75,7 +75,7 @@ func (f *folder) authorize(op *Op, pos int, past, seq *Auth) string {
 		if pt := past.Member(p.Member); pt != nil && pt.Admin && !pt.Recovery && past.Admins() <= 1 {
 			return "it would leave the vault without an admin"
 		}
-		return f.checkNewEpoch(op, p.Epoch, p.Grants, seq, p.Member)
+		return f.checkNewEpoch(op, pos, p.Epoch, p.Grants, seq, p.Member)
 	case *MemberRekey:
 		t := seq.Member(p.Member)
 		if t == nil || !t.Active() || t.Recovery {
@@ -107,18 +107,18 @@ func (f *folder) authorize(op *Op, pos int, past, seq *Auth) string {
 		}
 		return ""
 	case *Rekey:
-		return f.checkNewEpoch(op, p.Epoch, p.Grants, seq, MemberID{})
+		return f.checkNewEpoch(op, pos, p.Epoch, p.Grants, seq, MemberID{})
 	case *GrantKeys:
-		return f.checkGrants(p.Grants, seq, MemberID{})
+		return f.checkGrants(p.Grants, seq, MemberID{}, pos)
 	}
 	return ""
 }
 
-func (f *folder) checkNewEpoch(op *Op, e EpochID, grants []Grant, seq *Auth, removed MemberID) string {
+func (f *folder) checkNewEpoch(op *Op, pos int, e EpochID, grants []Grant, seq *Auth, removed MemberID) string {
 	if r := newEpochRule(op, e, grants, seq, removed); r != "" {
 		return r
 	}
-	return f.checkGrants(grants, seq, removed)
+	return f.checkGrants(grants, seq, removed, pos)
 }
 
 // newEpochRule checks that a change issues a vault key never issued before,
@@ -143,11 +143,20 @@ func newEpochRule(op *Op, e EpochID, grants []Grant, seq *Auth, removed MemberID
 }
 
 // checkGrants checks that grants go to active members (or to one being
-// added) and name only keys that exist (or the one being issued).
-func (f *folder) checkGrants(grants []Grant, seq *Auth, except MemberID) string {
+// added) and name only keys that exist (or the one being issued). A member
+// removed concurrently (by a change the operation at pos was not made on
+// top of) still counts: two admins who remove two members at once each
+// give their new vault key to the member the other removes, and both
+// removals must stand. The chores of an admin's next change issue another
+// vault key when a removed member holds the current one (rekeyIfNeeded).
+func (f *folder) checkGrants(grants []Grant, seq *Auth, except MemberID, pos int) string {
 	for _, g := range grants {
 		m := seq.Member(g.To)
-		if g.To != except && (m == nil || !m.Active()) {
+		switch {
+		case g.To == except:
+		case m == nil:
+			return "it gives keys to someone who is not a member"
+		case !m.Active() && f.seenBy(m.Removed.Op, pos):
 			return "it gives keys to someone who is not a member"
 		}
 	}
