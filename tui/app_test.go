@@ -280,9 +280,7 @@ func TestShowsWhatCameIn(t *testing.T) {
 	}
 	opts.Getenv = func(string) string { return "" }
 	first := newHarness(t, opts)
-	if first.m.state != stateReady {
-		t.Fatalf("demo did not open: %s", first.view())
-	}
+	first.mustOpen()
 	first.m.Close()
 	// alex adds lee; lee, on her own machine, adds a secret.
 	lee, err := vault.GenerateIdentity(vault.Classic)
