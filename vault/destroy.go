@@ -556,20 +556,7 @@ func overwrite(path string, info fs.FileInfo) error {
 // lockExclusive takes an exclusive flock on f, waiting up to timeout for
 // the processes that hold it.
 func lockExclusive(f *os.File, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return errLockTimeout
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return lockWaiting(f, syscall.LOCK_EX, timeout)
 }
 
 // waitGoneFile waits a little for the file at path to go (an agent's

@@ -1005,9 +1005,15 @@ var errLockTimeout = errors.New("lock timeout")
 // lockShared takes a shared flock on f, waiting up to timeout as bbolt
 // does for its own lock.
 func lockShared(f *os.File, timeout time.Duration) error {
+	return lockWaiting(f, syscall.LOCK_SH, timeout)
+}
+
+// lockWaiting takes a flock of kind how (LOCK_SH, LOCK_EX) on f, trying
+// every 50 ms for up to timeout.
+func lockWaiting(f *os.File, how int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
 		if err == nil {
 			return nil
 		}

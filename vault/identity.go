@@ -282,6 +282,23 @@ func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOpt
 // writeFileAtomic writes data to a new 0600 file beside path and moves it
 // into place, so a crash leaves either the old file or the new one. Without
 // replace, an existing file at path is never touched.
+// MoveFile renames src to dst, replacing dst; across file systems it
+// writes a copy beside dst (0600, synced, renamed into place) and then
+// removes src.
+func MoveFile(src, dst string) error {
+	if err := os.Rename(src, dst); err == nil {
+		return nil
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(dst, b, true); err != nil {
+		return err
+	}
+	return os.Remove(src)
+}
+
 func writeFileAtomic(path string, data []byte, replace bool) error {
 	return writeFile(path, data, replace)
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -323,7 +322,7 @@ func (a *app) swapIdentity(idPath, newPath string, old, newID *vault.Identity, m
 	if err != nil {
 		return err
 	}
-	if err := moveFile(newPath, idPath); err != nil {
+	if err := vault.MoveFile(newPath, idPath); err != nil {
 		return fmt.Errorf("the new key is yours in the vault, but the new identity could not replace %s (%v); use --identity %s", idPath, err, newPath)
 	}
 	// An agent holding the old key would answer for the identity file.
@@ -335,40 +334,4 @@ func (a *app) swapIdentity(idPath, newPath string, old, newID *vault.Identity, m
 		a.note("the old identity is kept as %s: it opens only history from before the new key; delete it when you no longer need that", kept)
 	}
 	return nil
-}
-
-// moveFile renames src to dst, replacing dst; across file systems it
-// copies and removes src.
-func moveFile(src, dst string) error {
-	if err := os.Rename(src, dst); err == nil {
-		return nil
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return err
-	}
-	return os.Remove(src)
 }

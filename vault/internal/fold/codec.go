@@ -302,17 +302,7 @@ func (s *Secret) MarshalBinary() ([]byte, error) {
 	e.optStamp(s.Deleted)
 	e.optStamp(s.Purged)
 	e.members(s.Wanted)
-	out := make([]byte, 0, 1+2+len(MemberID{})*len(e.memL)+2+32*len(e.opL)+len(e.b))
-	out = append(out, secretCodec)
-	out = binary.AppendUvarint(out, uint64(len(e.memL)))
-	for _, id := range e.memL {
-		out = append(out, id[:]...)
-	}
-	out = binary.AppendUvarint(out, uint64(len(e.opL)))
-	for _, id := range e.opL {
-		out = append(out, id[:]...)
-	}
-	return append(out, e.b...), nil
+	return e.finish(secretCodec), nil
 }
 
 // UnmarshalBinary decodes a secret encoded by MarshalBinary.
@@ -320,16 +310,9 @@ func (s *Secret) UnmarshalBinary(b []byte) error {
 	if len(b) < 1 || b[0] != secretCodec {
 		return errCodec
 	}
-	d := &dec{b: b[1:]}
+	d := &dec{b: b}
 	*s = Secret{}
-	d.memL = make([]MemberID, d.count(len(MemberID{})))
-	for i := range d.memL {
-		d.raw(d.memL[i][:])
-	}
-	d.opL = make([]OpID, d.count(32))
-	for i := range d.opL {
-		d.raw(d.opL[i][:])
-	}
+	d.start(secretCodec)
 	d.raw(s.ID[:])
 	s.Name = d.str()
 	s.Username = d.str()
