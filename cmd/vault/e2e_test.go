@@ -11,6 +11,23 @@ import (
 )
 
 // needTmux skips a test without tmux, except under CI, where it fails.
+// tmuxServer returns a function that runs tmux on a server of the
+// test's own (named after name and this process), killed when the test
+// ends.
+func tmuxServer(t *testing.T, name string) func(args ...string) string {
+	t.Helper()
+	socket := fmt.Sprintf("vault-%s-%d", name, os.Getpid())
+	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
+	return func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tmux %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+}
+
 func needTmux(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
@@ -55,19 +72,10 @@ func TestTUIEndToEnd(t *testing.T) {
 	cli("hunter2-original\n", "add", "intake/call-log", "--username", "callers", "--url", "https://calllog.example")
 	cli("other-value\n", "add", "airtable")
 
-	socket := fmt.Sprintf("vault-e2e-%d", os.Getpid())
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	tmux := tmuxServer(t, "e2e")
 	// The program runs with no VAULT_PASSPHRASE_FILE: it must ask.
 	shell := fmt.Sprintf("env -i %s %s; echo EXITED $?; sleep 60", strings.Join(env, " "), bin)
 	tmux("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", shell)
-	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
 
 	screen := func() string { return tmux("capture-pane", "-p", "-t", "e2e") }
 	waitFor := func(want string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,18 +40,9 @@ func TestPromptDoesNotBlock(t *testing.T) {
 	cli("", "init", "--me", "alex")
 	cli("one\n", "add", "first")
 
-	socket := fmt.Sprintf("vault-prompt-%d", os.Getpid())
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	tmux := tmuxServer(t, "prompt")
 	shell := fmt.Sprintf("env -i %s %s add waiting; echo EXITED $?; sleep 60", strings.Join(env, " "), bin)
 	tmux("new-session", "-d", "-s", "p", "-x", "100", "-y", "20", shell)
-	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
 	waitFor := func(want string) {
 		t.Helper()
 		deadline := time.Now().Add(20 * time.Second)

@@ -111,22 +111,13 @@ func TestReceiveAtTheTerminal(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	socket := fmt.Sprintf("vault-receive-%d", os.Getpid())
-	tmux := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
+	tmux := tmuxServer(t, "receive")
 	vault := fmt.Sprintf("env -i %s %s", strings.Join(kimEnv, " "), bin)
 	// Each step waits for Enter, so that the screen of one is read before
 	// the next writes to it.
 	shell := fmt.Sprintf("%[1]s receive %[2]s; echo EXITED-1 $?; read x; clear; %[1]s receive --print %[2]s; echo EXITED-2 $?; read x; clear; "+
 		"%[1]s receive --store pasted; echo EXITED-3 $?; sleep 60", vault, msgFile)
 	tmux("new-session", "-d", "-s", "r", "-x", "160", "-y", "30", shell)
-	t.Cleanup(func() { exec.Command("tmux", "-L", socket, "kill-server").Run() })
 	screen := func() string { return tmux("capture-pane", "-p", "-t", "r") }
 	waitFor := func(want string) string {
 		t.Helper()
