@@ -421,35 +421,13 @@ func TestReplaceKeyRefusals(t *testing.T) {
 // and issues a vault key the old one does not hold.
 func TestRekeyConcurrentRemoval(t *testing.T) {
 	g := newGroup(t, Classic, "alice", "ben", "sam", "kim")
-	g.do("alice", func(v *Vault) {
-		if _, err := v.EditMember("ben", MemberEdit{Admin: ptr(true)}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	g.do("ben", func(*Vault) {})
-	fork := readFile(t, g.path)
-	old := g.newKeyFor("sam")
-	g.do("alice", func(v *Vault) {
+	var old *Identity
+	removed := g.whileBenRemovesKim(func(v *Vault) {
+		old = g.newKeyFor("sam")
 		if _, err := v.ReplaceKey("sam", NewKey{PublicKey: g.ids["sam"].PublicKey()}); err != nil {
 			t.Fatal(err)
 		}
 	})
-	withKey := readFile(t, g.path)
-	// ben works on the copy from before, and removes kim.
-	replaceFile(t, g.path, fork)
-	benOpts := g.opts("ben")
-	benOpts.StateDir = t.TempDir()
-	v, err := Open(g.path, benOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.RemoveMember("kim", false, nil); err != nil {
-		t.Fatal(err)
-	}
-	v.Close()
-	removed := g.path + ".removed"
-	replaceFile(t, removed, readFile(t, g.path))
-	replaceFile(t, g.path, withKey)
 	g.do("alice", func(v *Vault) {
 		if _, err := v.Merge(removed); err != nil {
 			t.Fatal(err)
@@ -473,7 +451,7 @@ func TestRekeyConcurrentRemoval(t *testing.T) {
 			t.Fatalf("warnings = %q", v.Warnings())
 		}
 	})
-	_, err = g.openWith("sam", old)
+	_, err := g.openWith("sam", old)
 	mustIs(t, err, ErrKeyReplaced)
 }
 

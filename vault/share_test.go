@@ -326,34 +326,11 @@ func TestSignaturesCheckedOnce(t *testing.T) {
 // given by the other removal is replaced by an admin's next change.
 func TestTwoRemovalsAtOnce(t *testing.T) {
 	g := newGroup(t, Classic, "alice", "ben", "sam", "kim")
-	g.do("alice", func(v *Vault) {
-		if _, err := v.EditMember("ben", MemberEdit{Admin: ptr(true)}); err != nil {
-			t.Fatal(err)
-		}
-	})
-	g.do("ben", func(*Vault) {})
-	fork := readFile(t, g.path)
-	g.do("alice", func(v *Vault) {
+	bens := g.whileBenRemovesKim(func(v *Vault) {
 		if _, err := v.RemoveMember("sam", false, nil); err != nil {
 			t.Fatal(err)
 		}
 	})
-	alices := readFile(t, g.path)
-	// ben works on the copy from before, and removes kim.
-	replaceFile(t, g.path, fork)
-	benOpts := g.opts("ben")
-	benOpts.StateDir = t.TempDir()
-	v, err := Open(g.path, benOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := v.RemoveMember("kim", false, nil); err != nil {
-		t.Fatal(err)
-	}
-	v.Close()
-	bens := g.path + ".ben"
-	replaceFile(t, bens, readFile(t, g.path))
-	replaceFile(t, g.path, alices)
 	g.do("alice", func(v *Vault) {
 		rep, err := v.Merge(bens)
 		if err != nil {
@@ -389,4 +366,36 @@ func TestTwoRemovalsAtOnce(t *testing.T) {
 		_, err := Open(g.path, g.opts(name))
 		mustIs(t, err, ErrNotMember)
 	}
+}
+
+// whileBenRemovesKim makes ben an admin, then has alice make the change
+// alice makes while ben, on a copy of the file from before it, removes kim.
+// The shared file is left as alice wrote it; ben's copy is at the path
+// returned, for alice to merge.
+func (g *group) whileBenRemovesKim(alice func(v *Vault)) (bens string) {
+	t := g.t
+	g.do("alice", func(v *Vault) {
+		if _, err := v.EditMember("ben", MemberEdit{Admin: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	g.do("ben", func(*Vault) {})
+	fork := readFile(t, g.path)
+	g.do("alice", alice)
+	alices := readFile(t, g.path)
+	replaceFile(t, g.path, fork)
+	benOpts := g.opts("ben")
+	benOpts.StateDir = t.TempDir()
+	v, err := Open(g.path, benOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.RemoveMember("kim", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	bens = g.path + ".ben"
+	replaceFile(t, bens, readFile(t, g.path))
+	replaceFile(t, g.path, alices)
+	return bens
 }
