@@ -54,6 +54,10 @@ type DestroyOptions struct {
 	// LockTimeout bounds the wait for other vault processes to let go of
 	// the files. Zero means DefaultLockTimeout.
 	LockTimeout time.Duration
+	// KeepSharedFile leaves the vault file and the copies beside it in
+	// place: in a folder a sync tool shares, deleting them here deletes
+	// them for the whole group, which only a group that shuts down wants.
+	KeepSharedFile bool
 }
 
 // DestroyPlan is what [DestroyPlan.Destroy] deletes, for the member to
@@ -80,6 +84,13 @@ type DestroyPlan struct {
 	// or empty. Its history keeps every committed version of the file:
 	// only deleting the repository (every clone of it) removes those.
 	GitRepo string `json:"git_repository,omitempty"`
+	// SyncedBy names the sync tool whose folder holds the vault file
+	// (Syncthing, Dropbox, …), as far as its marks show, or is empty.
+	// Deleting the file there deletes it on every machine that syncs it.
+	SyncedBy string `json:"synced_by,omitempty"`
+	// Kept are the files left in place because of
+	// [DestroyOptions.KeepSharedFile].
+	Kept []string `json:"kept,omitempty"`
 	// OtherVaults are the names of the other vaults this machine opened,
 	// which cannot be opened once the identity is deleted (only with
 	// IdentityPath).
@@ -130,7 +141,7 @@ func PlanDestroy(opts DestroyOptions) (*DestroyPlan, error) {
 			return nil, fmt.Errorf("could not record which vault %s is; nothing was deleted", abs)
 		}
 	}
-	plan := &DestroyPlan{Path: abs, ID: p.Vault.String(), Name: p.Name, GitRepo: GitTop(abs), opts: opts, id: p.Vault, inVault: inVault}
+	plan := &DestroyPlan{Path: abs, ID: p.Vault.String(), Name: p.Name, GitRepo: GitTop(abs), SyncedBy: syncedBy(abs), opts: opts, id: p.Vault, inVault: inVault}
 	if plan.Name == "" {
 		plan.Name = filepath.Base(abs)
 	}
@@ -209,7 +220,26 @@ func (p *DestroyPlan) find(probe *Vault) error {
 		}
 	}
 	slices.Sort(paths[1:])
+	shared := filepath.Dir(p.Path)
+	if p.opts.KeepSharedFile {
+		if p.inVault {
+			p.Kept = append(p.Kept, p.Path)
+		}
+		p.inVault = false
+	}
 	for i, path := range paths {
+		keep := p.opts.KeepSharedFile && filepath.Dir(path) == shared
+		if keep {
+			if i > 0 && probe.isCopy(path, p.id) {
+				p.Kept = append(p.Kept, path)
+			}
+			for _, c := range conflictCopies(path) {
+				if probe.isCopy(c, p.id) {
+					p.Kept = append(p.Kept, c)
+				}
+			}
+			continue
+		}
 		if i > 0 && probe.isCopy(path, p.id) {
 			add(&p.Copies, path)
 		}
@@ -461,6 +491,53 @@ func (p *DestroyPlan) Destroy(typed string) (DestroyReport, error) {
 		}
 	}
 	return out, nil
+}
+
+// syncedBy names the sync tool whose folder holds path, found by the marks
+// it leaves at the top of its folder, or by the folder names of tools that
+// leave none (Google Drive, OneDrive, iCloud); empty when there is no sign
+// of one.
+func syncedBy(path string) string {
+	// The files or folders by which a sync tool marks the top of a
+	// folder it syncs.
+	marks := []struct{ mark, tool string }{
+		{".stfolder", "Syncthing"},
+		{".dropbox", "Dropbox"},
+		{".dropbox.cache", "Dropbox"},
+		{".nextcloudsync.log", "Nextcloud"},
+		{".owncloudsync.log", "ownCloud"},
+		{".tresorit", "Tresorit"},
+		{".sync", "Resilio Sync"},
+	}
+	for dir := filepath.Dir(path); ; {
+		for _, m := range marks {
+			if _, err := os.Lstat(filepath.Join(dir, m.mark)); err == nil {
+				return m.tool
+			}
+		}
+		if entries, err := os.ReadDir(dir); err == nil {
+			for _, e := range entries {
+				// Nextcloud's journal carries a suffix: .sync_1a2b3c.db.
+				if n := e.Name(); strings.HasPrefix(n, "._sync_") || (strings.HasPrefix(n, ".sync_") && strings.HasSuffix(n, ".db")) {
+					return "Nextcloud or ownCloud"
+				}
+			}
+		}
+		base := filepath.Base(dir)
+		switch {
+		case base == "Google Drive" || base == "My Drive" || strings.HasPrefix(base, "GoogleDrive-"):
+			return "Google Drive"
+		case base == "OneDrive" || strings.HasPrefix(base, "OneDrive - ") || strings.HasPrefix(base, "OneDrive-"):
+			return "OneDrive"
+		case base == "Mobile Documents" || base == "iCloud Drive":
+			return "iCloud Drive"
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // dropPins makes this machine forget every path where it opened the vault

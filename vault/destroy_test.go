@@ -421,3 +421,37 @@ func TestDestroyLocksAgent(t *testing.T) {
 		t.Fatalf("the agent folder is left: %v", slices.Collect(maps.Keys(tree(t, filepath.Dir(socket)))))
 	}
 }
+
+// syncedBy finds a sync tool's folder by the marks it leaves at its top,
+// or by its folder name, anywhere above the vault file.
+func TestSyncedBy(t *testing.T) {
+	for _, tc := range []struct {
+		make []string // folders to make; the vault file is a/b/vault.db
+		want string
+	}{
+		{nil, ""},
+		{[]string{".stfolder"}, "Syncthing"},
+		{[]string{"a/.dropbox.cache"}, "Dropbox"},
+		{[]string{"a/b/.sync_0a1b2c3d.db"}, "Nextcloud or ownCloud"},
+		{[]string{"a/.git"}, ""},
+	} {
+		top := t.TempDir()
+		for _, m := range tc.make {
+			if err := os.MkdirAll(filepath.Join(top, m), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := syncedBy(filepath.Join(top, "a/b/vault.db")); got != tc.want {
+			t.Errorf("%v: syncedBy = %q, want %q", tc.make, got, tc.want)
+		}
+	}
+	for path, want := range map[string]string{
+		"/home/kim/Google Drive/team/vault.db":                             "Google Drive",
+		"/Users/kim/Library/CloudStorage/OneDrive - Eastside/vault.db":     "OneDrive",
+		"/Users/kim/Library/Mobile Documents/com~apple~CloudDocs/vault.db": "iCloud Drive",
+	} {
+		if got := syncedBy(path); got != want {
+			t.Errorf("syncedBy(%s) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -137,12 +137,14 @@ type destroyJSON struct {
 	NotOverwritten []string `json:"not_overwritten"`
 	AgentLocked    bool     `json:"agent_locked"`
 	GitRepo        string   `json:"git_repository,omitempty"`
+	SyncedBy       string   `json:"synced_by,omitempty"`
+	Kept           []string `json:"kept,omitempty"`
 	CannotReach    []string `json:"cannot_reach"`
 	Checklist      []string `json:"checklist"`
 }
 
 func (a *app) destroyCommand() *cobra.Command {
-	var withIdentity, asJSON bool
+	var withIdentity, asJSON, keepShared bool
 	var confirm string
 	c := &cobra.Command{
 		Use:   "destroy",
@@ -164,9 +166,17 @@ down" in the README).
 
 It cannot reach other members' copies, git history, backups kept
 elsewhere, or the services themselves: it prints a checklist for the group.
-It never runs git.`,
+It never runs git.
+
+When the vault file is in a folder a sync tool shares (Syncthing, Dropbox,
+Nextcloud, Google Drive, OneDrive…), deleting it here deletes it on every
+machine that syncs the folder: right when the whole group shuts down, wrong
+when only you leave a group that goes on. Then give --keep-shared-file: the
+file (and the copies beside it) stay, and everything in this machine's own
+folders goes.`,
 		Example: `  vault destroy
   vault destroy --delete-identity
+  vault destroy --keep-shared-file
   vault destroy --confirm-name "Eastside Mutual Aid" --json`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -195,6 +205,7 @@ It never runs git.`,
 			if withIdentity {
 				opts.IdentityPath = idPath
 			}
+			opts.KeepSharedFile = keepShared
 			plan, err := vault.PlanDestroy(opts)
 			if err != nil {
 				return err
@@ -220,7 +231,7 @@ It never runs git.`,
 			reach, checklist := destroyAdvice(plan)
 			if asJSON {
 				return a.printJSON(destroyJSON{Vault: plan.Path, Name: plan.Name, Deleted: rep.Deleted, NotOverwritten: rep.NotOverwritten,
-					AgentLocked: rep.AgentLocked, GitRepo: plan.GitRepo, CannotReach: reach, Checklist: checklist})
+					AgentLocked: rep.AgentLocked, GitRepo: plan.GitRepo, SyncedBy: plan.SyncedBy, Kept: plan.Kept, CannotReach: reach, Checklist: checklist})
 			}
 			a.say("deleted %s, each overwritten with zeros first (on SSDs and copy-on-write file systems that is no guarantee: see \"Shutting down\" in the README)", plural(len(rep.Deleted), "file"))
 			for _, f := range rep.NotOverwritten {
@@ -237,6 +248,7 @@ It never runs git.`,
 		},
 	}
 	c.Flags().BoolVar(&withIdentity, "delete-identity", false, "delete your identity file too (you lose access to every vault it opens)")
+	c.Flags().BoolVar(&keepShared, "keep-shared-file", false, "leave the vault file and the copies beside it in place (when you leave a group that goes on, and its folder is synced)")
 	c.Flags().StringVar(&confirm, "confirm-name", "", "confirm without a prompt: the vault's `NAME` (for scripts)")
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON on stdout: what was deleted, and the group's checklist")
 	return c
@@ -251,9 +263,12 @@ func (a *app) describeDestroy(p *vault.DestroyPlan) {
 	for _, f := range p.Files {
 		inFile = inFile || f == p.Path
 	}
-	if inFile {
+	switch {
+	case inFile:
 		a.say("  the vault file %s", p.Path)
-	} else {
+	case len(p.Kept) > 0:
+		a.say("  not the vault file %s, nor the copies beside it (--keep-shared-file): %s", p.Path, strings.Join(p.Kept, ", "))
+	default:
 		a.say("  (the vault file %s is gone already)", p.Path)
 	}
 	for _, c := range p.Copies {
@@ -271,6 +286,9 @@ func (a *app) describeDestroy(p *vault.DestroyPlan) {
 	if p.GitRepo != "" {
 		a.say("the vault file is in the git repository at %s: its history keeps every version that was committed, which this does not delete (it runs no git command)", p.GitRepo)
 	}
+	if p.SyncedBy != "" && inFile {
+		a.say("WARNING: the vault file is in a folder %s syncs: deleting it here deletes it on every machine that syncs that folder, for the whole group. That is right only if the whole group shuts down; if only you are leaving, stop here (press enter) and run 'vault destroy --keep-shared-file'", p.SyncedBy)
+	}
 	reach, _ := destroyAdvice(p)
 	a.say("it cannot reach: %s", strings.Join(reach, "; "))
 }
@@ -287,6 +305,8 @@ func destroyAdvice(p *vault.DestroyPlan) (reach, checklist []string) {
 	checklist = []string{"every member runs 'vault destroy' on every machine they used the vault on"}
 	if p.GitRepo != "" {
 		checklist = append(checklist, fmt.Sprintf("delete the git repository: on its server (e.g. the hosting site's settings: delete repository) and every clone, including this one (rm -rf %s, once nothing else in it is needed)", p.GitRepo))
+	} else if p.SyncedBy != "" {
+		checklist = append(checklist, fmt.Sprintf("delete the vault file from the folder %s syncs, and from that service's trash and version history (its website keeps deleted files for a while)", p.SyncedBy))
 	} else {
 		checklist = append(checklist, "delete the git repository or shared folder the group kept the vault file in, on the server and in every clone or synced copy")
 	}
