@@ -233,15 +233,27 @@ func parseOrders(b []byte) (orders, error) {
 	return orders{tool, after, [32]byte(raw)}, nil
 }
 
-// wait sleeps for d, or until the file gate (tests only) exists.
+// wait sleeps for d, or until the file gate (tests only) exists. It
+// wakes each second to look at the wall clock too: the monotonic clock
+// that sleeps go by stops while the machine is suspended, and a copy
+// must not outlast its time by the length of a suspend.
 func wait(d time.Duration, gate string) {
-	if gate == "" {
-		time.Sleep(d)
-		return
+	start := time.Now()
+	wallEnd := start.Round(0).Add(d) // Round(0): compared by the wall clock
+	step := time.Second
+	if gate != "" {
+		step = 20 * time.Millisecond
 	}
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-		if _, err := os.Stat(gate); err == nil {
+	for {
+		left := min(d-time.Since(start), time.Until(wallEnd))
+		if left <= 0 {
 			return
 		}
+		if gate != "" {
+			if _, err := os.Stat(gate); err == nil {
+				return
+			}
+		}
+		time.Sleep(min(step, left))
 	}
 }

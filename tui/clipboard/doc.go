@@ -21,8 +21,6 @@
 // (allow-passthrough off, set-clipboard external) the sequence goes
 // nowhere, and otherwise it lands in a tmux buffer that nobody clears.
 //
-// Caveats: the helper waits on the monotonic clock, which stops while the
-// machine sleeps, so a copy made just before a suspend is cleared that
-// much later; clipboard managers that keep a history of copies keep
-// their own copy, which no program can clear.
+// Caveat: clipboard managers that keep a history of copies keep their
+// own copy, which no program can clear.
 package clipboard
