@@ -1,9 +1,7 @@
 package tui
 
 import (
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,7 +15,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/mutual-aid-vault/vault/tui/clipboard"
 	"github.com/mutual-aid-vault/vault/vault"
 )
 
@@ -48,6 +45,11 @@ type Options struct {
 	// ClipboardFor how long a copied one stays on the clipboard (45 s).
 	RevealFor    time.Duration
 	ClipboardFor time.Duration
+	// Clearer returns the command that clears a copy once ClipboardFor
+	// is up, even after the UI has quit (the program's hidden
+	// clipboard-clear); nil means copies are not cleared, and the UI
+	// says so when it copies.
+	Clearer func() *exec.Cmd
 	// Title names the program in the header, e.g. "vault demo".
 	Title string
 }
@@ -78,9 +80,6 @@ type shared struct {
 	mu   sync.Mutex // one action at a time: each takes the file's lock
 	me   vault.Member
 	info vault.Info
-	// clipGen counts copies, so that only the latest copy's timer clears.
-	clipGen int
-	clipSum [32]byte
 }
 
 // with opens the vault, runs fn, and closes it.
@@ -159,44 +158,7 @@ type (
 	// agentLockedMsg says the agent the session unlocked through has
 	// locked (idle, or 'vault lock'): back to the unlock screen.
 	agentLockedMsg struct{}
-	clipClearMsg   struct{ gen int }
 )
-
-// copyValue puts b on the clipboard: the terminal's (OSC 52) and the
-// system's when there is one, and schedules clearing it.
-func (sh *shared) copyValue(b []byte) tea.Cmd {
-	sh.clipGen++
-	gen := sh.clipGen
-	sh.clipSum = sha256.Sum256(b)
-	text := string(b)
-	cmds := []tea.Cmd{tea.SetClipboard(text)}
-	if tool, ok := clipboard.Find(sh.getenv, exec.LookPath); ok {
-		cmds = append(cmds, func() tea.Msg {
-			if err := tool.Copy([]byte(text)); err != nil {
-				return statusMsg{err: fmt.Errorf("copying with %s: %w", tool.Name, err)}
-			}
-			return nil
-		})
-	}
-	cmds = append(cmds, tea.Tick(sh.clipboardFor(), func(time.Time) tea.Msg { return clipClearMsg{gen} }))
-	return tea.Batch(cmds...)
-}
-
-// clearClipboard empties the clipboards that still hold the copied value.
-func (sh *shared) clearClipboard(gen int) tea.Cmd {
-	if gen != sh.clipGen {
-		return nil
-	}
-	sum := sh.clipSum
-	cmds := []tea.Cmd{tea.ReadClipboard}
-	if tool, ok := clipboard.Find(sh.getenv, exec.LookPath); ok {
-		cmds = append(cmds, func() tea.Msg {
-			_, _ = tool.ClearIfSum(sum)
-			return nil
-		})
-	}
-	return tea.Batch(cmds...)
-}
 
 // Model is the whole terminal UI. Create it with New and run it with
 // bubbletea; call Close when the program ends.
@@ -325,13 +287,6 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.BackgroundColorMsg:
 		m.sh.styles = DefaultStyles(msg.IsDark())
 		m.help.Styles = help.DefaultStyles(msg.IsDark())
-		return m, nil
-	case clipClearMsg:
-		return m, m.sh.clearClipboard(msg.gen)
-	case tea.ClipboardMsg:
-		if sha256.Sum256([]byte(msg.Content)) == m.sh.clipSum && msg.Content != "" {
-			return m, tea.SetClipboard("")
-		}
 		return m, nil
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)

@@ -24,9 +24,12 @@
 // No secret value is on screen until asked for, and then only one, for 30
 // seconds or until the selection moves or the screen changes; the value is
 // wiped when hidden. Passwords typed into forms show as "(typing is
-// hidden)", whatever their length. Copies go to the terminal's clipboard
-// (OSC 52) and, where one exists, the system's, and are cleared after 45
-// seconds if the clipboard still holds them. Deleting goes to a trash,
+// hidden)", whatever their length. Copies go to the system clipboard, or
+// inside tmux to its paste buffer, and are cleared after 45 seconds if the
+// clipboard still holds them, by a helper that outlives the UI
+// (Options.Clearer; package clipboard). Only without either, and outside
+// tmux, do they go to the terminal's own clipboard (OSC 52), which the
+// status line says vault can neither check nor clear. Deleting goes to a trash,
 // rotation keeps both values until confirmed, and removing a member shows
 // what it does first: a wrong key loses nothing.
 //

@@ -270,13 +270,13 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 			return statusCmd("", msg.err)
 		}
 		if msg.copy {
-			cmd := s.sh.copyValue(msg.val.Bytes())
-			msg.val.Wipe()
 			what := "password"
 			if msg.pending {
 				what = "new password"
 			}
-			return tea.Batch(cmd, statusCmd(fmt.Sprintf("Copied %s's %s; the clipboard is cleared in %v if it still holds it.", msg.name, what, s.sh.clipboardFor()), nil))
+			cmd := s.sh.copySecret(msg.val.Bytes(), msg.name+"'s "+what, "")
+			msg.val.Wipe()
+			return cmd
 		}
 		s.hide()
 		v := msg.val
@@ -302,9 +302,9 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil {
 			return statusCmd("", msg.err)
 		}
-		cmd := s.sh.copyValue(msg.code.Bytes())
+		cmd := s.sh.copySecret(msg.code.Bytes(), msg.name+"'s two-factor code", ", valid "+seconds(msg.left)+" more")
 		msg.code.Wipe()
-		return tea.Batch(cmd, statusCmd(fmt.Sprintf("Copied %s's two-factor code, valid %s more; the clipboard is cleared in %v if it still holds it.", msg.name, seconds(msg.left), s.sh.clipboardFor()), nil))
+		return cmd
 	case doneMsg:
 		if msg.err != nil {
 			return failed(s.form, msg.err)

@@ -1,8 +1,6 @@
 package tui
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/mutual-aid-vault/vault/vault"
@@ -10,25 +8,10 @@ import (
 
 // TestTwoFactorCode: a secret with a seed shows its code and countdown
 // with the value (never before), and o copies the code through the
-// clipboard path c uses, with its timer.
+// clipboard path c uses, cleared by its helper.
 func TestTwoFactorCode(t *testing.T) {
-	dir := t.TempDir()
-	store := filepath.Join(dir, "clip")
-	script := "#!/bin/sh\nfor a; do case \"$a\" in -in) cat > " + store + "; exit 0;; -out) cat " + store + " 2>/dev/null; exit 0;; esac; done; exit 1\n"
-	if err := os.WriteFile(filepath.Join(dir, "xclip"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	opts, err := BuildDemo(t.TempDir(), demoNow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Getenv = func(k string) string {
-		if k == "DISPLAY" {
-			return ":99"
-		}
-		return ""
-	}
+	fc := newFakeClip(t)
+	opts := fc.options()
 	h := newHarness(t, opts)
 	const seed = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 	h.v().do(func(v *vault.Vault) error {
@@ -58,12 +41,12 @@ func TestTwoFactorCode(t *testing.T) {
 	h.key("o")
 	h.mustSee("Copied airtable's two-factor code, valid " + seconds(left) + " more; the clipboard is cleared in 45s")
 	h.mustNotSee(code)
-	if b, _ := os.ReadFile(store); string(b) != code {
-		t.Fatalf("clipboard holds %q, want the code", b)
+	if got := fc.holds(); got != code {
+		t.Fatalf("clipboard holds %q, want the code", got)
 	}
-	h.send(clipClearMsg{gen: h.m.sh.clipGen})
-	if b, _ := os.ReadFile(store); len(b) != 0 {
-		t.Fatalf("not cleared: %q", b)
+	fc.release()
+	if got := fc.holds(); got != "" {
+		t.Fatalf("not cleared: %q", got)
 	}
 
 	// No seed, or not a reader: a clear message, nothing copied.
@@ -73,7 +56,7 @@ func TestTwoFactorCode(t *testing.T) {
 	h.selectSecret("bank/cash-box")
 	h.key("o")
 	h.mustSee("you are not a reader of bank/cash-box")
-	if b, _ := os.ReadFile(store); len(b) != 0 {
-		t.Fatalf("clipboard holds %q", b)
+	if got := fc.holds(); got != "" {
+		t.Fatalf("clipboard holds %q", got)
 	}
 }

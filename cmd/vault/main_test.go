@@ -122,6 +122,9 @@ func TestScripts(t *testing.T) {
 			"filestamp": cmdFilestamp,
 			"gnupghome": cmdGnupghome,
 			"holds":     cmdHolds,
+			// clip_test.go
+			"clearhelper": cmdClearHelper,
+			"tmuxserver":  cmdTmuxServer,
 		},
 	})
 }

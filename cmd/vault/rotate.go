@@ -1,20 +1,11 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mutual-aid-vault/vault/tui/clipboard"
 	"github.com/mutual-aid-vault/vault/vault"
 )
 
@@ -106,13 +97,12 @@ func (a *app) startRotation(v *vault.Vault, name string, stdin, clip bool, rf *r
 	if s.Username != "" {
 		where += " (username " + s.Username + ")"
 	}
+	var copyErr error
 	switch {
 	case clip:
-		how, err := a.copy(val.Bytes())
-		if err != nil {
-			return fmt.Errorf("the new password is stored as pending, but copying it failed (%v); see it with 'vault get %s --pending'", err, s.Name)
-		}
-		a.note("copied the new password for %s %s", s.Name, how)
+		// The rotation is stored whatever happens to the copy: a failed
+		// copy is reported after the rest, with how to get the value.
+		copyErr = a.copyValue(val.Bytes(), "the new password for "+s.Name)
 	case !stdin:
 		if _, err := a.stdout.Write(append(val.Bytes(), '\n')); err != nil {
 			return err
@@ -120,85 +110,8 @@ func (a *app) startRotation(v *vault.Vault, name string, stdin, clip bool, rf *r
 	}
 	a.note("the new password (version %d) is pending: change it %s, then run 'vault rotate %s --confirm'", s.PendingVersion, where, s.Name)
 	a.note("until then 'vault get %s' gives the current one; 'vault rotate %s --abort' drops the new one", s.Name, s.Name)
+	if copyErr != nil {
+		return fmt.Errorf("%w; the new password is stored as pending: see it with 'vault get %s --pending'", copyErr, s.Name)
+	}
 	return nil
-}
-
-// copy puts b on the clipboard: the system's when there is one (cleared
-// after clipClear if it still holds b), else the terminal's. It says how.
-func (a *app) copy(b []byte) (string, error) {
-	if tool, ok := clipboard.Find(a.getenv, exec.LookPath); ok {
-		if err := tool.Copy(b); err != nil {
-			return "", err
-		}
-		if err := a.clearLater(b); err != nil {
-			return "to the clipboard (clear it yourself: " + err.Error() + ")", nil
-		}
-		return fmt.Sprintf("to the clipboard; it is cleared in %v if still there", a.clipClear()), nil
-	}
-	tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0)
-	if err != nil {
-		return "", errors.New("no clipboard tool (wl-copy, xclip, xsel, pbcopy) and no terminal")
-	}
-	defer tty.Close()
-	if err := clipboard.OSC52(tty, b, a.getenv("TMUX") != ""); err != nil {
-		return "", err
-	}
-	return "to the terminal's clipboard (if your terminal allows it); clear it yourself when done", nil
-}
-
-func (a *app) clipClear() time.Duration {
-	if a.opts.clipClear != 0 {
-		return a.opts.clipClear
-	}
-	return 45 * time.Second
-}
-
-// clearLater starts a detached 'vault clipboard-clear' that empties the
-// clipboard after a while if it still holds b. It gets only b's hash.
-func (a *app) clearLater(b []byte) error {
-	self := os.Args[0]
-	if !strings.ContainsRune(self, filepath.Separator) {
-		p, err := exec.LookPath(self)
-		if err != nil {
-			return err
-		}
-		self = p
-	}
-	sum := sha256.Sum256(b)
-	cmd := exec.Command(self, "clipboard-clear", "--after", a.clipClear().String())
-	cmd.Env = append(os.Environ(), "VAULT_CLIPBOARD_SUM="+hex.EncodeToString(sum[:]))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return cmd.Process.Release()
-}
-
-// clipboardClearCommand is the hidden helper clearLater starts.
-func (a *app) clipboardClearCommand() *cobra.Command {
-	var after time.Duration
-	c := &cobra.Command{
-		Use:    "clipboard-clear",
-		Hidden: true,
-		Args:   args(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			want := a.getenv("VAULT_CLIPBOARD_SUM")
-			tool, ok := clipboard.Find(a.getenv, exec.LookPath)
-			if !ok || want == "" {
-				return nil
-			}
-			time.Sleep(after)
-			now, err := tool.Paste()
-			if err != nil {
-				return nil
-			}
-			sum := sha256.Sum256(now)
-			if hex.EncodeToString(sum[:]) == want {
-				return tool.Copy(nil)
-			}
-			return nil
-		},
-	}
-	c.Flags().DurationVar(&after, "after", 45*time.Second, "wait this long first")
-	return c
 }

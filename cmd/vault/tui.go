@@ -32,7 +32,7 @@ func (a *app) tuiOptions() (tui.Options, error) {
 		return tui.Options{}, err
 	}
 	opts := tui.Options{VaultPath: vp, IdentityPath: ip, StateDir: a.stateDir(), Clock: a.opts.clock,
-		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv}
+		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv, Clearer: a.clearer, ClipboardFor: a.clipClear()}
 	if a.agentEnabled() {
 		// The UI unlocks once per session; through the agent, not even once.
 		opts.FromAgent = func() *vault.Identity { return a.fromAgentQuiet(ip) }
@@ -88,7 +88,7 @@ you have is touched, and the folder is deleted when you quit.`,
 			if err != nil {
 				return err
 			}
-			opts.Getenv = a.getenv
+			opts.Getenv, opts.Clearer, opts.ClipboardFor = a.getenv, a.clearer, a.clipClear()
 			return a.runTUI(opts)
 		},
 	}
