@@ -73,7 +73,10 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 		if err != nil {
 			return err
 		}
-		if len(rs) > maxRecipients {
+		if len(rs) > r.v.readerLimit() {
+			// Past age's limit (changes merged from two copies): left
+			// encrypted to its last readers until an unshare brings it
+			// back under.
 			return nil
 		}
 		for _, ver := range []*fold.Version{s.CurrentVersion(), s.PendingVersion()} {
