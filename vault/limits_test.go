@@ -338,6 +338,9 @@ func TestReaderLimitRepair(t *testing.T) {
 	if !sc.Waiting {
 		t.Fatalf("swap = %+v, want it waiting", sc)
 	}
+	if notes := strings.Join(v.Notes(), "\n"); !strings.Contains(notes, `"bank" is shared with 5 readers, more than age allows (3): only its last readers can read it; unshare some`) {
+		t.Fatalf("no note says bank is past the limit:\n%s", notes)
+	}
 	if sc, err = v.Unshare("bank", []string{"kim"}); err != nil {
 		t.Fatalf("unshare, still past the limit: %v", err)
 	}
