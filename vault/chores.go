@@ -73,7 +73,11 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 		if err != nil {
 			return err
 		}
-		if len(rs) > maxRecipients {
+		if len(rs) > r.v.readerLimit() {
+			// Past age's limit (changes merged from two copies): left
+			// encrypted to its last readers until an unshare brings it
+			// back under.
+			v.note("%q is shared with %s readers, more than age allows (%s): only its last readers can read it; unshare some members or groups from it ('vault unshare %s …')", s.Name, thousands(len(rs)), thousands(r.v.readerLimit()), s.Name)
 			return nil
 		}
 		for _, ver := range []*fold.Version{s.CurrentVersion(), s.PendingVersion()} {

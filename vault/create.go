@@ -88,6 +88,10 @@ func (c CreateOptions) plan() (*createPlan, error) {
 		}
 		p.recovery = append(p.recovery, rk)
 	}
+	if n := 1 + len(p.recovery); n > maxReaders {
+		// Every value is encrypted to its creator and every recovery key.
+		return nil, errorf(ErrTooManyReaders, "%s recovery keys would give every secret %s readers; age allows %s; keep fewer recovery keys", thousands(len(p.recovery)), thousands(n), thousands(maxReaders))
+	}
 	return p, nil
 }
 

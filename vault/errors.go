@@ -117,6 +117,10 @@ var (
 	// ErrInvalid is returned for any other input that cannot be accepted: an
 	// empty or oversized value, an unknown field, a bad date.
 	ErrInvalid = errors.New("invalid input")
+	// ErrTooManyReaders is returned when a change would give a secret's
+	// value more readers (members and recovery keys) than age allows in
+	// one file (1,024); nothing is written. It matches ErrInvalid.
+	ErrTooManyReaders = fmt.Errorf("too many readers: %w", ErrInvalid)
 	// ErrNotConfirmed is returned by [DestroyPlan.Destroy] when what the
 	// member typed to confirm is not the vault's name; nothing is deleted.
 	ErrNotConfirmed = errors.New("not confirmed")

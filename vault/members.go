@@ -203,6 +203,9 @@ func (v *Vault) AddMember(nm NewMember) (Member, error) {
 			}
 			return nil, errorf(ErrExists, "that key already belongs to member %q", m.Name)
 		}
+		if err := r.checkJoin(fold.MemberID{}, name, groups); err != nil {
+			return nil, err
+		}
 		grants, blobs, err := v.grantsFor(r, []*fold.Member{{ID: id, Age: key.Age}}, nil)
 		if err != nil {
 			return nil, err
@@ -295,6 +298,9 @@ func (v *Vault) EditMember(name string, e MemberEdit) (Member, error) {
 			return nil, nil
 		}
 		if err := r.keepReaders(m, rm); err != nil {
+			return nil, err
+		}
+		if err := r.checkJoin(m.ID, m.Name, p.AddGroups); err != nil {
 			return nil, err
 		}
 		return []change{{kind: fold.KindMemberEdit, payload: p}}, nil

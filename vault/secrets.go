@@ -218,8 +218,9 @@ func (r *reader) liveSecret(name string) (*fold.Secret, error) {
 	return s, nil
 }
 
-// checkNew checks that name is free and the share list names members and
-// groups that exist.
+// checkNew checks that name is free, the share list names members and
+// groups that exist, and a value for them and the acting member fits in
+// one age file.
 func (r *reader) checkNew(name string, share []string) (fold.Share, error) {
 	old, err := r.byName(name)
 	switch {
@@ -230,7 +231,15 @@ func (r *reader) checkNew(name string, share []string) (fold.Share, error) {
 	case !errors.Is(err, ErrNotFound):
 		return fold.Share{}, err
 	}
-	return r.parseShare(share)
+	sh, err := r.parseShare(share)
+	if err != nil {
+		return sh, err
+	}
+	people := r.auth.Resolve(sh)
+	if me := r.me(); me != nil && !slices.Contains(people, me.ID) {
+		people = append(people, me.ID)
+	}
+	return sh, r.checkReaders(readerChange{what: r.sharingWith(sh), secret: name, after: r.readerCount(people), value: true})
 }
 
 // CheckNew reports whether [Vault.Add] would accept ns, without storing
@@ -379,7 +388,7 @@ func (r *reader) addChange(me *fold.Member, id fold.SecretID, name string, perio
 	if last.After(r.now.Add(24 * time.Hour)) {
 		return change{}, errorf(ErrInvalid, "the last-rotated date %s is in the future", last.Format(time.DateOnly))
 	}
-	val, blob, err := r.encrypt(e.Value, r.auth.Resolve(sh))
+	val, blob, err := r.encrypt(name, 0, e.Value, r.auth.Resolve(sh))
 	if err != nil {
 		return change{}, err
 	}
@@ -540,13 +549,17 @@ func (r *reader) checkSet(name string) (*fold.Secret, error) {
 	if !s.Pending.IsZero() {
 		return nil, errorf(ErrInvalid, "a rotation of %q is pending; confirm or abort it first", s.Name)
 	}
+	n := r.readerCount(s.Wanted)
+	if err := r.checkReaders(readerChange{secret: s.Name, before: n, after: n, value: true}); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // valueChange encrypts val as a new value of s, for its readers, with the
 // current value's two-factor seed.
 func (r *reader) valueChange(kind string, s *fold.Secret, val Value) (change, error) {
-	fv, blob, err := r.encrypt(val, s.Wanted)
+	fv, blob, err := r.encrypt(s.Name, r.readerCount(s.Wanted), val, s.Wanted)
 	if err != nil {
 		return change{}, err
 	}
@@ -816,6 +829,10 @@ func (v *Vault) UpdateShare(name string, add, remove []string) (ShareChange, err
 		}
 		if len(after) == 0 {
 			return nil, errorf(ErrInvalid, "that would leave nobody able to read %q; share it with someone else first, or remove it", s.Name)
+		}
+		if err := r.checkReaders(readerChange{what: r.sharingWith(plus), secret: s.Name,
+			before: r.readerCount(s.Wanted), after: r.readerCount(after)}); err != nil {
+			return nil, err
 		}
 		before = slices.Clone(s.Wanted)
 		return []change{{kind: fold.KindSecretShare, payload: fold.SecretShare{Secret: s.ID, Add: plus, Remove: less}}}, nil

@@ -115,6 +115,9 @@ type Vault struct {
 	warnings []string
 	incoming []Event
 	notes    []string
+	// maxReaders, when not zero, is a smaller limit than age's on a
+	// value's readers (see readerLimit; for tests).
+	maxReaders int
 	// progress, when set, hears how a long re-encryption goes.
 	progress func(done, total int)
 	// oldKey, when set, is the member's identity from before their keys

@@ -270,7 +270,7 @@ func (v *Vault) SetTOTP(name string, seed Value) (Secret, error) {
 			if err != nil {
 				return nil, err
 			}
-			fv, blob, err := r.encrypt(val, s.Wanted)
+			fv, blob, err := r.encrypt(s.Name, r.readerCount(s.Wanted), val, s.Wanted)
 			val.Wipe()
 			if err != nil {
 				return nil, err

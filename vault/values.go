@@ -46,12 +46,10 @@ func (r *reader) recipients(people []fold.MemberID) ([]age.Recipient, []fold.Mem
 	return rs, ids, nil
 }
 
-// maxRecipients is what age accepts in one file's header.
-const maxRecipients = 1024
-
-// encrypt encrypts val for people (and the recovery keys) and returns the
-// version's value and its blob.
-func (r *reader) encrypt(val Value, people []fold.MemberID) (fold.Value, []byte, error) {
+// encrypt encrypts val, a value of the secret called name, for people
+// (and the recovery keys) and returns the version's value and its blob.
+// before counts the readers the secret had (0 for a new one).
+func (r *reader) encrypt(name string, before int, val Value, people []fold.MemberID) (fold.Value, []byte, error) {
 	rs, ids, err := r.recipients(people)
 	if err != nil {
 		return fold.Value{}, nil, err
@@ -59,8 +57,8 @@ func (r *reader) encrypt(val Value, people []fold.MemberID) (fold.Value, []byte,
 	if len(rs) == 0 {
 		return fold.Value{}, nil, errorf(ErrInvalid, "nobody would be able to read it")
 	}
-	if len(rs) > maxRecipients {
-		return fold.Value{}, nil, errorf(ErrInvalid, "a value can be encrypted to at most %d keys and this one would need %d; share it with fewer members", maxRecipients, len(rs))
+	if err := r.checkReaders(readerChange{secret: name, before: before, after: len(rs), value: true}); err != nil {
+		return fold.Value{}, nil, err
 	}
 	ct, err := encryptValue(val, rs)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -67,6 +68,8 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.Version = version(debug.ReadBuildInfo())
+	root.SetVersionTemplate("vault {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.vaultFlag, "vault", "", "vault `FILE` (default $VAULT_FILE, else the configuration's, else $XDG_DATA_HOME/vault/vault.db)")
 	pf.StringVar(&a.identityFlag, "identity", "", "identity `FILE` (default $VAULT_IDENTITY, else $XDG_CONFIG_HOME/vault/identity.age)")
@@ -92,6 +95,41 @@ allowed, 5 vault busy, 6 wrong passphrase or identity, 10 something is due
 		root.AddCommand(commands[name].build())
 	}
 	return root
+}
+
+// version says which build this is, for --version: the main module's
+// version (a release's tag when installed with 'go install …@v1.2.3'; from
+// a checkout, the version Go makes of the commit, "+dirty" when it had
+// uncommitted changes, or "(devel)" when Go made none), the commit and
+// whether the checkout had uncommitted changes when the build recorded
+// them and the version does not say, and the Go release that built it.
+func version(info *debug.BuildInfo, ok bool) string {
+	if !ok {
+		return "(unknown: built without module information)"
+	}
+	out := info.Main.Version
+	if out == "" {
+		out = "(devel)"
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev != "" && !strings.Contains(out, rev[:min(len(rev), 12)]) {
+		out += ", commit " + rev[:min(len(rev), 12)]
+		if modified == "true" {
+			out += " with uncommitted changes"
+		}
+	}
+	if info.GoVersion != "" {
+		out += ", built with " + info.GoVersion
+	}
+	return out
 }
 
 // command builds one top-level command, in its help group.
