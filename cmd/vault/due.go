@@ -173,7 +173,7 @@ func lastReview(r vault.Review) string {
 func (a *app) writeReviewText(r vault.Review) error {
 	w := a.stdout
 	fmt.Fprintf(w, "Access review of %s, %s\n", orDash(r.Vault), day(r.At))
-	fmt.Fprintf(w, "Last review: %s. Next: %s.\n\n", lastReview(r), r.Next.Reason)
+	fmt.Fprintf(w, "Last review: %s; %s.\n\n", lastReview(r), r.Next.Reason)
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SECRET\tSHARED WITH\tREADERS\tLAST ROTATED\tSTATE")
 	for _, s := range r.Secrets {
