@@ -724,7 +724,23 @@ func copyInto(src, dst string) error {
 // log when it is a file this machine wrote, by comparing every key when it
 // is one it read. dropped reports whether anything was deleted from it.
 func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true})
+	// bbolt gets the spare only as the file recorded: unchanged since
+	// this machine wrote it, or, one it read, checked again whole.
+	verify := checkStamp(rec.Stamp)
+	if !rec.Ours {
+		stamp := verify
+		verify = func(f *os.File, info os.FileInfo) error {
+			if err := stamp(f, info); err != nil {
+				return err
+			}
+			return checkWhole(f, info)
+		}
+	}
+	f, err := openRW(path)
+	if err != nil {
+		return false, err
+	}
+	db, err := openBolt(f, bolt.Options{NoSync: true}, v.lockTimeout(), verify)
 	if err != nil {
 		return false, err
 	}
@@ -857,7 +873,13 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 	if info, err := os.Stat(path); err == nil {
 		mmap = max(mmap, uint64(info.Size())+uint64(info.Size())/4)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: page, InitialMmapSize: int(min(mmap, 1<<31))})
+	// The file is new (or emptied by its maker): bbolt writes it from
+	// scratch and reads nothing it did not write.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the new vault file: %w", err)
+	}
+	db, err := openBolt(f, bolt.Options{NoSync: true, PageSize: page, InitialMmapSize: int(min(mmap, 1<<31))}, v.lockTimeout(), checkEmpty)
 	if err != nil {
 		return fmt.Errorf("cannot write the new vault file: %w", err)
 	}
@@ -958,7 +980,7 @@ func headsHint(rtx *bolt.Tx) []byte {
 }
 
 // checkFile checks every page of the bbolt file at path.
-func checkFile(path string) (err error) {
+func checkFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -968,21 +990,7 @@ func checkFile(path string) (err error) {
 	if err != nil {
 		return err
 	}
-	if info.Size() == 0 || int64(int(info.Size())) != info.Size() {
-		return fmt.Errorf("%w: size %d", boltcheck.ErrTruncated, info.Size())
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(info.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	defer syscall.Munmap(data)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", boltcheck.ErrTruncated, r)
-		}
-	}()
-	return boltcheck.Check(data)
+	return checkOpen(f, info.Size())
 }
 
 // fileError turns a structural check's finding into the vault's error.

@@ -20,6 +20,15 @@ var ErrTruncated = errors.New("boltcheck: bbolt file truncated")
 // whose structure is damaged in any other way.
 var ErrCorrupt = errors.New("boltcheck: bbolt file corrupt")
 
+// errNoFreelist is returned for a file whose meta page records no
+// freelist (bbolt's NoFreelistSync). bbolt's read-write open rebuilds the
+// freelist by walking every page of the file in a goroutine of its own,
+// where a fault is fatal and no recover reaches, and then writes it to
+// the file: a file without one is refused, so that opening an accepted
+// file for writing reads nothing more than a read does and writes only
+// through a transaction.
+var errNoFreelist = fmt.Errorf("%w: no freelist (a file written with bbolt's NoFreelistSync)", ErrCorrupt)
+
 // errInternal marks a bug in this package that was caught by the recover
 // in Check. Tests make sure it never happens.
 var errInternal = errors.New("internal error")
@@ -83,7 +92,8 @@ var ne = binary.NativeEndian
 //
 // It mirrors how bbolt (opened without an explicit page size) finds the
 // page size and picks a meta page, then checks the high-water mark against
-// len(data), the freelist page and its ids, and every page of every
+// len(data), the freelist page and its ids (a file without a freelist is
+// refused: bbolt would rebuild and write one as it opens the file), and every page of every
 // bucket: ids in range, page headers, element arrays, keys and values
 // inside their page, key order, bucket headers and inline bucket pages
 // inside their values, and that no page is reached twice or is both in
@@ -126,11 +136,12 @@ func check(data []byte) error {
 	c := checker{data: data, psz: psz, hwm: hwm, seen: make([]uint64, (hwm+63)/64)}
 	c.seen[0] |= 3 // the meta pages
 
-	var freeOff, freeCount uint64
-	if m.freelist != noFreelist {
-		if freeOff, freeCount, err = c.freelist(m.freelist); err != nil {
-			return err
-		}
+	if m.freelist == noFreelist {
+		return errNoFreelist
+	}
+	freeOff, freeCount, err := c.freelist(m.freelist)
+	if err != nil {
+		return err
 	}
 	if err := c.page(m.root, 1, bounds{top: true}); err != nil {
 		return err
