@@ -45,7 +45,7 @@ func openRW(path string) (*os.File, error) {
 	}
 	if !info.Mode().IsRegular() {
 		f.Close()
-		return nil, errorf(ErrNotVault, "%s is %s, not a vault file", path, fileKind(info.Mode()))
+		return nil, notVault(&NotRegularError{Path: path, Kind: fileKind(info.Mode())})
 	}
 	return f, nil
 }
@@ -73,7 +73,7 @@ func openBolt(f *os.File, o bolt.Options, timeout time.Duration, verify verifyFu
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, errorf(ErrNotVault, "%s is %s, not a vault file", f.Name(), fileKind(info.Mode()))
+		return nil, notVault(&NotRegularError{Path: f.Name(), Kind: fileKind(info.Mode())})
 	}
 	if err := verify(f, info); err != nil {
 		return nil, err
@@ -138,25 +138,4 @@ func checkOpen(f *os.File, size int64) (err error) {
 		}
 	}()
 	return boltcheck.Check(data)
-}
-
-// fileKind names what a file that is not a regular file is, for messages.
-func fileKind(m os.FileMode) string {
-	switch {
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeCharDevice != 0:
-		return "a character device"
-	case m&os.ModeDevice != 0:
-		return "a device"
-	case m.IsDir():
-		return "a folder"
-	case m&os.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&os.ModeIrregular != 0:
-		return "an irregular file"
-	}
-	return "not a regular file"
 }

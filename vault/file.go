@@ -101,12 +101,12 @@ func stampOf(info os.FileInfo) fileStamp {
 // regular, non-empty file, takes a shared lock, maps it, checks its meta
 // pages and reads the meta bucket.
 func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
-	file, err := os.Open(path)
+	file, err := OpenRegular(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errorf(ErrNoVault, "no vault at %s", path)
 		}
-		return nil, err
+		return nil, notVault(err)
 	}
 	f := &sharedFile{path: path, file: file}
 	defer func() {
@@ -114,13 +114,6 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 			f.close()
 		}
 	}()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, errorf(ErrNotVault, "%s is not a regular file", path)
-	}
 	if err := lockShared(file, v.lockTimeout()); err != nil {
 		if errors.Is(err, errLockTimeout) {
 			return nil, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, v.lockTimeout())
@@ -128,7 +121,8 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
 	// The stamp is taken under the lock: what is read is this state.
-	if info, err = file.Stat(); err != nil {
+	info, err := file.Stat()
+	if err != nil {
 		return nil, err
 	}
 	f.stamp = stampOf(info)
@@ -149,7 +143,28 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 		}
 		return f.readMeta()
 	})
+	if errors.Is(err, ErrNotVault) && allZero(f.data) {
+		// A copy whose blocks were never written (some sync tools set
+		// the length first), or a wiped file: not the wrong path.
+		err = errorf(ErrCorrupt, "%s is damaged (it holds only zero bytes: a copy that was never finished?)", path)
+	}
 	return f, err
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) (zero bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			zero = false // the file shrank under the mapping
+		}
+	}()
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *sharedFile) close() {
@@ -201,6 +216,9 @@ func (f *sharedFile) readMeta() error {
 		return err
 	}
 	if !bytes.Equal(app, []byte(appName)) {
+		if f.tornLooking() {
+			return errorf(ErrCorrupt, "%s is damaged (it does not read as a whole vault file: a copy made while the file was being written?)", f.path)
+		}
 		return errorf(ErrNotVault, "%s is not a vault file", f.path)
 	}
 	format, err := get(metaFmt)
@@ -210,7 +228,11 @@ func (f *sharedFile) readMeta() error {
 	if len(format) != 4 {
 		return errorf(ErrCorrupt, "%s has no format version", f.path)
 	}
-	switch n := binary.BigEndian.Uint32(format); {
+	n := binary.BigEndian.Uint32(format)
+	if n != FormatVersion && !f.r.Intact() {
+		return errorf(ErrCorrupt, "%s is damaged (one of its meta pages is broken, and its format reads %d)", f.path, n)
+	}
+	switch {
 	case n == 1 || n == 2:
 		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format %d), which this version cannot read; create the group's vault again with 'vault init'", f.path, n)
 	case n > FormatVersion:
@@ -239,6 +261,32 @@ func (f *sharedFile) readMeta() error {
 		f.buckets[name] = b
 	}
 	return nil
+}
+
+// tornLooking reports whether a bbolt file that does not name this
+// program is more likely a damaged vault file than another program's
+// file: one of its meta pages is broken (bbolt always leaves both valid;
+// a copy torn while the file was written may not, and the other one
+// points at an older state whose pages were since reused), or it has a
+// bucket only a vault file has.
+func (f *sharedFile) tornLooking() bool {
+	if !f.r.Intact() {
+		return true
+	}
+	for _, name := range fileBuckets {
+		b, err := f.r.Bucket([]byte(name))
+		if err != nil || b == nil {
+			continue
+		}
+		if name != bMeta {
+			return true
+		}
+		// A bucket called meta is common; one holding a vault ID is ours.
+		if id, err := b.Get([]byte(metaID)); err == nil && len(id) == len(f.vaultID) {
+			return true
+		}
+	}
+	return false
 }
 
 // diff compares the shared file with the replica: what the file has that

@@ -304,7 +304,33 @@ func noMeta(data []byte) error {
 			return fmt.Errorf("%w: meta page 0 invalid and no valid meta page 1", ErrCorrupt)
 		}
 	}
+	if hasBoltPages(data) {
+		// The meta pages were overwritten (with zeros, say, by a copy
+		// whose first blocks were not written yet): damaged, not some
+		// other kind of file.
+		return fmt.Errorf("%w: no meta page, but the pages of a bbolt file", ErrCorrupt)
+	}
 	return fmt.Errorf("%w: no bbolt magic in either meta page", ErrNotBolt)
+}
+
+// hasBoltPages reports whether data, whose meta pages are gone, holds
+// pages of a bbolt file: for some page size, a page past the metas whose
+// header carries its own page id (a small number, in eight bytes) and a
+// tree or freelist page type. Text, zeros and random bytes do not.
+func hasBoltPages(data []byte) bool {
+	n := uint64(len(data))
+	for psz := uint64(minPageSize); psz <= maxPageSize; psz <<= 1 {
+		for id := uint64(2); (id+1)*psz <= n; id++ {
+			h := data[id*psz : id*psz+pageHeaderSize]
+			switch ne.Uint16(h[hdrFlags:]) {
+			case branchPageFlag, leafPageFlag, freelistPageFlag:
+				if ne.Uint64(h) == id {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // isMetaPrefix reports whether data, shorter than a meta page, is the

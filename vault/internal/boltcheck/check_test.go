@@ -408,10 +408,13 @@ func corruptions() []corruption {
 			f.set32(f.metaOff(0), 0)
 			f.data[f.metaOff(1)+metaTxid] ^= 1
 		}, ErrCorrupt},
+		// The pages of a bbolt file are still there: damaged, not
+		// another kind of file (a copy whose first blocks were never
+		// written looks so).
 		{"both magics gone", func(f *dbFile) {
 			f.set32(f.metaOff(0), 0x12345678)
 			f.set32(f.metaOff(1), 0)
-		}, ErrNotBolt},
+		}, ErrCorrupt},
 	}
 }
 
