@@ -154,3 +154,32 @@ func TestIdentityFolderModes(t *testing.T) {
 		accepted(other, mode)
 	}
 }
+
+// TestTornCopyMessage: a copy of the vault file whose first blocks a sync
+// tool had not written yet is reported as damaged, with the hint that
+// says what to do, not as "not a vault file; check the path".
+func TestTornCopyMessage(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	c.must("hunter2\n", "add", "airtable")
+	data, err := os.ReadFile(c.env["VAULT_FILE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear(data[:len(data)/2])
+	torn := filepath.Join(t.TempDir(), "torn.db")
+	if err := os.WriteFile(torn, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A machine that never opened the vault: nothing to rebuild it from.
+	fresh := &cli{t: t, env: map[string]string{
+		"HOME":           filepath.Join(t.TempDir(), "home"),
+		"VAULT_FILE":     torn,
+		"VAULT_IDENTITY": filepath.Join(c.env["HOME"], ".config", "vault", "identity.age"),
+	}}
+	code, out, errs := fresh.runBounded("", "list")
+	if code != exitFailure || out != "" || !strings.Contains(errs, "is damaged") || !strings.Contains(errs, "restore the file from a backup copy") || strings.Contains(errs, "not a vault file") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want a damaged-file error with its hint", code, out, errs)
+	}
+}
