@@ -21,7 +21,7 @@ import (
 // blobs and grants the copy needs: writing them one by one through bbolt
 // cost a first open at 10,000 secrets half its time and most of its
 // memory. The copy is trusted no more than the shared file: every page
-// passes boltcheck.Check before bbolt opens it, and everything but the
+// passes boltcheck.Check before bbolt opens it (the very file: see openBolt), and everything but the
 // ops, blobs and grants buckets is deleted before the copy becomes this
 // machine's (a crafted file could hold a keyset, verdicts or an index of
 // its own); then every operation is checked and folded like any that
@@ -43,21 +43,21 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 		}
 	}()
 	// The file is read under its shared lock, but a sync tool may change
-	// it in place all the same: the copy is what gets checked. Copied by
-	// the kernel (copy_file_range), not through the mapping.
-	if err := copyOpen(sf.file, tmp); err != nil {
-		return false
-	}
-	if err := checkFile(tmp); err != nil {
-		return false
-	}
-	info, err := os.Stat(tmp)
+	// it in place all the same: the copy is what gets checked, on the
+	// descriptor bbolt is then handed (see openBolt). Copied by the kernel
+	// (copy_file_range), not through the mapping.
+	out, err := copyOpen(sf.file, tmp)
 	if err != nil {
+		return false
+	}
+	info, err := out.Stat()
+	if err != nil {
+		out.Close()
 		return false
 	}
 	// Mapped with room: growing the mapping copies what the transaction
 	// holds (see fillShared).
-	db, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, InitialMmapSize: int(min(info.Size()+info.Size()/4, 1<<31))})
+	db, err := openBolt(out, bolt.Options{NoSync: true, InitialMmapSize: int(min(info.Size()+info.Size()/4, 1<<31))}, v.lockTimeout(), checkWhole)
 	if err != nil {
 		return false
 	}
@@ -83,20 +83,21 @@ func (v *Vault) adoptShared(sf *sharedFile) bool {
 	return true
 }
 
-// copyOpen copies the whole of the open file src to a new file at dst.
-func copyOpen(src *os.File, dst string) error {
+// copyOpen copies the whole of the open file src to a new file at dst,
+// and returns the new file, open for reading and writing.
+func copyOpen(src *os.File, dst string) (*os.File, error) {
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return err
+		return nil, err
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := os.OpenFile(dst, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := out.ReadFrom(src); err != nil {
 		out.Close()
-		return err
+		return nil, err
 	}
-	return out.Close()
+	return out, nil
 }
 
 // adopted are the buckets a copy of the shared file keeps when it becomes

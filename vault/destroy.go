@@ -400,7 +400,7 @@ func (p *DestroyPlan) Destroy(typed string) (DestroyReport, error) {
 		lockTargets = append(lockTargets, filepath.Join(d, "replica.db"))
 	}
 	for _, path := range lockTargets {
-		f, err := os.Open(path)
+		f, err := OpenRegular(path) // a named pipe would block here
 		if err != nil {
 			continue
 		}

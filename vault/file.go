@@ -101,12 +101,12 @@ func stampOf(info os.FileInfo) fileStamp {
 // regular, non-empty file, takes a shared lock, maps it, checks its meta
 // pages and reads the meta bucket.
 func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
-	file, err := os.Open(path)
+	file, err := OpenRegular(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errorf(ErrNoVault, "no vault at %s", path)
 		}
-		return nil, err
+		return nil, notVault(err)
 	}
 	f := &sharedFile{path: path, file: file}
 	defer func() {
@@ -114,13 +114,6 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 			f.close()
 		}
 	}()
-	info, err := file.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, errorf(ErrNotVault, "%s is not a regular file", path)
-	}
 	if err := lockShared(file, v.lockTimeout()); err != nil {
 		if errors.Is(err, errLockTimeout) {
 			return nil, errorf(ErrBusy, "%s is in use by another vault process (waited %v)", path, v.lockTimeout())
@@ -128,7 +121,8 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 		return nil, fmt.Errorf("cannot lock %s: %w", path, err)
 	}
 	// The stamp is taken under the lock: what is read is this state.
-	if info, err = file.Stat(); err != nil {
+	info, err := file.Stat()
+	if err != nil {
 		return nil, err
 	}
 	f.stamp = stampOf(info)
@@ -149,7 +143,28 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 		}
 		return f.readMeta()
 	})
+	if errors.Is(err, ErrNotVault) && allZero(f.data) {
+		// A copy whose blocks were never written (some sync tools set
+		// the length first), or a wiped file: not the wrong path.
+		err = errorf(ErrCorrupt, "%s is damaged (it holds only zero bytes: a copy that was never finished?)", path)
+	}
 	return f, err
+}
+
+// allZero reports whether b holds only zero bytes.
+func allZero(b []byte) (zero bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if recover() != nil {
+			zero = false // the file shrank under the mapping
+		}
+	}()
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *sharedFile) close() {
@@ -201,6 +216,9 @@ func (f *sharedFile) readMeta() error {
 		return err
 	}
 	if !bytes.Equal(app, []byte(appName)) {
+		if f.tornLooking() {
+			return errorf(ErrCorrupt, "%s is damaged (it does not read as a whole vault file: a copy made while the file was being written?)", f.path)
+		}
 		return errorf(ErrNotVault, "%s is not a vault file", f.path)
 	}
 	format, err := get(metaFmt)
@@ -210,7 +228,11 @@ func (f *sharedFile) readMeta() error {
 	if len(format) != 4 {
 		return errorf(ErrCorrupt, "%s has no format version", f.path)
 	}
-	switch n := binary.BigEndian.Uint32(format); {
+	n := binary.BigEndian.Uint32(format)
+	if n != FormatVersion && !f.r.Intact() {
+		return errorf(ErrCorrupt, "%s is damaged (one of its meta pages is broken, and its format reads %d)", f.path, n)
+	}
+	switch {
 	case n == 1 || n == 2:
 		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format %d), which this version cannot read; create the group's vault again with 'vault init'", f.path, n)
 	case n > FormatVersion:
@@ -239,6 +261,32 @@ func (f *sharedFile) readMeta() error {
 		f.buckets[name] = b
 	}
 	return nil
+}
+
+// tornLooking reports whether a bbolt file that does not name this
+// program is more likely a damaged vault file than another program's
+// file: one of its meta pages is broken (bbolt always leaves both valid;
+// a copy torn while the file was written may not, and the other one
+// points at an older state whose pages were since reused), or it has a
+// bucket only a vault file has.
+func (f *sharedFile) tornLooking() bool {
+	if !f.r.Intact() {
+		return true
+	}
+	for _, name := range fileBuckets {
+		b, err := f.r.Bucket([]byte(name))
+		if err != nil || b == nil {
+			continue
+		}
+		if name != bMeta {
+			return true
+		}
+		// A bucket called meta is common; one holding a vault ID is ours.
+		if id, err := b.Get([]byte(metaID)); err == nil && len(id) == len(f.vaultID) {
+			return true
+		}
+	}
+	return false
 }
 
 // diff compares the shared file with the replica: what the file has that
@@ -724,7 +772,23 @@ func copyInto(src, dst string) error {
 // log when it is a file this machine wrote, by comparing every key when it
 // is one it read. dropped reports whether anything was deleted from it.
 func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true})
+	// bbolt gets the spare only as the file recorded: unchanged since
+	// this machine wrote it, or, one it read, checked again whole.
+	verify := checkStamp(rec.Stamp)
+	if !rec.Ours {
+		stamp := verify
+		verify = func(f *os.File, info os.FileInfo) error {
+			if err := stamp(f, info); err != nil {
+				return err
+			}
+			return checkWhole(f, info)
+		}
+	}
+	f, err := openRW(path)
+	if err != nil {
+		return false, err
+	}
+	db, err := openBolt(f, bolt.Options{NoSync: true}, v.lockTimeout(), verify)
 	if err != nil {
 		return false, err
 	}
@@ -857,7 +921,13 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 	if info, err := os.Stat(path); err == nil {
 		mmap = max(mmap, uint64(info.Size())+uint64(info.Size())/4)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: v.lockTimeout(), NoSync: true, PageSize: page, InitialMmapSize: int(min(mmap, 1<<31))})
+	// The file is new (or emptied by its maker): bbolt writes it from
+	// scratch and reads nothing it did not write.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the new vault file: %w", err)
+	}
+	db, err := openBolt(f, bolt.Options{NoSync: true, PageSize: page, InitialMmapSize: int(min(mmap, 1<<31))}, v.lockTimeout(), checkEmpty)
 	if err != nil {
 		return fmt.Errorf("cannot write the new vault file: %w", err)
 	}
@@ -958,7 +1028,7 @@ func headsHint(rtx *bolt.Tx) []byte {
 }
 
 // checkFile checks every page of the bbolt file at path.
-func checkFile(path string) (err error) {
+func checkFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -968,21 +1038,7 @@ func checkFile(path string) (err error) {
 	if err != nil {
 		return err
 	}
-	if info.Size() == 0 || int64(int(info.Size())) != info.Size() {
-		return fmt.Errorf("%w: size %d", boltcheck.ErrTruncated, info.Size())
-	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(info.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-	if err != nil {
-		return err
-	}
-	defer syscall.Munmap(data)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", boltcheck.ErrTruncated, r)
-		}
-	}()
-	return boltcheck.Check(data)
+	return checkOpen(f, info.Size())
 }
 
 // fileError turns a structural check's finding into the vault's error.

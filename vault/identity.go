@@ -369,10 +369,17 @@ func writeFile(path string, data []byte, replace bool) error {
 
 // CheckPrivateFile returns an error wrapping [ErrInsecureFile] when the
 // group or others have any access to path, as ssh does for its keys.
+//
+// A path that names something other than a regular file (a named pipe, a
+// device) is refused with a [*NotRegularError]: a device's mode says
+// nothing about a secret in it.
 func CheckPrivateFile(path string) error {
 	info, err := os.Stat(path)
 	if err != nil {
 		return err
+	}
+	if !info.Mode().IsRegular() {
+		return &NotRegularError{Path: path, Kind: fileKind(info.Mode())}
 	}
 	if info.Mode().Perm()&0o077 != 0 {
 		return errorf(ErrInsecureFile, "%s is accessible by other users (mode %04o); run: chmod 600 %s", path, info.Mode().Perm(), path)
@@ -380,21 +387,50 @@ func CheckPrivateFile(path string) error {
 	return nil
 }
 
+// CheckPrivateFolder returns an error wrapping [ErrInsecureFile] when the
+// group or others have any access to dir, a folder that holds identity
+// files only (such as the default one, which [WriteIdentity] makes with
+// mode 0700): whoever can write it can replace or delete the key, and
+// whoever can list it learns what is kept there.
+func CheckPrivateFolder(dir string) error {
+	return checkFolder(dir, 0o077)
+}
+
+// checkFolder returns an error wrapping [ErrInsecureFile] when dir's mode
+// has any of the bits in mask.
+func checkFolder(dir string, mask fs.FileMode) error {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm()&mask != 0 {
+		return errorf(ErrInsecureFile, "the folder %s holding your identity is accessible by other users (mode %04o); run: chmod 700 %s", dir, info.Mode().Perm(), dir)
+	}
+	return nil
+}
+
 // ReadIdentity reads the identity file at path. A passphrase-protected file
 // is decrypted with the passphrase that ask returns (ask may be nil when no
 // prompt is possible, and then such a file is refused with
-// [ErrNoPassphrase]). A file that the group or others can access is refused
-// with [ErrInsecureFile].
+// [ErrNoPassphrase]). A file that the group or others can access, or in a
+// folder they can write, is refused with [ErrInsecureFile]; a path that is not
+// a regular file (a named pipe, a device) with [ErrNoIdentity], at once.
 func ReadIdentity(path string, ask func() (Value, error)) (*Identity, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, errorf(ErrNoIdentity, "no identity at %s", path)
 		}
-		return nil, err
+		return nil, notIdentity(err)
 	}
 	defer f.Close()
 	if err := CheckPrivateFile(path); err != nil {
+		return nil, notIdentity(err)
+	}
+	// Wherever it is kept, no one else may be able to replace it. (An
+	// identity may live in a folder others can list, such as a home
+	// folder; its own mode keeps it from being read.)
+	if err := checkFolder(filepath.Dir(path), 0o022); err != nil {
 		return nil, err
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxIdentityFile+1))

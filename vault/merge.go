@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -109,21 +110,17 @@ func MergeFiles(ours, theirs string) error {
 		tmp.Close()
 		return err
 	}
-	// bbolt is about to open a copy for writing, and trusts what it
-	// opens: every page is checked first.
-	if err := fileError(ours, boltcheck.Check(src)); err != nil {
-		tmp.Close()
-		return err
-	}
 	if _, err := tmp.Write(src); err != nil {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	db, err := bolt.Open(tmpPath, 0o600, &bolt.Options{Timeout: DefaultLockTimeout, NoSync: true})
+	// bbolt is about to open the copy for writing, and trusts what it
+	// opens: every page of the very file it gets is checked first.
+	db, err := openBolt(tmp, bolt.Options{NoSync: true}, DefaultLockTimeout, checkWhole)
 	if err != nil {
+		if errors.Is(err, boltcheck.ErrCorrupt) || errors.Is(err, boltcheck.ErrTruncated) || errors.Is(err, boltcheck.ErrNotBolt) {
+			return fileError(ours, err)
+		}
 		return fmt.Errorf("cannot write the merged file: %w", err)
 	}
 	err = db.Update(func(otx *bolt.Tx) error {

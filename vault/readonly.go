@@ -43,7 +43,7 @@ func readOnlyReason(path string) string {
 // immutable reports whether the file has the immutable or append-only
 // attribute (Linux; false where the file system has no such flags).
 func immutable(path string) bool {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return false
 	}

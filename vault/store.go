@@ -276,7 +276,7 @@ func (v *Vault) open() error {
 		return err
 	}
 	if !info.Mode().IsRegular() {
-		return errorf(ErrNotVault, "%s is not a regular file", v.path)
+		return notVault(&NotRegularError{Path: v.path, Kind: fileKind(info.Mode())})
 	}
 	p, pinned := v.pinFor(v.path)
 	if pinned {

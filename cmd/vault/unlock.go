@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,8 +39,12 @@ func (a *app) passphraseSource(path string) (ask func() (vault.Value, error), in
 const maxPassphraseFile = 4096
 
 func readPassphraseFile(path string) (vault.Value, error) {
-	f, err := os.Open(path)
+	f, err := vault.OpenRegular(path)
 	if err != nil {
+		var nr *vault.NotRegularError
+		if errors.As(err, &nr) {
+			return vault.Value{}, fail(vault.ErrNoPassphrase, "VAULT_PASSPHRASE_FILE %s is %s, not a passphrase file; give the path of a file (mode 600) holding the passphrase", nr.Path, nr.Kind)
+		}
 		return vault.Value{}, fmt.Errorf("cannot read VAULT_PASSPHRASE_FILE: %w", err)
 	}
 	defer f.Close()
@@ -71,6 +77,15 @@ func (a *app) loadIdentity() (*vault.Identity, error) {
 	path, err := a.identityPath()
 	if err != nil {
 		return nil, err
+	}
+	if a.identityFlag == "" && a.getenv("VAULT_IDENTITY") == "" {
+		// The default folder holds identities only, and vault made it
+		// private: no one else may even list it. (One named by
+		// --identity may be a folder such as a home folder; vault
+		// refuses it only when others can write it.)
+		if err := vault.CheckPrivateFolder(filepath.Dir(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	if id := a.fromAgent(path); id != nil {
 		a.identity = id

@@ -20,6 +20,15 @@ var ErrTruncated = errors.New("boltcheck: bbolt file truncated")
 // whose structure is damaged in any other way.
 var ErrCorrupt = errors.New("boltcheck: bbolt file corrupt")
 
+// errNoFreelist is returned for a file whose meta page records no
+// freelist (bbolt's NoFreelistSync). bbolt's read-write open rebuilds the
+// freelist by walking every page of the file in a goroutine of its own,
+// where a fault is fatal and no recover reaches, and then writes it to
+// the file: a file without one is refused, so that opening an accepted
+// file for writing reads nothing more than a read does and writes only
+// through a transaction.
+var errNoFreelist = fmt.Errorf("%w: no freelist (a file written with bbolt's NoFreelistSync)", ErrCorrupt)
+
 // errInternal marks a bug in this package that was caught by the recover
 // in Check. Tests make sure it never happens.
 var errInternal = errors.New("internal error")
@@ -83,7 +92,8 @@ var ne = binary.NativeEndian
 //
 // It mirrors how bbolt (opened without an explicit page size) finds the
 // page size and picks a meta page, then checks the high-water mark against
-// len(data), the freelist page and its ids, and every page of every
+// len(data), the freelist page and its ids (a file without a freelist is
+// refused: bbolt would rebuild and write one as it opens the file), and every page of every
 // bucket: ids in range, page headers, element arrays, keys and values
 // inside their page, key order, bucket headers and inline bucket pages
 // inside their values, and that no page is reached twice or is both in
@@ -126,11 +136,12 @@ func check(data []byte) error {
 	c := checker{data: data, psz: psz, hwm: hwm, seen: make([]uint64, (hwm+63)/64)}
 	c.seen[0] |= 3 // the meta pages
 
-	var freeOff, freeCount uint64
-	if m.freelist != noFreelist {
-		if freeOff, freeCount, err = c.freelist(m.freelist); err != nil {
-			return err
-		}
+	if m.freelist == noFreelist {
+		return errNoFreelist
+	}
+	freeOff, freeCount, err := c.freelist(m.freelist)
+	if err != nil {
+		return err
 	}
 	if err := c.page(m.root, 1, bounds{top: true}); err != nil {
 		return err
@@ -293,7 +304,33 @@ func noMeta(data []byte) error {
 			return fmt.Errorf("%w: meta page 0 invalid and no valid meta page 1", ErrCorrupt)
 		}
 	}
+	if hasBoltPages(data) {
+		// The meta pages were overwritten (with zeros, say, by a copy
+		// whose first blocks were not written yet): damaged, not some
+		// other kind of file.
+		return fmt.Errorf("%w: no meta page, but the pages of a bbolt file", ErrCorrupt)
+	}
 	return fmt.Errorf("%w: no bbolt magic in either meta page", ErrNotBolt)
+}
+
+// hasBoltPages reports whether data, whose meta pages are gone, holds
+// pages of a bbolt file: for some page size, a page past the metas whose
+// header carries its own page id (a small number, in eight bytes) and a
+// tree or freelist page type. Text, zeros and random bytes do not.
+func hasBoltPages(data []byte) bool {
+	n := uint64(len(data))
+	for psz := uint64(minPageSize); psz <= maxPageSize; psz <<= 1 {
+		for id := uint64(2); (id+1)*psz <= n; id++ {
+			h := data[id*psz : id*psz+pageHeaderSize]
+			switch ne.Uint16(h[hdrFlags:]) {
+			case branchPageFlag, leafPageFlag, freelistPageFlag:
+				if ne.Uint64(h) == id {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // isMetaPrefix reports whether data, shorter than a meta page, is the

@@ -10,8 +10,15 @@
 // rejects anything that would let bbolt read outside the file, follow a
 // cycle or a shared page, or size an allocation from garbage. It also
 // checks the key order bbolt relies on when it writes pages back, so that
-// an update cannot turn an accepted file into a broken one. It runs in
-// time and memory linear in the file's size and does not panic.
+// an update cannot turn an accepted file into a broken one. A file without
+// a freelist is refused: bbolt's read-write open would rebuild one by
+// walking the tree in a goroutine of its own, where a fault is fatal, and
+// write it before the caller could do anything. It runs in time and
+// memory linear in the file's size and does not panic.
+//
+// A check is worth what it checked: the caller must hand bbolt the very
+// file it checked (an open descriptor, through bbolt's Options.OpenFile),
+// not a path that may name another file by then.
 //
 // The check is structural only: it does not look at what keys and values
 // contain. A byte changed inside a value passes unnoticed; the caller's

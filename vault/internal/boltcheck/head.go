@@ -18,8 +18,10 @@ type Head struct {
 // page (the count it allocates by, and that every id is in range). It reads
 // a few pages, not the file, and returns the meta page bbolt will use.
 //
-// It is the check to make before bbolt.Open; [Check] must still run on the
-// whole file (bbolt's own memory mapping will do) before any transaction.
+// It does not make a file safe to open with bbolt: bbolt's read-write open
+// starts a transaction (and reads the root's pages) itself. Only [Check],
+// run on the very file bbolt then opens, does. A file without a freelist
+// is refused, as by Check.
 // Errors wrap [ErrNotBolt], [ErrTruncated] or [ErrCorrupt].
 func CheckHead(r io.ReaderAt, size int64) (h Head, err error) {
 	defer func() {
@@ -50,7 +52,9 @@ func CheckHead(r io.ReaderAt, size int64) (h Head, err error) {
 	}
 	h = Head{TxID: m.txid, Checksum: m.checksum}
 	if m.freelist == noFreelist {
-		return h, nil
+		// bbolt would walk the whole tree to rebuild it, in a goroutine
+		// where a fault is fatal, before [Check] could run.
+		return Head{}, errNoFreelist
 	}
 	id, hwm := m.freelist, m.pgid
 	if id < 2 || id >= hwm {

@@ -39,6 +39,7 @@ type Reader struct {
 	psz, hwm uint64
 	root     uint64
 	head     Head
+	intact   bool
 }
 
 // NewReader checks the meta pages of the bbolt file held in data, picking
@@ -62,8 +63,19 @@ func NewReader(data []byte) (_ *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{data: data, psz: psz, hwm: m.pgid, root: m.root, head: Head{TxID: m.txid, Checksum: m.checksum}}, nil
+	_, s0 := readMeta(data, 0)
+	_, s1 := readMeta(data, psz)
+	return &Reader{data: data, psz: psz, hwm: m.pgid, root: m.root, head: Head{TxID: m.txid, Checksum: m.checksum},
+		intact: s0 == metaValid && s1 == metaValid}, nil
 }
+
+// Intact reports whether both meta pages are valid, as bbolt always
+// leaves them (it writes both when it creates a file, and each commit
+// rewrites one whole). When one is not, the file was damaged, or copied
+// while it was written: the state read may be an older one whose pages
+// were since reused, and what looks like another program's data is more
+// likely damage.
+func (r *Reader) Intact() bool { return r.intact }
 
 // Head returns the transaction and checksum of the meta page the Reader
 // reads, as [CheckHead] would.

@@ -392,7 +392,9 @@ func TestReaderAgreesWithBolt(t *testing.T) {
 					}
 					continue
 				}
-				if err := Check(data); err != nil {
+				// Check refuses a file without a freelist (bbolt would
+				// rebuild it on a read-write open); the Reader reads it.
+				if err := Check(data); err != nil && (i%5 != 4 || !errors.Is(err, errNoFreelist)) {
 					t.Fatalf("tx %d: Check: %v", n, err)
 				}
 				r, err := NewReader(data)
