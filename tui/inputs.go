@@ -204,7 +204,12 @@ func (f *form) View(st Styles) string {
 		}
 	}
 	if f.err != "" {
-		b.WriteString("\n" + st.Error.Render(f.err) + "\n")
+		// Wrapped, never cut: it says what to do.
+		width := f.width
+		if width <= 0 {
+			width = 80
+		}
+		b.WriteString("\n" + st.Error.Render(wrapAll(f.err, max(10, width))) + "\n")
 	}
 	b.WriteString("\n" + st.Faint.Render("tab next field · enter on the last field or ctrl+s saves · esc cancels"))
 	return b.String()

@@ -64,6 +64,8 @@ func (s *reviewScreen) Update(msg tea.Msg) tea.Cmd {
 			return statusCmd("", msg.err)
 		}
 		return tea.Batch(statusCmd(msg.text, nil), s.load())
+	case reloadMsg:
+		return s.load()
 	case tea.KeyPressMsg:
 		if s.confirm {
 			switch {
@@ -104,7 +106,7 @@ func (s *reviewScreen) body() string {
 	r := s.review
 	if r == nil {
 		if s.err != "" {
-			return st.Error.Render(s.err)
+			return st.Error.Render(wrapAll(s.err, max(10, s.width)))
 		}
 		return st.Faint.Render("Loading…")
 	}
