@@ -131,7 +131,7 @@ func (s *setupScreen) Update(msg tea.Msg) tea.Cmd {
 	case s.noVault && k.String() == "j" && s.sh.opts.Join != nil:
 		s.formKind = "join"
 		s.form = newForm("Join your group's vault",
-			newField("File or address", "", "The group's vault file (e.g. ~/Downloads/eastside.db), or the address of its git repository (https://…, git@host:group/vault.git). Ask an admin which."))
+			newField("File or URL", "", "The group's vault file (e.g. ~/Downloads/eastside.db), or the address of its git repository (https://…, git@host:group/vault.git). Ask an admin which."))
 	case s.noVault && k.String() == "n":
 		s.formKind = "vault"
 		s.form = newForm("A new vault for your group",
@@ -186,7 +186,7 @@ func (s *setupScreen) submit() tea.Cmd {
 		}
 		return func() tea.Msg { return setupDoneMsg{identityPath: p} }
 	case "join":
-		src := s.form.value("File or address")
+		src := s.form.value("File or URL")
 		if src == "" {
 			s.form.err = "Type the path of the group's vault file, or the address of its git repository."
 			return nil
