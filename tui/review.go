@@ -141,7 +141,7 @@ func (s *reviewScreen) View() string {
 	end := min(len(lines), s.offset+max(1, s.height-2))
 	out := strings.Join(lines[s.offset:end], "\n")
 	if s.confirm {
-		return out + "\n" + st.Heading.Render("Record the access review as held today? The next is due in six months.") + " " + st.Faint.Render("y yes · n no")
+		return out + "\n" + st.Heading.Render(wrapAll("Record the access review as held today? The next is due in six months.", max(10, s.width))) + "\n" + st.Faint.Render("y yes · n no")
 	}
 	if s.sh.me.Admin {
 		return out + "\n" + st.Faint.Render("D marks the review done · ↑/↓ scroll")
