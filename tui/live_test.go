@@ -416,3 +416,27 @@ func TestLiveReloadProgram(t *testing.T) {
 	}
 	tm.WaitFinished(t, teatest.WithFinalTimeout(10*time.Second))
 }
+
+// TestHistoryStaysOnItsSecret: the history of a secret trashed elsewhere
+// while it is open still acts on that secret, not on the one that took
+// its place on the list.
+func TestHistoryStaysOnItsSecret(t *testing.T) {
+	g := newLiveGroup(t)
+	g.as("sam", func(v *vault.Vault) error {
+		_, err := v.Set("call-log", vault.NewValue([]byte("second-value")))
+		return err
+	})
+	h := newHarness(t, g.opts("alex"))
+	h.mustOpen()
+	h.selectSecret("call-log")
+	h.key("h")
+	h.mustSee("History of call-log", "version 2", "version 1")
+	g.trash("sam", "call-log")
+	h.tick()
+	h.mustSee("History of call-log")
+	if selectedName(h) == "call-log" {
+		t.Fatal("call-log is still on the list")
+	}
+	h.key("r")
+	h.mustSee("Make version 1 of call-log the current value again?")
+}

@@ -103,13 +103,15 @@ type secretsScreen struct {
 	// shows with the value, with its countdown.
 	totp vault.TOTP
 
-	form          *form
-	formKind      string
-	formFor       string
-	confirm       *confirm
-	share         *sharePicker
-	history       *listView[vault.Version]
-	trash         *listView[vault.Secret]
+	form     *form
+	formKind string
+	formFor  string
+	confirm  *confirm
+	share    *sharePicker
+	history  *listView[vault.Version]
+	trash    *listView[vault.Secret]
+	// historyFor is the secret whose history is open.
+	historyFor    string
 	pendingSelect string
 	// formRestore is set when the secret being edited went to the trash
 	// meanwhile (elsewhere): saving restores it with the edit.
@@ -280,7 +282,7 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		cmds := []tea.Cmd{s.reload()}
 		switch {
 		case s.mode == modeHistory && s.history != nil:
-			cmds = append(cmds, s.loadHistory(s.detailName()))
+			cmds = append(cmds, s.loadHistory(s.historyFor))
 		case s.mode == modeTrash && s.trash != nil:
 			cmds = append(cmds, s.loadTrash())
 		case s.mode == modeShare && s.share != nil:
@@ -380,7 +382,7 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		cmds := []tea.Cmd{statusCmd(msg.text, nil), s.load()}
 		switch s.mode {
 		case modeHistory:
-			cmds = append(cmds, s.loadHistory(s.detailName()))
+			cmds = append(cmds, s.loadHistory(s.historyFor))
 		case modeTrash:
 			cmds = append(cmds, s.loadTrash())
 		}
@@ -443,13 +445,6 @@ func failed(f *form, err error) tea.Cmd {
 
 func statusCmd(text string, err error) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text: text, err: err} }
-}
-
-func (s *secretsScreen) detailName() string {
-	if s.detail != nil {
-		return s.detail.Name
-	}
-	return ""
 }
 
 func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
@@ -541,7 +536,7 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.History):
 		s.hide()
 		s.mode = modeHistory
-		s.history = newListView[vault.Version]("History of "+cur.Name, "No versions.")
+		s.history, s.historyFor = newListView[vault.Version]("History of "+cur.Name, "No versions."), cur.Name
 		s.history.keyOf = func(ver vault.Version) string { return strconv.Itoa(ver.N) }
 		return s.loadHistory(cur.Name)
 	}
@@ -1017,7 +1012,9 @@ func (s *secretsScreen) updateHistory(msg tea.Msg) tea.Cmd {
 		s.history, s.mode = nil, modeList
 	case key.Matches(k, keys.Restore):
 		ver, ok := s.history.selected()
-		name := s.detailName()
+		// The secret the history was opened for, wherever the list moved
+		// since (it is read again when the vault changes).
+		name := s.historyFor
 		if !ok || name == "" {
 			return nil
 		}
