@@ -102,15 +102,24 @@ func (r *tuiRig) keys(k ...string) {
 }
 func (r *tuiRig) text(s string) { r.t.Helper(); r.tmux("send-keys", "-t", r.pane, "-l", s) }
 
-// TestTUILiveReload: the UI open in tmux shows what commands in another
-// terminal do, as they do it: a secret added, a rotation that takes a
-// secret off the notice. Without tmux it is skipped, except under CI.
-func TestTUILiveReload(t *testing.T) {
+// TestTUIInTmux drives the terminal UI of the real binary (built once) in
+// tmux: live reload, and joining from the first-run screen. Without tmux
+// (or git) it is skipped, except under CI, where it must run.
+func TestTUIInTmux(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and drives it in tmux")
 	}
 	needTmux(t)
+	needGit(t)
 	bin := buildVault(t)
+	t.Run("live reload", func(t *testing.T) { testTUILiveReload(t, bin) })
+	t.Run("join", func(t *testing.T) { testTUIJoin(t, bin) })
+}
+
+// testTUILiveReload: the UI open in tmux shows what commands in another
+// terminal do, as they do it: a secret added, a rotation that takes a
+// secret off the notice.
+func testTUILiveReload(t *testing.T, bin string) {
 	r := newTUIRig(t, bin, filepath.Join(t.TempDir(), "home"))
 	r.cli("", "keygen", "--no-passphrase")
 	r.cli("", "init", "--me", "alex", "--name", "Eastside")
@@ -138,20 +147,13 @@ func TestTUILiveReload(t *testing.T) {
 	r.waitFor("EXITED 0")
 }
 
-// TestTUIJoin: a new member joins from the terminal UI's first-run
+// testTUIJoin: a new member joins from the terminal UI's first-run
 // screen, as 'vault join' would: from the group's file (the UI makes
 // their identity first) and from a git repository. The configuration
 // names the vault, this machine pins it, the screen shows the line to
 // send and its fingerprint; once the admin's change reaches the copy, the
-// vault opens by itself. Without tmux (or git) it is skipped, except under
-// CI.
-func TestTUIJoin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and drives it in tmux")
-	}
-	needTmux(t)
-	needGit(t)
-	bin := buildVault(t)
+// vault opens by itself.
+func testTUIJoin(t *testing.T, bin string) {
 	root := t.TempDir()
 	admin := newTUIRig(t, bin, filepath.Join(root, "admin"))
 	admin.cli("", "keygen", "--no-passphrase")
