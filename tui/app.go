@@ -52,6 +52,30 @@ type Options struct {
 	Clearer func() *exec.Cmd
 	// Title names the program in the header, e.g. "vault demo".
 	Title string
+	// Watch is how often the vault file is looked at (one stat) for
+	// changes made elsewhere: another terminal, a sync. Zero means every
+	// 1.5 s.
+	Watch time.Duration
+	// Join, when set, joins the group's vault at src (a file, or a git
+	// repository's folder or address) with the member's identity, as
+	// 'vault join' does: the first-run screen offers it when there is no
+	// vault yet.
+	Join func(src string, id *vault.Identity) (JoinResult, error)
+}
+
+// JoinResult is what joining a group's vault did.
+type JoinResult struct {
+	// VaultPath is the group's vault file, where commands now find it.
+	VaultPath string
+	// Done says what was done (the file copied or cloned, the
+	// configuration written), a sentence each.
+	Done []string
+	// Next says how the change that adds the member reaches this copy,
+	// e.g. "run 'vault sync' (it fetches the change from the repository)".
+	Next string
+	// Welcome is set when the identity opens the vault already: who added
+	// the member, and what they can read.
+	Welcome string
 }
 
 // appState is where the program stands.
@@ -147,8 +171,11 @@ type (
 		id        *vault.Identity
 		me        vault.Member
 		info      vault.Info
+		notices   []string
 		reminders []string
-		err       error
+		// stamp is the file as it was before it was opened.
+		stamp fileStamp
+		err   error
 	}
 	// statusMsg reports the outcome of an action on the status line.
 	statusMsg struct {
@@ -181,6 +208,19 @@ type Model struct {
 	banner  []string
 	status  string
 	errText string
+
+	// notices are the one-off lines of the notice (a welcome, what a
+	// change brought in, warnings about the file) and reminders what is
+	// due; dismissed the lines the member dismissed with x.
+	notices   []string
+	reminders []string
+	dismissed map[string]bool
+	// watchGen numbers the chain of looks at the file, and known is the
+	// file as last seen (see watch.go).
+	watchGen int
+	known    fileStamp
+	// joined is what joining did, shown until the vault opens.
+	joined *JoinResult
 }
 
 // screen is what every screen of the ready program is: a model with its
@@ -251,18 +291,19 @@ func (m Model) readIdentity(pass []byte) tea.Cmd {
 func (m Model) open(id *vault.Identity) tea.Cmd {
 	opts := m.sh.opts
 	return func() tea.Msg {
+		stamp := stampFile(opts.VaultPath)
 		v, err := vault.Open(opts.VaultPath, vault.Options{Identity: id, Clock: opts.Clock, StateDir: opts.StateDir})
 		if err != nil {
-			return openedMsg{err: err}
+			return openedMsg{err: err, stamp: stamp}
 		}
 		defer v.Close()
-		out := openedMsg{id: id}
+		out := openedMsg{id: id, stamp: stamp}
 		if w, ok := v.Welcome(); ok {
-			out.reminders = append(out.reminders, WelcomeLine(w))
+			out.notices = append(out.notices, WelcomeLine(w))
 			_ = v.MarkWelcomed()
 		}
-		out.reminders = append(out.reminders, IncomingLines(v.Incoming())...)
-		out.reminders = append(out.reminders, v.Warnings()...)
+		out.notices = append(out.notices, IncomingLines(v.Incoming())...)
+		out.notices = append(out.notices, v.Warnings()...)
 		if out.me, err = v.Me(); err != nil {
 			return openedMsg{err: err}
 		}
@@ -270,7 +311,7 @@ func (m Model) open(id *vault.Identity) tea.Cmd {
 			return openedMsg{err: err}
 		}
 		if r, err := v.Reminders(); err == nil {
-			out.reminders = append(out.reminders, ReminderLines(r)...)
+			out.reminders = ReminderLines(r)
 		}
 		return out
 	}
@@ -288,6 +329,27 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.sh.styles = DefaultStyles(msg.IsDark())
 		m.help.Styles = help.DefaultStyles(msg.IsDark())
 		return m, nil
+	case watchTickMsg:
+		cmd := m.onWatchTick(msg)
+		return m, cmd
+	case fileStatMsg:
+		cmd := m.onFileStat(msg) // changes m: called before m is returned
+		return m, cmd
+	case refreshedMsg:
+		var cmd tea.Cmd
+		if m.state == stateReady {
+			cmd = m.refreshed(msg)
+		}
+		return m, cmd
+	case doneMsg:
+		if m.state == stateReady && msg.err == nil {
+			// A change made here: the notice may say less now.
+			next, cmd := m.updateReady(msg)
+			nm := next.(Model)
+			return nm, tea.Batch(cmd, nm.refresh())
+		}
+	case joinedMsg:
+		return m.joinDone(msg)
 	case statusMsg:
 		m.setStatus(msg.text, msg.err)
 		if m.state == stateReady {
@@ -328,11 +390,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m.updateReady(msg)
 }
 
+// setStatus shows text, or err, on the status line; the screens make room
+// for it (it wraps, never cut).
 func (m *Model) setStatus(text string, err error) {
 	m.status, m.errText = text, ""
 	if err != nil {
 		m.status, m.errText = "", oneLine(err.Error())
 	}
+	m.resize()
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
@@ -392,10 +457,22 @@ func (m Model) updateLocked(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
 	if errors.Is(msg.err, vault.ErrNotAdded) && m.identity != nil {
-		// Not a member yet: what to send an admin, in full.
+		if m.state == stateSetup && m.setup != nil && m.setup.notMember {
+			// Still not added: the screen stays as it is.
+			return m, nil
+		}
+		// Not a member yet: what to send an admin, in full, and the vault
+		// opens here once the change that adds them reaches this copy.
 		m.state = stateSetup
-		m.setup = newNotMemberSetup(m.sh, m.identity)
+		m.setup = newNotMemberSetup(m.sh, m.identity, m.joined)
 		m.resize()
+		cmd := m.startWatch(msg.stamp)
+		return m, cmd
+	}
+	if msg.err != nil && m.state == stateSetup && m.setup != nil && m.setup.notMember {
+		// Waiting to be added: say what went wrong and look again at the
+		// next change.
+		m.setup.err = failureText(msg.err)
 		return m, nil
 	}
 	if msg.err != nil {
@@ -404,11 +481,18 @@ func (m Model) opened(msg openedMsg) (tea.Model, tea.Cmd) {
 	}
 	m.sh.id, m.sh.me, m.sh.info = msg.id, msg.me, msg.info
 	m.state = stateReady
-	m.banner = msg.reminders
+	m.setup = nil
+	m.notices, m.reminders = msg.notices, msg.reminders
+	if m.joined != nil && m.joined.Welcome != "" {
+		m.notices = append([]string{m.joined.Welcome}, m.notices...)
+	}
+	m.joined = nil
+	m.setBanner()
 	m.screens = []screen{newSecretsScreen(m.sh), newMembersScreen(m.sh), newReviewScreen(m.sh)}
 	m.current = 0
 	m.resize()
-	return m, m.screens[0].Init()
+	watch := m.startWatch(msg.stamp)
+	return m, tea.Batch(m.screens[0].Init(), watch)
 }
 
 func (m Model) updateReady(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -424,8 +508,7 @@ func (m Model) updateReady(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		case cur.Nested():
 		case key.Matches(k, keys.Dismiss) && len(m.banner) > 0:
-			m.banner = nil
-			m.resize()
+			m.dismissBanner()
 			return m, nil
 		case key.Matches(k, keys.NextScreen), key.Matches(k, keys.PrevScreen):
 			step := 1
@@ -434,12 +517,12 @@ func (m Model) updateReady(msg tea.Msg) (tea.Model, tea.Cmd) {
 			}
 			cur.Update(leaveMsg{})
 			m.current = (m.current + step) % len(m.screens)
-			m.status, m.errText = "", ""
+			m.setStatus("", nil)
 			return m, m.screens[m.current].Init()
 		}
 	}
-	if _, ok := msg.(tea.KeyPressMsg); ok {
-		m.status, m.errText = "", ""
+	if _, ok := msg.(tea.KeyPressMsg); ok && (m.status != "" || m.errText != "") {
+		m.setStatus("", nil)
 	}
 	return m, cur.Update(msg)
 }
@@ -450,11 +533,15 @@ type leaveMsg struct{}
 // chrome is the height of what surrounds a screen.
 func (m *Model) chrome() int {
 	h := 2 // header and rule
-	h += len(m.banner)
-	h += 2 // status lines
+	h += len(m.bannerLines())
+	h += m.statusHeight()
 	h += lipgloss.Height(m.helpView())
 	return h
 }
+
+// statusHeight is the room kept for the status line: two lines, more when
+// a long message wraps.
+func (m *Model) statusHeight() int { return max(2, len(m.statusLines())) }
 
 func (m *Model) resize() {
 	if m.setup != nil {
@@ -559,8 +646,8 @@ func (m Model) renderReady() string {
 	}
 	gap := max(1, m.width-lipgloss.Width(left)-lipgloss.Width(right))
 	b.WriteString(left + strings.Repeat(" ", gap) + right + "\n")
-	for _, l := range m.banner {
-		b.WriteString(st.Banner.Render(truncate("! "+l, m.width)) + "\n")
+	for _, l := range m.bannerLines() {
+		b.WriteString(st.Banner.Render(l) + "\n")
 	}
 	b.WriteString(st.Rule.Render(strings.Repeat("─", max(1, m.width))) + "\n")
 	// No screen line may run past the terminal's edge, whatever a screen
@@ -569,18 +656,23 @@ func (m Model) renderReady() string {
 	for i, l := range body {
 		body[i] = ansi.Truncate(l, max(1, m.width), "…")
 	}
+	helpView := m.helpView()
+	// A long message wraps at the bottom; on a small terminal the screen
+	// gives up its last lines for it rather than push the top away.
+	if room := m.height - (lipgloss.Height(b.String()) - 1) - m.statusHeight() - lipgloss.Height(helpView); m.height > 0 && len(body) > room {
+		body = body[:max(1, room)]
+	}
 	b.WriteString(strings.Join(body, "\n"))
 	// Pad so the help sits at the bottom.
 	used := lipgloss.Height(b.String())
-	helpView := m.helpView()
-	if pad := m.height - used - 2 - lipgloss.Height(helpView); pad > 0 {
+	if pad := m.height - used - m.statusHeight() - lipgloss.Height(helpView); pad > 0 {
 		b.WriteString(strings.Repeat("\n", pad))
 	}
 	switch {
 	case m.errText != "":
-		b.WriteString("\n" + st.Error.Render(twoLines(m.errText, m.width)))
+		b.WriteString("\n" + st.Error.Render(strings.Join(m.statusLines(), "\n")))
 	case m.status != "":
-		b.WriteString("\n" + st.Status.Render(twoLines(m.status, m.width)))
+		b.WriteString("\n" + st.Status.Render(strings.Join(m.statusLines(), "\n")))
 	case len(m.banner) > 0:
 		b.WriteString("\n" + st.Faint.Render("x dismisses the notice above"))
 	default:
@@ -588,16 +680,6 @@ func (m Model) renderReady() string {
 	}
 	b.WriteString("\n" + helpView)
 	return b.String()
-}
-
-// twoLines wraps a message to at most two lines of width, cutting the rest.
-func twoLines(s string, width int) string {
-	lines := strings.Split(wrap(s, max(10, width)), "\n")
-	if len(lines) > 2 {
-		lines = lines[:2]
-		lines[1] = truncate(lines[1]+" …", width)
-	}
-	return strings.Join(lines, "\n")
 }
 
 // truncate cuts s to width cells, with an ellipsis.

@@ -19,6 +19,13 @@
 // scripts and cron jobs can use the vault while an organizer has the UI
 // open.
 //
+// The UI stays live: it looks at the vault file on a tick (one stat; see
+// Options.Watch) and, when the file changed (another terminal, a sync),
+// reads it again, keeping the selection and anything being typed, and
+// works out the notice again. A secret that went away while a dialog
+// about it was open is named, with who moved it to the trash; an edit
+// keeps what was typed.
+//
 // # Safety
 //
 // No secret value is on screen until asked for, and then only one, for 30

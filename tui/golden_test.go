@@ -25,6 +25,9 @@ func runGolden(t *testing.T, m Model, steps ...goldenStep) string {
 	// keep what was read to look for text drawn earlier.
 	var seen []byte
 	for _, s := range steps {
+		if s.do != nil {
+			s.do()
+		}
 		for _, k := range s.keys {
 			tm.Send(keyMsg(k))
 		}
@@ -52,6 +55,8 @@ func runGolden(t *testing.T, m Model, steps ...goldenStep) string {
 }
 
 type goldenStep struct {
+	// do, when set, runs first: a change made elsewhere.
+	do   func()
 	keys []string
 	want string
 }

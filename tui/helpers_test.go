@@ -31,6 +31,11 @@ type harness struct {
 
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
+	if opts.Watch == 0 {
+		// Tests look at the file by hand (h.tick): a look every second
+		// would keep mustSee waiting for ever on a failure.
+		opts.Watch = time.Hour
+	}
 	h := &harness{t: t, m: New(opts)}
 	t.Cleanup(func() { h.m.Close() })
 	h.send(tea.WindowSizeMsg{Width: 80, Height: 24})
@@ -132,6 +137,15 @@ func (h *harness) settle(wait time.Duration) bool {
 	}
 }
 
+// tick is the UI's next look at the vault file, as its timer would
+// send it; a change found is reloaded before it returns.
+func (h *harness) tick() {
+	h.t.Helper()
+	h.send(watchTickMsg{gen: h.m.watchGen})
+	for h.settle(time.Second) {
+	}
+}
+
 // key sends key presses: names like "enter", "esc", "down", "shift+tab",
 // or text, typed one character at a time.
 func (h *harness) key(keys ...string) {
@@ -168,6 +182,10 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+s":
+		return tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(k)[0]
 	return tea.KeyPressMsg{Code: r, Text: k}

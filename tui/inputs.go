@@ -200,12 +200,21 @@ func (f *form) View(st Styles) string {
 		}
 		b.WriteString(label + " " + in + "\n")
 		if i == f.focus && fd.hint != "" {
-			b.WriteString(strings.Repeat(" ", 15) + st.Faint.Render(fd.hint) + "\n")
+			b.WriteString(indent(st.Faint.Render(wrapAll(fd.hint, max(10, f.textWidth()-15))), strings.Repeat(" ", 15)) + "\n")
 		}
 	}
 	if f.err != "" {
-		b.WriteString("\n" + st.Error.Render(f.err) + "\n")
+		// Wrapped, never cut: it says what to do.
+		b.WriteString("\n" + st.Error.Render(wrapAll(f.err, f.textWidth())) + "\n")
 	}
-	b.WriteString("\n" + st.Faint.Render("tab next field · enter on the last field or ctrl+s saves · esc cancels"))
+	b.WriteString("\n" + st.Faint.Render(wrapAll("tab next field · enter on the last field or ctrl+s saves · esc cancels", f.textWidth())))
 	return b.String()
+}
+
+// textWidth is the width the form's text wraps to.
+func (f *form) textWidth() int {
+	if f.width <= 0 {
+		return 80
+	}
+	return max(10, f.width)
 }

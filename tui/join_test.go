@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -137,4 +138,125 @@ func TestNotMemberScreen(t *testing.T) {
 	h = newHarness(t, opts)
 	h.mustSee("airtable")
 	h.mustNotSee("you were added by")
+}
+
+// TestJoinFromFirstRunScreen: with no vault, the first-run screen joins
+// the group's vault through Options.Join: an error shows in full, with
+// what was typed kept to try again; once joined, the line to send and the
+// fingerprint show in full with what was done and what comes next, and
+// the vault opens by itself once the member is added.
+func TestJoinFromFirstRunScreen(t *testing.T) {
+	opts, id := newcomer(t, vault.Classic)
+	admin, err := vault.GenerateIdentity(vault.Classic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminState := t.TempDir()
+	group := filepath.Join(t.TempDir(), "eastside.db")
+	v, err := vault.Create(group, vault.CreateOptions{Options: vault.Options{Identity: admin, StateDir: adminState}, MemberName: "alex", PublicKey: admin.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Add(vault.NewSecret{Name: "airtable"}, vault.NewValue([]byte("hunter2"))); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+
+	var asked []string
+	opts.Join = func(src string, got *vault.Identity) (JoinResult, error) {
+		asked = append(asked, src)
+		if got.PublicKey() != id.PublicKey() {
+			t.Error("Join was not given the member's identity")
+		}
+		if src != group {
+			return JoinResult{}, fmt.Errorf("there is no file or folder at %s; give the path of your group's vault file, or the address of its git repository (ask an admin for it)", src)
+		}
+		if _, err := vault.Join(opts.StateDir, group); err != nil {
+			return JoinResult{}, err
+		}
+		return JoinResult{VaultPath: group, Done: []string{"the group's vault is " + group + ", where it is"},
+			Next: "wait until your shared folder brings their change"}, nil
+	}
+	const width = 40
+	h := newHarness(t, opts)
+	h.send(teaSize(width, 80))
+	h.mustSee("There is no vault at", "j  join your group's vault", "press j")
+	h.key("j")
+	h.mustSee("Join your group's vault", "File or URL")
+	wrong := "/no/such/place/with-a-rather-long-name/eastside.db"
+	h.typeText(wrong)
+	h.key("enter")
+	h.mustSee("there is no file or folder at")
+	mustShowInFull(t, h, width, "there is no file or folder at "+wrong+"; give the path of your group's vault file, or the address of its git repository (ask an admin for it)")
+	if f := h.m.setup.form; f == nil || f.value("File or URL") != wrong {
+		t.Fatalf("what was typed is gone:\n%s", h.view())
+	}
+	h.key("ctrl+u")
+	h.typeText(group)
+	h.key("enter")
+	h.mustSee("✓ the group's vault is", "You are not a member of the vault at", "Send this line to an admin",
+		"wait until your shared folder brings their change", "opens here by itself")
+	mustShowInFull(t, h, width, id.PublicKey(), id.Fingerprint(), group)
+	if len(asked) != 2 {
+		t.Fatalf("Join was called %d times", len(asked))
+	}
+	// Nothing changed: still waiting.
+	h.tick()
+	if h.m.state != stateSetup || !h.m.setup.notMember {
+		t.Fatalf("left the waiting screen:\n%s", h.view())
+	}
+
+	// The admin adds them: the vault opens here by itself.
+	v, err = vault.Open(group, vault.Options{Identity: admin, StateDir: adminState})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.AddMember(vault.NewMember{Name: "sam", PublicKey: id.PublicKey()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Share("airtable", []string{"sam"}); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	h.tick()
+	h.mustSee("you were added by alex on", "you can read 1 secret", "airtable")
+	if h.m.state != stateReady {
+		t.Fatalf("did not open once added:\n%s", h.view())
+	}
+}
+
+// TestJoinAlreadyMember: joining a vault the key opens already goes
+// straight to it, with the welcome Join reports.
+func TestJoinAlreadyMember(t *testing.T) {
+	opts, id := newcomer(t, vault.Classic)
+	group := filepath.Join(t.TempDir(), "eastside.db")
+	v, err := vault.Create(group, vault.CreateOptions{Options: vault.Options{Identity: id, StateDir: opts.StateDir}, Name: "Eastside", MemberName: "sam", PublicKey: id.PublicKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	opts.Join = func(string, *vault.Identity) (JoinResult, error) {
+		return JoinResult{VaultPath: group, Welcome: "you were added by alex on 2026-11-26; you can read 3 secrets"}, nil
+	}
+	h := newHarness(t, opts)
+	h.key("j")
+	h.typeText(group)
+	h.key("enter")
+	h.mustSee("you were added by alex on 2026-11-26", "Eastside", "No secrets yet")
+	if h.m.state != stateReady {
+		t.Fatalf("not opened:\n%s", h.view())
+	}
+}
+
+// TestNoJoinWithoutOption: without Options.Join (the demo), the screen
+// names the command instead, and j does nothing.
+func TestNoJoinWithoutOption(t *testing.T) {
+	opts, _ := newcomer(t, vault.Classic)
+	h := newHarness(t, opts)
+	h.mustSee("vault join FILE_OR_GIT_URL")
+	h.mustNotSee("j  join")
+	h.key("j")
+	if h.m.setup.form != nil {
+		t.Fatal("j opened a form without a way to join")
+	}
 }

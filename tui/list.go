@@ -17,6 +17,9 @@ type listView[T any] struct {
 	offset int
 	err    string
 	loaded bool
+	// keyOf, when set, names an item, so that the selection stays on the
+	// same item when the list is read again.
+	keyOf func(T) string
 }
 
 func newListView[T any](title, empty string) *listView[T] {
@@ -25,11 +28,20 @@ func newListView[T any](title, empty string) *listView[T] {
 
 func (l *listView[T]) set(items []T, err error) {
 	l.loaded = true
+	cur, had := l.selected()
 	l.items, l.err = items, ""
 	if err != nil {
 		l.err = oneLine(err.Error())
 	}
 	l.cursor = min(l.cursor, max(0, len(items)-1))
+	if had && l.keyOf != nil {
+		k := l.keyOf(cur)
+		for i, it := range items {
+			if l.keyOf(it) == k {
+				l.cursor = i
+			}
+		}
+	}
 }
 
 func (l *listView[T]) selected() (T, bool) {
@@ -73,7 +85,7 @@ func (l *listView[T]) View(st Styles, width, height int, row func(T, bool) strin
 	case !l.loaded:
 		b.WriteString(st.Faint.Render("Loading…") + "\n")
 	case l.err != "":
-		b.WriteString(st.Error.Render(l.err) + "\n")
+		b.WriteString(st.Error.Render(wrapAll(l.err, max(10, width-2))) + "\n")
 	case len(l.items) == 0:
 		b.WriteString(st.Faint.Render(l.empty) + "\n")
 	}

@@ -23,6 +23,7 @@ type membersScreen struct {
 	list    *listView[memberRow]
 	form    *form
 	kind    string // "add" or "groups"
+	formFor string // the member whose groups the form changes
 	confirm *confirm
 }
 
@@ -38,7 +39,9 @@ type membersMsg struct {
 }
 
 func newMembersScreen(sh *shared) *membersScreen {
-	return &membersScreen{sh: sh, list: newListView[memberRow]("Members", "No members.")}
+	l := newListView[memberRow]("Members", "No members.")
+	l.keyOf = func(r memberRow) string { return r.m.Name }
+	return &membersScreen{sh: sh, list: l}
 }
 
 func (s *membersScreen) Title() string { return "Members" }
@@ -93,6 +96,9 @@ func (s *membersScreen) Update(msg tea.Msg) tea.Cmd {
 		rows := msg.rows
 		s.list.set(rows, msg.err)
 		return nil
+	case reloadMsg:
+		// The selection and any form stay as they are.
+		return s.load()
 	case doneMsg:
 		if msg.err != nil {
 			return failed(s.form, msg.err)
@@ -155,7 +161,7 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 		if !s.sh.me.Admin {
 			return s.needAdmin("change members")
 		}
-		s.kind = "groups"
+		s.kind, s.formFor = "groups", row.m.Name
 		s.form = newForm("Groups of "+row.m.Name,
 			newField("Groups", strings.Join(row.m.Groups, ", "), "Groups, separated by commas. Secrets shared with a group follow its members."),
 			newField("Admin", map[bool]string{true: "yes", false: "no"}[row.m.Admin], "yes or no"))
@@ -260,10 +266,14 @@ func (s *membersScreen) submit() tea.Cmd {
 			}),
 		}
 	case "groups":
-		row, ok := s.list.selected()
-		if !ok {
+		// The member the form was opened for, wherever the list moved
+		// since (it is read again when the vault changes).
+		i := slices.IndexFunc(s.list.items, func(r memberRow) bool { return r.m.Name == s.formFor })
+		if i < 0 {
+			f.err = s.formFor + " is no longer a member (removed meanwhile, elsewhere); nothing was changed. esc goes back."
 			return nil
 		}
+		row := s.list.items[i]
 		var add, rm []string
 		for _, g := range groups {
 			if !slices.Contains(row.m.Groups, strings.ToLower(strings.TrimPrefix(g, "@"))) {

@@ -64,6 +64,8 @@ func (s *reviewScreen) Update(msg tea.Msg) tea.Cmd {
 			return statusCmd("", msg.err)
 		}
 		return tea.Batch(statusCmd(msg.text, nil), s.load())
+	case reloadMsg:
+		return s.load()
 	case tea.KeyPressMsg:
 		if s.confirm {
 			switch {
@@ -104,7 +106,7 @@ func (s *reviewScreen) body() string {
 	r := s.review
 	if r == nil {
 		if s.err != "" {
-			return st.Error.Render(s.err)
+			return st.Error.Render(wrapAll(s.err, max(10, s.width)))
 		}
 		return st.Faint.Render("Loading…")
 	}
@@ -139,7 +141,7 @@ func (s *reviewScreen) View() string {
 	end := min(len(lines), s.offset+max(1, s.height-2))
 	out := strings.Join(lines[s.offset:end], "\n")
 	if s.confirm {
-		return out + "\n" + st.Heading.Render("Record the access review as held today? The next is due in six months.") + " " + st.Faint.Render("y yes · n no")
+		return out + "\n" + st.Heading.Render(wrapAll("Record the access review as held today? The next is due in six months.", max(10, s.width))) + "\n" + st.Faint.Render("y yes · n no")
 	}
 	if s.sh.me.Admin {
 		return out + "\n" + st.Faint.Render("D marks the review done · ↑/↓ scroll")

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,9 @@ type (
 	overviewMsg struct {
 		items []vault.Summary
 		err   error
+		// reload is set when the list is read again because the vault
+		// changed: the selection, a value on screen and any dialog stay.
+		reload bool
 	}
 	detailMsg struct {
 		name   string
@@ -99,14 +103,27 @@ type secretsScreen struct {
 	// shows with the value, with its countdown.
 	totp vault.TOTP
 
-	form          *form
-	formKind      string
-	formFor       string
-	confirm       *confirm
-	share         *sharePicker
-	history       *listView[vault.Version]
-	trash         *listView[vault.Secret]
+	form     *form
+	formKind string
+	formFor  string
+	confirm  *confirm
+	share    *sharePicker
+	history  *listView[vault.Version]
+	trash    *listView[vault.Secret]
+	// historyFor is the secret whose history is open.
+	historyFor    string
 	pendingSelect string
+	// formRestore is set when the secret being edited went to the trash
+	// meanwhile (elsewhere): saving restores it with the edit.
+	formRestore bool
+}
+
+// goneMsg says what became of a secret that went away (elsewhere) while
+// it was being worked on here.
+type goneMsg struct {
+	name    string
+	text    string
+	trashed bool
 }
 
 // confirm is a yes/no question before something that cannot be taken back
@@ -153,6 +170,14 @@ func (s *secretsScreen) load() tea.Cmd {
 	}, func(err error) tea.Msg { return overviewMsg{err: err} })
 }
 
+// reload reads the summaries again after the vault changed.
+func (s *secretsScreen) reload() tea.Cmd {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
+		items, err := v.Overview()
+		return overviewMsg{items: items, err: err, reload: true}
+	}, func(err error) tea.Msg { return overviewMsg{err: err, reload: true} })
+}
+
 // loadDetail reads one secret's details.
 func (s *secretsScreen) loadDetail(name string) tea.Cmd {
 	return s.sh.call(func(v *vault.Vault) tea.Msg {
@@ -171,10 +196,27 @@ func (s *secretsScreen) selected() (vault.Summary, bool) {
 // applyFilter recomputes which secrets show, keeping the selection when it
 // still shows.
 func (s *secretsScreen) applyFilter() {
-	var keep string
-	if cur, ok := s.selected(); ok {
-		keep = cur.Name
-	}
+	s.applyFilterKeeping(s.selectedName())
+}
+
+// selectedName is the name of the selected secret, or "".
+func (s *secretsScreen) selectedName() string {
+	cur, _ := s.selected()
+	return cur.Name
+}
+
+// setItems replaces the list (read again), keeping the selection on the
+// same secret when it still shows; it reports whether it does.
+func (s *secretsScreen) setItems(items []vault.Summary) bool {
+	keep := s.selectedName()
+	s.items = items
+	s.applyFilterKeeping(keep)
+	return keep != "" && s.selectedName() == keep
+}
+
+// applyFilterKeeping recomputes which secrets show, selecting keep when it
+// shows (else the first).
+func (s *secretsScreen) applyFilterKeeping(keep string) {
 	q := strings.ToLower(strings.TrimSpace(s.filter.Value()))
 	s.shown = s.shown[:0]
 	for i, it := range s.items {
@@ -236,6 +278,19 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 	case leaveMsg:
 		s.hide()
 		return nil
+	case reloadMsg:
+		cmds := []tea.Cmd{s.reload()}
+		switch {
+		case s.mode == modeHistory && s.history != nil:
+			cmds = append(cmds, s.loadHistory(s.historyFor))
+		case s.mode == modeTrash && s.trash != nil:
+			cmds = append(cmds, s.loadTrash())
+		case s.mode == modeShare && s.share != nil:
+			cmds = append(cmds, s.share.load())
+		}
+		return tea.Batch(cmds...)
+	case goneMsg:
+		return s.gone(msg)
 	case overviewMsg:
 		s.loaded = true
 		if msg.err != nil {
@@ -243,8 +298,10 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		s.loadErr = ""
-		s.items = msg.items
-		s.applyFilter()
+		if msg.reload {
+			return s.reloaded(msg.items)
+		}
+		s.setItems(msg.items)
 		if s.pendingSelect != "" {
 			for i, idx := range s.shown {
 				if s.items[idx].Name == s.pendingSelect {
@@ -262,6 +319,10 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 				return statusCmd("", msg.err)
 			}
 			sec := msg.secret
+			if old := s.detail; old != nil && old.Name == sec.Name && (old.Version != sec.Version || old.PendingVersion != sec.PendingVersion) {
+				// Its value changed elsewhere: the one on screen is stale.
+				s.hide()
+			}
 			s.detail, s.detailFor = &sec, msg.name
 		}
 		return nil
@@ -307,6 +368,9 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		return cmd
 	case doneMsg:
 		if msg.err != nil {
+			if s.form != nil && s.formKind == "edit" {
+				s.formRestore = errors.Is(msg.err, vault.ErrInTrash)
+			}
 			return failed(s.form, msg.err)
 		}
 		s.form, s.confirm = nil, nil
@@ -318,7 +382,7 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 		cmds := []tea.Cmd{statusCmd(msg.text, nil), s.load()}
 		switch s.mode {
 		case modeHistory:
-			cmds = append(cmds, s.loadHistory(s.detailName()))
+			cmds = append(cmds, s.loadHistory(s.historyFor))
 		case modeTrash:
 			cmds = append(cmds, s.loadTrash())
 		}
@@ -336,6 +400,18 @@ func (s *secretsScreen) Update(msg tea.Msg) tea.Cmd {
 	case shareDataMsg:
 		if s.share != nil {
 			s.share.loaded(msg)
+		}
+		return nil
+	case dialogDetailMsg:
+		if (s.mode == modeRotate || s.mode == modeShare) && s.detail != nil && s.detail.Name == msg.secret.Name {
+			sec := msg.secret
+			if s.detail.Version != sec.Version || s.detail.PendingVersion != sec.PendingVersion {
+				s.hide()
+			}
+			s.detail = &sec
+			if s.share != nil {
+				s.share.secret = sec
+			}
 		}
 		return nil
 	}
@@ -369,13 +445,6 @@ func failed(f *form, err error) tea.Cmd {
 
 func statusCmd(text string, err error) tea.Cmd {
 	return func() tea.Msg { return statusMsg{text: text, err: err} }
-}
-
-func (s *secretsScreen) detailName() string {
-	if s.detail != nil {
-		return s.detail.Name
-	}
-	return ""
 }
 
 func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
@@ -425,6 +494,7 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 		s.hide()
 		s.mode = modeTrash
 		s.trash = newListView[vault.Secret]("Trash", "Nothing is in the trash.")
+		s.trash.keyOf = func(sec vault.Secret) string { return sec.Name }
 		return s.loadTrash()
 	case !have:
 		return nil
@@ -466,7 +536,8 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.History):
 		s.hide()
 		s.mode = modeHistory
-		s.history = newListView[vault.Version]("History of "+cur.Name, "No versions.")
+		s.history, s.historyFor = newListView[vault.Version]("History of "+cur.Name, "No versions."), cur.Name
+		s.history.keyOf = func(ver vault.Version) string { return strconv.Itoa(ver.N) }
 		return s.loadHistory(cur.Name)
 	}
 	return nil
@@ -611,7 +682,7 @@ func (s *secretsScreen) openAddForm() {
 }
 
 func (s *secretsScreen) openEditForm(d vault.Secret) {
-	s.formKind, s.formFor = "edit", d.Name
+	s.formKind, s.formFor, s.formRestore = "edit", d.Name, false
 	symbols := d.Rules.Symbols
 	if d.Rules.NoSymbols {
 		symbols = "none"
@@ -757,11 +828,151 @@ func (s *secretsScreen) submitEdit() tea.Cmd {
 		return nil
 	}
 	e.Rules = &rules
-	name := s.formFor
+	name, me, restore := s.formFor, s.sh.me.Name, s.formRestore
 	return s.act(func(v *vault.Vault) (string, error) {
+		done := "Saved " + name + "."
+		if restore {
+			// Asked for, after being told it went to the trash.
+			if sec, err := v.Get(name); err == nil && sec.Deleted != nil {
+				if err := v.Restore(name); err != nil {
+					return "", err
+				}
+				done = "Restored " + name + " from the trash and saved your edit."
+			}
+		}
 		_, err := v.Edit(name, e)
-		return "Saved " + name + ".", err
+		if errors.Is(err, vault.ErrNotFound) {
+			if text, trashed := goneText(v, name, me); text != "" {
+				return "", goneError{text: text + "; your edit was not saved. " + goneHint(trashed), err: err}
+			}
+		}
+		return done, err
 	}, name)
+}
+
+// goneText says what became of a secret that is not where it was: moved
+// to the trash by someone (perhaps this member, elsewhere), or deleted for
+// good; "" when it is there after all.
+func goneText(v *vault.Vault, name, me string) (text string, trashed bool) {
+	sec, err := v.Get(name)
+	switch {
+	case err == nil && sec.Deleted != nil:
+		by := sec.DeletedBy
+		if by == me {
+			by = "you (elsewhere)"
+		}
+		return fmt.Sprintf("%s was moved to the trash by %s meanwhile", name, by), true
+	case errors.Is(err, vault.ErrNotFound):
+		return name + " was deleted for good meanwhile", false
+	}
+	return "", false
+}
+
+// goneHint says what an edit of a secret that went away can still do.
+func goneHint(trashed bool) string {
+	if trashed {
+		return "Press ctrl+s to restore it from the trash and save your edit, or esc to drop your edit."
+	}
+	return "It cannot be saved; what you typed stays here until esc."
+}
+
+// goneError is an error with the whole story of a secret that went away;
+// it matches the error underneath.
+type goneError struct {
+	text string
+	err  error
+}
+
+func (e goneError) Error() string { return e.text }
+func (e goneError) Unwrap() error { return e.err }
+
+// reloaded takes in the list read again after the vault changed: the
+// selection stays on the same secret (or, if it went away, on the one in
+// its place), a value on screen stays while its secret is selected, and a
+// dialog about a secret that went away says so.
+func (s *secretsScreen) reloaded(items []vault.Summary) tea.Cmd {
+	pos, had := s.cursor, s.selectedName() != ""
+	if !s.setItems(items) && had {
+		// It went away: the one now in its place.
+		s.cursor = max(0, min(pos, len(s.shown)-1))
+		s.scroll()
+	}
+	live := func(name string) bool {
+		return slices.ContainsFunc(s.items, func(it vault.Summary) bool { return it.Name == name })
+	}
+	var cmds []tea.Cmd
+	switch {
+	case s.mode == modeForm && s.formKind == "edit" && !live(s.formFor):
+		cmds = append(cmds, s.goneCheck(s.formFor))
+	case (s.mode == modeRotate || s.mode == modeShare) && s.detail != nil && !live(s.detail.Name):
+		cmds = append(cmds, s.goneCheck(s.detail.Name))
+	}
+	if (s.mode == modeRotate || s.mode == modeShare) && s.detail != nil {
+		// The dialog stays on its secret, wherever the list moved.
+		return tea.Batch(append(cmds, s.loadDetailKeep(s.detail.Name))...)
+	}
+	cur, ok := s.selected()
+	if !ok {
+		s.hide()
+		s.detail, s.detailFor = nil, ""
+		return tea.Batch(cmds...)
+	}
+	if s.revealedFor != cur.Name {
+		s.hide()
+	}
+	if s.detail == nil || s.detail.Name != cur.Name {
+		s.detail, s.detailFor = nil, ""
+	}
+	return tea.Batch(append(cmds, s.loadDetail(cur.Name))...)
+}
+
+// loadDetailKeep reads the details of the secret a dialog is about, even
+// when it is not the one selected on the list.
+func (s *secretsScreen) loadDetailKeep(name string) tea.Cmd {
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
+		sec, err := v.Get(name)
+		if err != nil || sec.Deleted != nil {
+			return nil
+		}
+		return dialogDetailMsg{secret: sec}
+	}, func(error) tea.Msg { return nil })
+}
+
+// dialogDetailMsg carries the details of the secret a dialog is about.
+type dialogDetailMsg struct{ secret vault.Secret }
+
+// goneCheck finds out what became of a secret that left the list while a
+// dialog about it was open.
+func (s *secretsScreen) goneCheck(name string) tea.Cmd {
+	me := s.sh.me.Name
+	return s.sh.call(func(v *vault.Vault) tea.Msg {
+		text, trashed := goneText(v, name, me)
+		return goneMsg{name: name, text: text, trashed: trashed}
+	}, func(error) tea.Msg { return nil })
+}
+
+// gone tells the member that the secret of their dialog went away: an
+// edit keeps what was typed, and says what saving can still do; the
+// rotate and share dialogs close.
+func (s *secretsScreen) gone(msg goneMsg) tea.Cmd {
+	if msg.text == "" {
+		return nil
+	}
+	switch {
+	case s.mode == modeForm && s.formKind == "edit" && s.formFor == msg.name:
+		s.form.err = msg.text + "; saving your edit now would fail. " + goneHint(msg.trashed)
+		s.formRestore = msg.trashed
+	case (s.mode == modeRotate || s.mode == modeShare) && s.detail != nil && s.detail.Name == msg.name:
+		s.hide()
+		s.share, s.mode = nil, modeList
+		s.detail, s.detailFor = nil, ""
+		var cmd tea.Cmd
+		if cur, ok := s.selected(); ok {
+			cmd = s.loadDetail(cur.Name)
+		}
+		return tea.Batch(cmd, statusCmd("", errors.New(msg.text+"; nothing was changed here.")))
+	}
+	return nil
 }
 
 // historyMsg and trashMsg carry the lists of those views.
@@ -801,7 +1012,9 @@ func (s *secretsScreen) updateHistory(msg tea.Msg) tea.Cmd {
 		s.history, s.mode = nil, modeList
 	case key.Matches(k, keys.Restore):
 		ver, ok := s.history.selected()
-		name := s.detailName()
+		// The secret the history was opened for, wherever the list moved
+		// since (it is read again when the vault changes).
+		name := s.historyFor
 		if !ok || name == "" {
 			return nil
 		}
@@ -876,7 +1089,7 @@ func (s *secretsScreen) View() string {
 	b.WriteString(s.listView())
 	b.WriteString(st.Rule.Render(strings.Repeat("─", max(1, s.width))) + "\n")
 	if s.mode == modeConfirm {
-		b.WriteString(st.Heading.Render(s.confirm.text) + "\n\n" + st.Faint.Render("y yes · n no"))
+		b.WriteString(st.Heading.Render(wrapAll(s.confirm.text, max(10, s.width))) + "\n\n" + st.Faint.Render("y yes · n no"))
 		return b.String()
 	}
 	b.WriteString(s.detailView())
@@ -899,8 +1112,9 @@ func (s *secretsScreen) listView() string {
 		b.WriteString(st.Faint.Render("Loading…") + "\n")
 		lines++
 	case s.loadErr != "":
-		b.WriteString(st.Error.Render(s.loadErr) + "\n")
-		lines++
+		msg := wrapAll(s.loadErr, max(10, s.width))
+		b.WriteString(st.Error.Render(msg) + "\n")
+		lines += strings.Count(msg, "\n") + 1
 	case len(s.items) == 0:
 		b.WriteString("No secrets yet. Press a to add the first one.\n")
 		lines++

@@ -20,20 +20,28 @@ type setupDoneMsg struct {
 }
 
 // setupScreen is the first run: no identity yet (make one, or point to an
-// existing file), or no vault yet (join the group's with 'vault join', or
-// create one), or a vault whose members do not include this key yet (send
-// the public key line to an admin).
+// existing file), or no vault yet (join the group's, as 'vault join' does,
+// or create one), or a vault whose members do not include this key yet
+// (send the public key line to an admin).
 type setupScreen struct {
 	sh        *shared
 	noVault   bool
 	notMember bool
 	identity  *vault.Identity
-	form      *form
-	formKind  string // "identity", "path" or "vault"
-	busy      bool
-	err       string
-	status    string
-	width     int
+	// joined is what joining did, when the member joined here.
+	joined   *JoinResult
+	form     *form
+	formKind string // "identity", "path", "vault" or "join"
+	busy     bool
+	err      string
+	status   string
+	width    int
+}
+
+// joinedMsg is the outcome of joining the group's vault.
+type joinedMsg struct {
+	res JoinResult
+	err error
 }
 
 func newIdentitySetup(sh *shared) *setupScreen { return &setupScreen{sh: sh} }
@@ -42,8 +50,8 @@ func newNoVaultSetup(sh *shared, id *vault.Identity) *setupScreen {
 	return &setupScreen{sh: sh, noVault: true, identity: id}
 }
 
-func newNotMemberSetup(sh *shared, id *vault.Identity) *setupScreen {
-	return &setupScreen{sh: sh, notMember: true, identity: id}
+func newNotMemberSetup(sh *shared, id *vault.Identity, joined *JoinResult) *setupScreen {
+	return &setupScreen{sh: sh, notMember: true, identity: id, joined: joined}
 }
 
 func (s *setupScreen) SetSize(w, _ int) {
@@ -120,6 +128,10 @@ func (s *setupScreen) Update(msg tea.Msg) tea.Cmd {
 		s.formKind = "path"
 		s.form = newForm("Use an identity file you already have",
 			newField("File", s.sh.opts.IdentityPath, "The path of your identity file (made by 'vault keygen' or age-keygen)."))
+	case s.noVault && k.String() == "j" && s.sh.opts.Join != nil:
+		s.formKind = "join"
+		s.form = newForm("Join your group's vault",
+			newField("File or URL", "", "The group's vault file (e.g. ~/Downloads/eastside.db), or the address of its git repository (https://…, git@host:group/vault.git). Ask an admin which."))
 	case s.noVault && k.String() == "n":
 		s.formKind = "vault"
 		s.form = newForm("A new vault for your group",
@@ -173,6 +185,19 @@ func (s *setupScreen) submit() tea.Cmd {
 			return nil
 		}
 		return func() tea.Msg { return setupDoneMsg{identityPath: p} }
+	case "join":
+		src := s.form.value("File or URL")
+		if src == "" {
+			s.form.err = "Type the path of the group's vault file, or the address of its git repository."
+			return nil
+		}
+		id, join := s.identity, opts.Join
+		s.form.err = ""
+		s.busy = true
+		return func() tea.Msg {
+			res, err := join(src, id)
+			return joinedMsg{res: res, err: err}
+		}
 	case "vault":
 		group, me := s.form.value("Group"), s.form.value("Your name")
 		if me == "" {
@@ -200,17 +225,29 @@ func (s *setupScreen) View() string {
 	st := s.sh.styles
 	var b strings.Builder
 	switch {
+	case s.busy && s.formKind == "join":
+		return wrapAll(st.Faint.Render("Joining… (a git repository takes a moment to clone)"), s.textWidth())
 	case s.busy:
 		b.WriteString(st.Faint.Render("Working…"))
 		return b.String()
 	case s.form != nil:
 		b.WriteString(s.form.View(st))
 	case s.notMember:
+		if s.joined != nil {
+			for _, d := range s.joined.Done {
+				b.WriteString("✓ " + d + "\n")
+			}
+			b.WriteString("\n")
+		}
 		b.WriteString("You are not a member of the vault at " + s.sh.opts.VaultPath + " yet.\n\n")
 		b.WriteString("Send this line to an admin of the group (it is safe to share by chat or email):\n\n")
 		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), s.textWidth())) + "\n\n")
 		b.WriteString("Read them its fingerprint, by phone or in person:\n" + st.Value.Render(s.identity.Fingerprint()) + "\n\n")
-		b.WriteString("Once they have added you and the change has reached your copy ('vault sync' fetches it when the group uses git), start vault again.\n\n")
+		next := "the change has reached your copy ('vault sync' fetches it when the group uses git)"
+		if s.joined != nil && s.joined.Next != "" {
+			next = s.joined.Next
+		}
+		b.WriteString("Once they have added you, " + next + ": the vault then opens here by itself (or start vault again later).\n\n")
 		b.WriteString("  c  copy your public key line\n")
 		b.WriteString("  q  quit")
 	case !s.noVault:
@@ -221,22 +258,29 @@ func (s *setupScreen) View() string {
 		b.WriteString(st.Faint.Render("It will be saved in " + s.sh.opts.IdentityPath + " (only you can read it)."))
 	default:
 		b.WriteString("There is no vault at " + s.sh.opts.VaultPath + " yet.\n\n")
-		b.WriteString(st.Heading.Render("Joining a group?") + " Ask an admin for the group's vault file or git address, and run:\n")
-		b.WriteString(st.Value.Render("  vault join FILE_OR_GIT_URL") + "\n")
+		if s.sh.opts.Join != nil {
+			b.WriteString(st.Heading.Render("Joining a group?") + " Ask an admin for the group's vault file or git address, and press j (or run 'vault join FILE_OR_GIT_URL'):\n")
+		} else {
+			b.WriteString(st.Heading.Render("Joining a group?") + " Ask an admin for the group's vault file or git address, and run:\n")
+			b.WriteString(st.Value.Render("  vault join FILE_OR_GIT_URL") + "\n")
+		}
 		b.WriteString("It tells you what to send them: this public key line (safe to share by chat or email) and its fingerprint, to read to them by phone or in person.\n\n")
 		b.WriteString(st.Value.Render(wrapKey(s.identity.PublicKey(), s.textWidth())) + "\n")
 		b.WriteString("Its fingerprint:\n" + st.Value.Render(s.identity.Fingerprint()) + "\n\n")
 		b.WriteString(st.Heading.Render("Starting a vault for your group?") + " Press n, or run:\n")
 		b.WriteString(st.Value.Render("  vault init --name \"Group name\" --me YOUR-NAME") + "\n\n")
+		if s.sh.opts.Join != nil {
+			b.WriteString("  j  join your group's vault (its file or git address)\n")
+		}
 		b.WriteString("  c  copy your public key line\n")
 		b.WriteString("  n  start a new vault (you will be its first admin)\n")
 		b.WriteString("  q  quit")
 	}
 	if s.err != "" {
-		b.WriteString("\n\n" + st.Error.Render(s.err))
+		b.WriteString("\n\n" + st.Error.Render(wrapAll(s.err, s.textWidth())))
 	}
 	if s.status != "" {
-		b.WriteString("\n\n" + st.Status.Render(s.status))
+		b.WriteString("\n\n" + st.Status.Render(wrapAll(s.status, s.textWidth())))
 	}
 	if s.form != nil {
 		return b.String()
@@ -275,6 +319,30 @@ func wrapKey(k string, width int) string {
 		k = k[width:]
 	}
 	return strings.Join(append(lines, k), "\n")
+}
+
+// joinDone goes on after joining: an error stays in the form, with what
+// was typed, to try again; else the vault opens (or says what to send an
+// admin, and opens by itself once they have added the member).
+func (m Model) joinDone(msg joinedMsg) (tea.Model, tea.Cmd) {
+	if m.state != stateSetup || m.setup == nil {
+		return m, nil
+	}
+	s := m.setup
+	s.busy = false
+	if msg.err != nil {
+		if s.form != nil {
+			s.form.err = oneLine(msg.err.Error())
+		} else {
+			s.err = oneLine(msg.err.Error())
+		}
+		return m, nil
+	}
+	res := msg.res
+	m.joined = &res
+	m.sh.opts.VaultPath = res.VaultPath
+	m.state = stateOpening
+	return m, m.open(m.identity)
 }
 
 // setupDone goes on from the first-run screen.

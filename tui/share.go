@@ -18,6 +18,9 @@ type sharePicker struct {
 	secret  vault.Secret
 	list    *listView[shareItem]
 	members []vault.Member
+	// picked is what the member ticked or unticked here, kept when the
+	// list is read again because the vault changed.
+	picked map[string]bool
 }
 
 type shareItem struct {
@@ -30,21 +33,30 @@ type shareItem struct {
 type shareDataMsg struct {
 	members []vault.Member
 	groups  []string
-	err     error
+	// secret is the secret as it is now (it may have changed elsewhere).
+	secret *vault.Secret
+	err    error
 }
 
 func newSharePicker(sh *shared, sec vault.Secret) *sharePicker {
-	return &sharePicker{sh: sh, secret: sec, list: newListView[shareItem]("Share "+sec.Name, "Nobody to share with.")}
+	l := newListView[shareItem]("Share "+sec.Name, "Nobody to share with.")
+	l.keyOf = func(it shareItem) string { return it.who }
+	return &sharePicker{sh: sh, secret: sec, list: l, picked: map[string]bool{}}
 }
 
 func (p *sharePicker) load() tea.Cmd {
+	name := p.secret.Name
 	return p.sh.call(func(v *vault.Vault) tea.Msg {
 		ms, err := v.Members()
 		if err != nil {
 			return shareDataMsg{err: err}
 		}
 		gs, err := v.Groups()
-		return shareDataMsg{members: ms, groups: gs, err: err}
+		out := shareDataMsg{members: ms, groups: gs, err: err}
+		if sec, err := v.Get(name); err == nil && sec.Deleted == nil {
+			out.secret = &sec
+		}
+		return out
 	}, func(err error) tea.Msg { return shareDataMsg{err: err} })
 }
 
@@ -54,15 +66,23 @@ func (p *sharePicker) loaded(msg shareDataMsg) {
 		return
 	}
 	p.members = msg.members
+	if msg.secret != nil {
+		p.secret = *msg.secret
+	}
 	var items []shareItem
+	item := func(who, label string) shareItem {
+		was := slices.Contains(p.secret.SharedWith, who)
+		on, ok := p.picked[who]
+		if !ok {
+			on = was
+		}
+		return shareItem{who: who, was: was, on: on, label: label}
+	}
 	for _, g := range msg.groups {
-		w := "@" + g
-		on := slices.Contains(p.secret.SharedWith, w)
-		items = append(items, shareItem{who: w, was: on, on: on, label: w + " (" + strings.Join(p.inGroup(g), ", ") + ")"})
+		items = append(items, item("@"+g, "@"+g+" ("+strings.Join(p.inGroup(g), ", ")+")"))
 	}
 	for _, m := range msg.members {
-		on := slices.Contains(p.secret.SharedWith, m.Name)
-		items = append(items, shareItem{who: m.Name, was: on, on: on, label: m.Name})
+		items = append(items, item(m.Name, m.Name))
 	}
 	p.list.set(items, nil)
 }
@@ -127,6 +147,7 @@ func (s *secretsScreen) updateShare(msg tea.Msg) tea.Cmd {
 		if it, ok := p.list.selected(); ok {
 			it.on = !it.on
 			p.list.items[p.list.cursor] = it
+			p.picked[it.who] = it.on
 		}
 	case key.Matches(k, keys.Submit):
 		var add, remove []string

@@ -80,13 +80,63 @@ type joinSource struct {
 	fromGit bool
 }
 
-func (a *app) join(src string, o joinOptions) (err error) {
+func (a *app) join(src string, o joinOptions) error {
+	j, err := a.joinVault(src, o, func(kind vault.Kind) (*vault.Identity, error) {
+		return a.joiningIdentity(kind, o.noPassphrase)
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range j.done {
+		a.note("%s", n)
+	}
+	for _, w := range j.warnings {
+		a.say("warning: %s", w)
+	}
+	if j.member {
+		if j.welcome != "" {
+			a.note("you are a member already: %s; run 'vault get NAME' or open 'vault'", j.welcome)
+		}
+		return nil
+	}
+	a.note("you are not a member yet; send this line to an admin of the group (it is safe to share by chat or email):")
+	fmt.Fprintln(a.stdout, j.id.PublicKey())
+	a.note("read them its fingerprint, by phone or in person: %s", j.id.Fingerprint())
+	a.note("once they have added you, %s; then run 'vault get NAME' or open 'vault'", j.next)
+	return nil
+}
+
+// joined is what joining did: the command line and the terminal UI each
+// say it their way.
+type joined struct {
+	// dest is the group's vault file, now named by the configuration.
+	dest string
+	// id is the member's identity.
+	id *vault.Identity
+	// done says what was done, warnings what may still be in the way.
+	done, warnings []string
+	// next says how the change that adds the member reaches this copy.
+	next string
+	// member is set when the identity opens the vault already, and
+	// welcome then says who added the member and what they can read (the
+	// first time only).
+	member  bool
+	welcome string
+}
+
+// joinVault joins the group's vault at src (a vault file, or a git
+// repository: a local folder or an address): it puts the file where
+// commands find it, makes the configuration name it, and pins it. identity
+// returns the member's identity for a vault of that kind (made now, if
+// need be). It prints nothing: the command line and the terminal UI share
+// it.
+func (a *app) joinVault(src string, o joinOptions, identity func(vault.Kind) (*vault.Identity, error)) (j joined, err error) {
 	if a.vaultFlag != "" {
-		return usageError{errors.New("join puts the group's file in your data folder itself, so --vault does not apply; to keep the file somewhere else, put it there and run 'vault join --in-place FILE'")}
+		return j, usageError{errors.New("join puts the group's file in your data folder itself, so --vault does not apply; to keep the file somewhere else, put it there and run 'vault join --in-place FILE'")}
 	}
 	s, err := a.joinSource(src, o)
 	if err != nil {
-		return err
+		return j, err
 	}
 	defer func() {
 		if err != nil && s.cloned != "" {
@@ -95,78 +145,75 @@ func (a *app) join(src string, o joinOptions) (err error) {
 	}()
 	info, err := vault.Inspect(s.file)
 	if err != nil {
-		return groupFileError(err)
+		return j, groupFileError(err)
 	}
 	if s.place == nil && s.dest != s.file {
 		// The copy in the data folder is in the way: the same vault is
 		// brought up to date, another one is never replaced.
 		if err := a.checkDest(s, info); err != nil {
-			return err
+			return j, err
 		}
 	}
 	other, err := a.currentVault(s.dest, info, o.switchVault)
 	if err != nil {
-		return err
+		return j, err
 	}
 
-	id, err := a.joiningIdentity(info.Kind, o.noPassphrase)
+	id, err := identity(info.Kind)
 	if err != nil {
-		return err
+		return j, err
 	}
 	if s.place != nil {
 		if err := s.place(); err != nil {
-			return err
+			return j, err
 		}
 	}
 	if _, err := vault.Join(a.stateDir(), s.dest); err != nil {
-		return err
+		return j, err
 	}
 	cfg, err := a.configPath()
 	if err != nil {
-		return err
+		return j, err
 	}
+	j.dest, j.id = s.dest, id
 	if cur, _ := a.configuredVault(); cur != s.dest {
 		if err := a.rememberVault(s.dest); err != nil {
-			return fmt.Errorf("cannot write the configuration %s: %w", cfg, err)
+			return j, fmt.Errorf("cannot write the configuration %s: %w", cfg, err)
 		}
-		a.note("%s; commands use it from now on (%s names it), and this machine refuses another vault put in its place", s.how, cfg)
+		j.done = append(j.done, fmt.Sprintf("%s; commands use it from now on (%s names it), and this machine refuses another vault put in its place", s.how, cfg))
 	} else {
-		a.note("%s", s.how)
+		j.done = append(j.done, s.how)
 	}
 	if other != "" {
-		a.note("%s", other)
+		j.done = append(j.done, other)
 	}
 	if env := a.getenv("VAULT_FILE"); env != "" {
 		if abs, _ := filepath.Abs(env); abs != s.dest {
-			a.say("warning: VAULT_FILE is set (to %s) and wins over the configuration: unset it to use the group's vault", env)
+			j.warnings = append(j.warnings, fmt.Sprintf("VAULT_FILE is set (to %s) and wins over the configuration: unset it to use the group's vault", env))
 		}
+	}
+	j.next = "get the group's file again and run 'vault join FILE' with it (it brings your copy up to date)"
+	switch {
+	case s.fromGit:
+		j.next = "run 'vault sync' (it fetches the change from the repository)"
+	case o.inPlace:
+		j.next = "wait until your shared folder brings their change"
 	}
 
 	v, err := vault.Open(s.dest, a.vaultOptions(id))
 	switch {
 	case err == nil:
 		defer v.Close()
+		j.member = true
 		if w, ok := v.Welcome(); ok {
-			a.note("you are a member already: %s; run 'vault get NAME' or open 'vault'", welcomeText(w))
+			j.welcome = welcomeText(w)
 			_ = v.MarkWelcomed()
 		}
-		return nil
+		return j, nil
 	case errors.Is(err, vault.ErrNotAdded):
-	default:
-		return err
+		return j, nil
 	}
-	next := "get the group's file again and run 'vault join FILE' with it (it brings your copy up to date)"
-	switch {
-	case s.fromGit:
-		next = "run 'vault sync' (it fetches the change from the repository)"
-	case o.inPlace:
-		next = "wait until your shared folder brings their change"
-	}
-	a.note("you are not a member yet; send this line to an admin of the group (it is safe to share by chat or email):")
-	fmt.Fprintln(a.stdout, id.PublicKey())
-	a.note("read them its fingerprint, by phone or in person: %s", id.Fingerprint())
-	a.note("once they have added you, %s; then run 'vault get NAME' or open 'vault'", next)
-	return nil
+	return j, err
 }
 
 // joinSource works out what src is (a vault file, or a git repository:
@@ -344,11 +391,7 @@ func (a *app) joiningIdentity(kind vault.Kind, noPassphrase bool) (*vault.Identi
 			return nil, err
 		}
 		if id.Kind() != kind {
-			flag := ""
-			if kind == vault.PostQuantum {
-				flag = " --pq"
-			}
-			return nil, fail(vault.ErrWrongKind, "the group's vault takes %s keys and yours (%s) is %s; make a key of its kind with 'vault keygen%s --force' (your old key is kept beside it) and join again", kind, path, id.Kind(), flag)
+			return nil, wrongKindError(kind, path, id.Kind())
 		}
 		return id, nil
 	}
@@ -372,6 +415,16 @@ func (a *app) joiningIdentity(kind vault.Kind, noPassphrase bool) (*vault.Identi
 		a.note("made your key and wrote it to %s, protected by your passphrase", path)
 	}
 	return id, nil
+}
+
+// wrongKindError says that the member's key is not of the kind the
+// group's vault takes, and what to do.
+func wrongKindError(want vault.Kind, path string, have vault.Kind) error {
+	flag := ""
+	if want == vault.PostQuantum {
+		flag = " --pq"
+	}
+	return fail(vault.ErrWrongKind, "the group's vault takes %s keys and yours (%s) is %s; make a key of its kind with 'vault keygen%s --force' (your old key is kept beside it) and join again", want, path, have, flag)
 }
 
 // groupFileError says why the file offered as the group's vault is not one.

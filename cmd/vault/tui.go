@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -33,12 +35,46 @@ func (a *app) tuiOptions() (tui.Options, error) {
 	}
 	opts := tui.Options{VaultPath: vp, IdentityPath: ip, StateDir: a.stateDir(), Clock: a.opts.clock,
 		ScryptWorkFactor: a.opts.scryptWorkFactor, Getenv: a.getenv, Clearer: a.clearer, ClipboardFor: a.clipClear()}
+	opts.Join = func(src string, id *vault.Identity) (tui.JoinResult, error) {
+		// The UI has the member's identity already (it makes one on its
+		// first screen): it is used if it is of the vault's kind.
+		j, err := a.joinVault(a.typedPath(src), joinOptions{}, func(kind vault.Kind) (*vault.Identity, error) {
+			if id.Kind() != kind {
+				return nil, wrongKindError(kind, ip, id.Kind())
+			}
+			return id, nil
+		})
+		if err != nil {
+			return tui.JoinResult{}, err
+		}
+		res := tui.JoinResult{VaultPath: j.dest, Done: j.done, Next: j.next, Welcome: j.welcome}
+		for _, w := range j.warnings {
+			res.Done = append(res.Done, "Warning: "+w)
+		}
+		return res, nil
+	}
 	if a.agentEnabled() {
 		// The UI unlocks once per session; through the agent, not even once.
 		opts.FromAgent = func() *vault.Identity { return a.fromAgentQuiet(ip) }
 		opts.Unlocked = func(id *vault.Identity) { _, _ = a.startAgent(ip, id, vault.DefaultAgentIdle) }
 	}
 	return opts, nil
+}
+
+// typedPath is a path as typed or pasted in the UI, where no shell
+// expands it: spaces around it and the quotes a terminal puts around a
+// dropped file go, and a leading ~/ is the home folder.
+func (a *app) typedPath(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"') && s[len(s)-1] == s[0] {
+		s = s[1 : len(s)-1]
+	}
+	if rest, ok := strings.CutPrefix(s, "~/"); ok {
+		if home := a.getenv("HOME"); home != "" {
+			s = filepath.Join(home, rest)
+		}
+	}
+	return s
 }
 
 // runTUI opens the terminal UI, or says why it cannot.
