@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // membersScreen lists the members. Admins add (by a pasted public key,
@@ -156,7 +157,7 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 			return s.needAdmin("change members")
 		}
 		s.kind = "groups"
-		s.form = newForm("Groups of "+row.m.Name,
+		s.form = newForm("Groups of "+display.Line(row.m.Name),
 			newField("Groups", strings.Join(row.m.Groups, ", "), "Groups, separated by commas. Secrets shared with a group follow its members."),
 			newField("Admin", map[bool]string{true: "yes", false: "no"}[row.m.Admin], "yes or no"))
 		s.form.width = s.width
@@ -202,7 +203,7 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 				out += " Rotate now: " + strings.Join(r.RotateNow, ", ") + "."
 			}
 			if len(r.Waiting) > 0 {
-				out += " Waiting for a reader to re-encrypt: " + strings.Join(r.Waiting, ", ") + "."
+				out += " Waiting for a reader to re-encrypt: " + joinShown(r.Waiting, ", ") + "."
 			}
 			return out, nil
 		})}
@@ -320,7 +321,7 @@ func (s *membersScreen) View() string {
 		if r.m.KeyRequest != nil {
 			active = "asks for a new key"
 		}
-		return fmt.Sprintf("%-14s %-16s %-5s %3d secrets  %s", truncate(name, 14), truncate(orNone(strings.Join(r.m.Groups, ",")), 16), admin, r.reads, active)
+		return fmt.Sprintf("%-14s %-16s %-5s %3d secrets  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, r.reads, active)
 	}, s.footer()))
 	b.WriteString("\n")
 	if s.confirm != nil {
@@ -329,7 +330,7 @@ func (s *membersScreen) View() string {
 	}
 	if r, ok := s.list.selected(); ok {
 		b.WriteString("\n" + st.Label.Render("public key") + fingerprint(r.m.PublicKey) + "\n")
-		b.WriteString(st.Label.Render("added") + day(r.m.Added) + " by " + r.m.AddedBy + "\n")
+		b.WriteString(st.Label.Render("added") + day(r.m.Added) + " by " + display.Line(r.m.AddedBy) + "\n")
 		if kr := r.m.KeyRequest; kr != nil {
 			b.WriteString(st.Label.Render("new key") + "asked for on " + day(kr.At) + ", fingerprint " + kr.Fingerprint + "\n")
 		}
@@ -365,11 +366,13 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// wrap breaks text into lines of at most width cells, at spaces.
+// wrap breaks text into lines of at most width cells, at spaces. Each word
+// is shown with display.Line: messages quote names from the vault.
 func wrap(text string, width int) string {
 	var lines []string
 	line := ""
 	for _, w := range strings.Fields(text) {
+		w = display.Line(w)
 		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
 			lines = append(lines, line)
 			line = ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // secretsMode is what the secrets screen is doing.
@@ -466,7 +467,7 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.History):
 		s.hide()
 		s.mode = modeHistory
-		s.history = newListView[vault.Version]("History of "+cur.Name, "No versions.")
+		s.history = newListView[vault.Version]("History of "+display.Line(cur.Name), "No versions.")
 		return s.loadHistory(cur.Name)
 	}
 	return nil
@@ -535,7 +536,7 @@ func (s *secretsScreen) act(fn func(v *vault.Vault) (string, error), selectAfter
 }
 
 func (s *secretsScreen) ask(text string, onYes tea.Cmd) {
-	s.confirm = &confirm{text: text, onYes: onYes}
+	s.confirm = &confirm{text: display.Line(text), onYes: onYes}
 	s.mode = modeConfirm
 }
 
@@ -620,7 +621,7 @@ func (s *secretsScreen) openEditForm(d vault.Secret) {
 	if d.Rules.Length != 0 {
 		length = strconv.Itoa(d.Rules.Length)
 	}
-	s.form = newForm("Edit "+d.Name,
+	s.form = newForm("Edit "+display.Line(d.Name),
 		newField("Username", d.Username, "The login name at the service."),
 		newField("URL", d.URL, "Where to log in."),
 		newField("Note", d.Note, "Every member can see notes: never put a password here."),
@@ -923,7 +924,7 @@ func (s *secretsScreen) listView() string {
 			note = " (waiting for re-encryption)"
 		}
 		nameWidth := max(10, s.width-lipgloss.Width(badgeText(it.State))-2-16-2)
-		name := truncate(it.Name+note, nameWidth)
+		name := truncate(display.Line(it.Name)+note, nameWidth)
 		row := fmt.Sprintf(" %-*s %s", nameWidth, name, st.Faint.Render(fmt.Sprintf("%14s", due)))
 		marker := "  "
 		if i == s.cursor {
@@ -947,7 +948,7 @@ func (s *secretsScreen) detailView() string {
 	}
 	d := s.detail
 	if d == nil || d.Name != cur.Name {
-		return st.Faint.Render("Loading " + cur.Name + "…")
+		return st.Faint.Render("Loading " + display.Line(cur.Name) + "…")
 	}
 	var b strings.Builder
 	row := func(label, value string) {
@@ -956,17 +957,19 @@ func (s *secretsScreen) detailView() string {
 		}
 		b.WriteString(st.Label.Render(label) + truncate(value, max(10, s.width-15)) + "\n")
 	}
-	b.WriteString(st.Heading.Render(d.Name) + "  " + st.badge(d.State) + "\n")
-	row("username", d.Username)
-	row("url", d.URL)
-	row("note", strings.ReplaceAll(d.Note, "\n", " / "))
-	readers := strings.Join(d.Readers, ", ")
+	// Every field is shown with display.Line: any member can write them
+	// with other tools. The note's lines are joined with " / ".
+	b.WriteString(st.Heading.Render(display.Line(d.Name)) + "  " + st.badge(d.State) + "\n")
+	row("username", display.Line(d.Username))
+	row("url", display.Line(d.URL))
+	row("note", joinShown(strings.Split(d.Note, "\n"), " / "))
+	readers := joinShown(d.Readers, ", ")
 	if len(d.Waiting) > 0 {
-		readers += st.Faint.Render(" (waiting: " + strings.Join(d.Waiting, ", ") + ")")
+		readers += st.Faint.Render(" (waiting: " + joinShown(d.Waiting, ", ") + ")")
 	}
-	row("shared with", strings.Join(d.SharedWith, ", ")+st.Faint.Render(" · readers: ")+readers)
+	row("shared with", joinShown(d.SharedWith, ", ")+st.Faint.Render(" · readers: ")+readers)
 	row("last rotated", d.LastRotated.UTC().Format(time.DateOnly)+st.Faint.Render(" · every "+d.RotateEvery.String()+" · next due "+d.Due.Format(time.DateOnly)))
-	row("state", StateWords(d.State)+": "+d.Reason)
+	row("state", StateWords(d.State)+": "+display.Line(d.Reason))
 	switch {
 	case s.revealed != nil && s.revealedFor == d.Name:
 		label := "password"
@@ -989,21 +992,11 @@ func (s *secretsScreen) detailView() string {
 	return b.String()
 }
 
-// printable shows a value on one line, with control characters made
-// visible, so that a value cannot move the cursor or change the screen.
+// printable shows a value on one line, its lines joined with ⏎ and every
+// other control or format character shown with display.Line, so that a
+// value cannot move the cursor or change the screen.
 func printable(b []byte) string {
-	var out strings.Builder
-	for _, r := range string(b) {
-		switch {
-		case r == '\n':
-			out.WriteString("⏎")
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&out, "\\x%02x", r)
-		default:
-			out.WriteRune(r)
-		}
-	}
-	return out.String()
+	return joinShown(strings.Split(string(b), "\n"), "⏎")
 }
 
 func (s *secretsScreen) historyView() string {
@@ -1013,7 +1006,7 @@ func (s *secretsScreen) historyView() string {
 		if !v.CanRead {
 			read = " (you cannot read it)"
 		}
-		return fmt.Sprintf("version %-3d %-9s %s by %s · readers: %s%s", v.N, v.State, v.Created.UTC().Format("2006-01-02 15:04"), v.By, strings.Join(v.Readers, ", "), read)
+		return fmt.Sprintf("version %-3d %-9s %s by %s · readers: %s%s", v.N, v.State, v.Created.UTC().Format("2006-01-02 15:04"), display.Line(v.By), joinShown(v.Readers, ", "), read)
 	}, "r make this version current again · esc back")
 }
 
@@ -1022,9 +1015,9 @@ func (s *secretsScreen) trashView() string {
 	return s.trash.View(st, s.width, s.height, func(sec vault.Secret, _ bool) string {
 		when := ""
 		if sec.Deleted != nil {
-			when = " · deleted " + sec.Deleted.UTC().Format(time.DateOnly) + " by " + sec.DeletedBy
+			when = " · deleted " + sec.Deleted.UTC().Format(time.DateOnly) + " by " + display.Line(sec.DeletedBy)
 		}
-		return sec.Name + st.Faint.Render(when)
+		return display.Line(sec.Name) + st.Faint.Render(when)
 	}, "r restore · P delete for good · esc back")
 }
 

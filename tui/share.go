@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // sharePicker chooses who a secret is shared with: members by name and
@@ -34,7 +35,7 @@ type shareDataMsg struct {
 }
 
 func newSharePicker(sh *shared, sec vault.Secret) *sharePicker {
-	return &sharePicker{sh: sh, secret: sec, list: newListView[shareItem]("Share "+sec.Name, "Nobody to share with.")}
+	return &sharePicker{sh: sh, secret: sec, list: newListView[shareItem]("Share "+display.Line(sec.Name), "Nobody to share with.")}
 }
 
 func (p *sharePicker) load() tea.Cmd {
@@ -58,11 +59,11 @@ func (p *sharePicker) loaded(msg shareDataMsg) {
 	for _, g := range msg.groups {
 		w := "@" + g
 		on := slices.Contains(p.secret.SharedWith, w)
-		items = append(items, shareItem{who: w, was: on, on: on, label: w + " (" + strings.Join(p.inGroup(g), ", ") + ")"})
+		items = append(items, shareItem{who: w, was: on, on: on, label: display.Line(w) + " (" + joinShown(p.inGroup(g), ", ") + ")"})
 	}
 	for _, m := range msg.members {
 		on := slices.Contains(p.secret.SharedWith, m.Name)
-		items = append(items, shareItem{who: m.Name, was: on, on: on, label: m.Name})
+		items = append(items, shareItem{who: m.Name, was: on, on: on, label: display.Line(m.Name)})
 	}
 	p.list.set(items, nil)
 }
@@ -103,9 +104,9 @@ func (p *sharePicker) impact() []string {
 		now := slices.Contains(after, m.Name)
 		switch {
 		case now && !was:
-			out = append(out, m.Name+" will be able to read this")
+			out = append(out, display.Line(m.Name)+" will be able to read this")
 		case was && !now:
-			out = append(out, "removing "+m.Name+" marks it rotate-now (they may have seen it)")
+			out = append(out, "removing "+display.Line(m.Name)+" marks it rotate-now (they may have seen it)")
 		}
 	}
 	if len(after) == 0 {
@@ -179,7 +180,7 @@ func (p *sharePicker) View() string {
 		b.WriteString(st.Banner.Render("• "+l) + "\n")
 	}
 	if len(p.impact()) == 0 {
-		b.WriteString(st.Faint.Render(fmt.Sprintf("Now read by %s.", strings.Join(p.secret.Readers, ", "))))
+		b.WriteString(st.Faint.Render(fmt.Sprintf("Now read by %s.", joinShown(p.secret.Readers, ", "))))
 	}
 	return b.String()
 }

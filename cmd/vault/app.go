@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // app is one run of the program: its streams, environment and options.
@@ -109,9 +110,12 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 	return exitCode(err)
 }
 
-// say writes one message line to stderr.
+// say writes one message line to stderr. The names and notes a message
+// quotes come from the vault, which any member can write to with other
+// tools: the line is shown with display.Line, so none of it reaches the
+// terminal as a control or escape character.
 func (a *app) say(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "vault: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "vault: %s\n", display.Line(fmt.Sprintf(format, args...)))
 }
 
 // stderrTerminal reports whether messages go to a person at a terminal
@@ -133,7 +137,7 @@ func (a *app) errorf(err error) {
 	if h := hint(err); h != "" && !strings.Contains(msg, h) {
 		msg += "; " + h
 	}
-	fmt.Fprintf(a.stderr, "vault: %s\n", msg)
+	fmt.Fprintf(a.stderr, "vault: %s\n", display.Line(msg))
 }
 
 func (a *app) now() time.Time {
