@@ -197,6 +197,12 @@ func (v *Vault) AddMember(nm NewMember) (Member, error) {
 		if m := r.auth.ByName(name); m != nil {
 			return nil, errorf(ErrExists, "there is already a member named %q; choose another name", m.Name)
 		}
+		if err := r.memberLookAlikes().check(name); err != nil {
+			return nil, err
+		}
+		if err := r.checkNewGroups(groups); err != nil {
+			return nil, err
+		}
 		if m := r.auth.ByKey(key.Age, key.Sign); m != nil {
 			if m.Recovery {
 				return nil, errorf(ErrExists, "that key is the vault's recovery key; members need their own")
@@ -284,6 +290,9 @@ func (v *Vault) EditMember(name string, e MemberEdit) (Member, error) {
 			if !slices.Contains(m.Groups, g) {
 				p.AddGroups = append(p.AddGroups, g)
 			}
+		}
+		if err := r.checkNewGroups(p.AddGroups); err != nil {
+			return nil, err
 		}
 		if e.Admin != nil && *e.Admin != m.Admin {
 			if !*e.Admin && r.auth.Admins() <= 1 {

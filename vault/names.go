@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 )
 
@@ -62,4 +63,114 @@ func sortByName[T any](items []T, name func(T) string) {
 		sorted[i] = items[k.i]
 	}
 	copy(items, sorted)
+}
+
+// lookAlikes finds, among the names added to it, one that a new name
+// could be taken for (see naming.Confusable).
+type lookAlikes struct {
+	what string // "secret", "member", "group"
+	// names are the names added, under each of their look-alike keys,
+	// each with how a message shows it.
+	names [2]map[string][]shownName
+}
+
+type shownName struct{ name, note string }
+
+func newLookAlikes(what string) *lookAlikes {
+	return &lookAlikes{what: what, names: [2]map[string][]shownName{{}, {}}}
+}
+
+// add puts a name in; note says something about it in a message ("in
+// the trash").
+func (l *lookAlikes) add(name, note string) {
+	sn := shownName{name, note}
+	for i, k := range naming.LookAlike(name) {
+		l.names[i][k] = append(l.names[i][k], sn)
+	}
+}
+
+// like returns a name added before that name looks like but is not.
+func (l *lookAlikes) like(name string) (shownName, bool) {
+	for i, k := range naming.LookAlike(name) {
+		for _, sn := range l.names[i][k] {
+			if naming.Confusable(name, sn.name) {
+				return sn, true
+			}
+		}
+	}
+	return shownName{}, false
+}
+
+// check returns ErrLookAlike, naming the existing name, when name looks
+// like one added before but is not the same name.
+func (l *lookAlikes) check(name string) error {
+	old, ok := l.like(name)
+	if !ok {
+		return nil
+	}
+	return errorf(ErrLookAlike, "%q looks like the existing %s %q%s; choose another name", name, l.what, old.name, unlike(name, old))
+}
+
+// unlike says, in parentheses, what sets name apart from old, which it
+// looks like, and old's note.
+func unlike(name string, old shownName) string {
+	var parts []string
+	if old.note != "" {
+		parts = append(parts, old.note)
+	}
+	if u := naming.Unlike(name, old.name); u != "" {
+		parts = append(parts, "the new name has "+u)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// secretLookAlikes indexes the names of every secret, in the trash too.
+func (r *reader) secretLookAlikes() (*lookAlikes, error) {
+	l := newLookAlikes("secret")
+	err := r.ix.Each(func(s *fold.Secret) error {
+		switch {
+		case s.Purged != nil:
+		case s.Deleted != nil:
+			l.add(s.Name, "in the trash")
+		default:
+			l.add(s.Name, "")
+		}
+		return nil
+	})
+	return l, err
+}
+
+// memberLookAlikes indexes the names of the current members and recovery
+// keys.
+func (r *reader) memberLookAlikes() *lookAlikes {
+	l := newLookAlikes("member")
+	for _, m := range r.auth.Members {
+		if m.Active() {
+			l.add(m.Name, "")
+		}
+	}
+	return l
+}
+
+// checkNewGroups returns ErrLookAlike when one of groups is new and looks
+// like an existing group.
+func (r *reader) checkNewGroups(groups []string) error {
+	existing := r.auth.Groups()
+	l := newLookAlikes("group")
+	for _, g := range existing {
+		l.add(g, "")
+	}
+	for _, g := range groups {
+		if slices.Contains(existing, g) {
+			continue
+		}
+		if err := l.check(g); err != nil {
+			return err
+		}
+		l.add(g, "")
+	}
+	return nil
 }

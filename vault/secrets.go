@@ -242,8 +242,14 @@ func (v *Vault) CheckNew(ns NewSecret) error {
 		return err
 	}
 	return v.view(func(r *reader) error {
-		_, err := r.checkNew(name, ns.Share)
-		return err
+		if _, err := r.checkNew(name, ns.Share); err != nil {
+			return err
+		}
+		alike, err := r.secretLookAlikes()
+		if err != nil {
+			return err
+		}
+		return alike.check(name)
 	})
 }
 
@@ -345,6 +351,10 @@ func (v *Vault) AddMany(entries []Entry) error {
 		}
 		var out []change
 		seen := map[string]bool{}
+		alike, err := r.secretLookAlikes()
+		if err != nil {
+			return nil, err
+		}
 		for i, e := range entries {
 			if seen[foldName(prep[i].name)] {
 				return nil, errorf(ErrExists, "%q is listed twice", prep[i].name)
@@ -354,6 +364,10 @@ func (v *Vault) AddMany(entries []Entry) error {
 			if err != nil {
 				return nil, err
 			}
+			if err := alike.check(prep[i].name); err != nil {
+				return nil, err
+			}
+			alike.add(prep[i].name, "")
 			c, err := r.addChange(me, prep[i].id, prep[i].name, prep[i].period, e, sh)
 			if err != nil {
 				return nil, err
