@@ -77,8 +77,11 @@ type secretsScreen struct {
 	width  int
 	height int
 
-	items   []vault.Summary
-	shown   []int // indexes into items that pass the filter
+	items []vault.Summary
+	shown []int // indexes into items that pass the filter
+	// similar are the names the filter may have been meant for, when it
+	// matches none.
+	similar []string
 	cursor  int
 	offset  int
 	loaded  bool
@@ -182,6 +185,14 @@ func (s *secretsScreen) applyFilter() {
 		if q == "" || strings.Contains(strings.ToLower(it.Name), q) {
 			s.shown = append(s.shown, i)
 		}
+	}
+	s.similar = nil
+	if len(s.shown) == 0 && q != "" {
+		names := make([]string, len(s.items))
+		for i, it := range s.items {
+			names[i] = it.Name
+		}
+		s.similar = vault.SimilarNames(q, names)
 	}
 	s.cursor = 0
 	for i, idx := range s.shown {
@@ -904,6 +915,9 @@ func (s *secretsScreen) listView() string {
 		lines++
 	case len(s.items) == 0:
 		b.WriteString("No secrets yet. Press a to add the first one.\n")
+		lines++
+	case len(s.shown) == 0 && len(s.similar) > 0:
+		b.WriteString(st.Faint.Render("Nothing matches the filter; did you mean "+joinOr(s.similar)+"? esc clears it.") + "\n")
 		lines++
 	case len(s.shown) == 0:
 		b.WriteString(st.Faint.Render("Nothing matches the filter; esc clears it.") + "\n")

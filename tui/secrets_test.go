@@ -280,3 +280,19 @@ func TestFitsTheTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterDidYouMean: a filter that matches nothing suggests the names
+// on the list it may have been meant for.
+func TestFilterDidYouMean(t *testing.T) {
+	h := demo(t)
+	h.key("/")
+	h.typeText("airtabel")
+	h.mustSee("Nothing matches the filter; did you mean airtable? esc clears it.")
+	h.key("esc", "/")
+	h.typeText("call-log")
+	h.mustSee("intake/call-log")
+	h.mustNotSee("did you mean")
+	h.key("esc", "/")
+	h.typeText("zzzz")
+	h.mustSee("Nothing matches the filter; esc clears it.")
+}

@@ -104,6 +104,14 @@ func joinShown(ns []string, sep string) string {
 	return strings.Join(out, sep)
 }
 
+// joinOr joins names as "a, b or c", each shown with display.Line.
+func joinOr(ns []string) string {
+	if len(ns) <= 1 {
+		return joinShown(ns, "")
+	}
+	return joinShown(ns[:len(ns)-1], ", ") + " or " + display.Line(ns[len(ns)-1])
+}
+
 func joinAnd(parts []string) string {
 	if len(parts) == 1 {
 		return parts[0]

@@ -274,7 +274,7 @@ func (v *Vault) Import(entries []ImportEntry, opts ImportOptions) (ImportReport,
 	// one checks that an entry's name is free in the vault and, unless
 	// in a dry run, returns the change that adds it.
 	one := func(r *reader, me *fold.Member, sh fold.Share, p prepared) (*change, error) {
-		old, err := r.byName(p.name)
+		old, err := r.findName(p.name)
 		switch {
 		case err == nil && old.Deleted != nil:
 			skipped = append(skipped, placed{p.at, ImportSkip{From: p.from, Name: p.name,

@@ -130,3 +130,43 @@ func TestLookAlikeFromOthers(t *testing.T) {
 		t.Fatalf("the look-alike was not kept: %v", err)
 	}
 }
+
+// TestDidYouMean: a name that finds no secret or member suggests the
+// names it may have been meant for, among those 'vault list' and 'vault
+// member list' show: never a secret in the trash or a removed member.
+func TestDidYouMean(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob", "carol")
+	v := g.as("alice")
+	for _, n := range []string{"airtable", "intake/call-log", "airtables-old"} {
+		if _, err := v.Add(NewSecret{Name: n}, NewValue([]byte("pw"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Remove("airtables-old"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.RemoveMember("carol", false, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		err  error
+		kind error
+		want string
+	}{
+		{func() error { _, err := v.Get("airtabel"); return err }(), ErrNoSecret, `no secret named "airtabel"; did you mean "airtable"?`},
+		{func() error { _, err := v.Reveal("AIRTBLE", 0); return err }(), ErrNoSecret, `no secret named "AIRTBLE"; did you mean "airtable"?`},
+		{func() error { _, err := v.Set("call-log", NewValue([]byte("x"))); return err }(), ErrNoSecret, `no secret named "call-log"; did you mean "intake/call-log"?`},
+		{func() error { _, err := v.Get("airtables-olf"); return err }(), ErrNoSecret, `no secret named "airtables-olf"`},
+		{func() error { _, err := v.Get("zoom"); return err }(), ErrNoSecret, `no secret named "zoom"`},
+		{func() error { _, err := v.Share("airtable", []string{"bbo"}); return err }(), ErrNoMember, `no member named "bbo"; did you mean "bob"?`},
+		{func() error { _, err := v.Share("airtable", []string{"carl"}); return err }(), ErrNoMember, `no member named "carl"`},
+	} {
+		if !errors.Is(tc.err, tc.kind) || !errors.Is(tc.err, ErrNotFound) {
+			t.Errorf("%v: want %v", tc.err, tc.kind)
+			continue
+		}
+		if msg := tc.err.Error(); !strings.HasPrefix(msg, tc.want) || (!strings.Contains(tc.want, "did you mean") && strings.Contains(msg, "did you mean")) {
+			t.Errorf("got %q, want %q", msg, tc.want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 )
 
 // Member is a member of the vault as the program shows it.
@@ -96,7 +97,13 @@ func (r *reader) memberByName(name string) (*fold.Member, error) {
 	if m := r.auth.ByName(name); m != nil {
 		return m, nil
 	}
-	return nil, errorf(ErrNoMember, "no member named %q", name)
+	var names []string
+	for _, m := range r.auth.Members {
+		if m.Active() && !m.Recovery {
+			names = append(names, m.Name)
+		}
+	}
+	return nil, errorf(ErrNoMember, "no member named %q%s", name, didYouMean(naming.Similar(name, names, 3)))
 }
 
 // Me returns the member whose key opened the vault. With a recovery key it

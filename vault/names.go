@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -173,4 +174,28 @@ func (r *reader) checkNewGroups(groups []string) error {
 		l.add(g, "")
 	}
 	return nil
+}
+
+// SimilarNames returns up to three of names that name may have been meant
+// for, best first: look-alikes, names a typo or two away regardless of
+// case, and names whose last part after '/' is name ("call-log" for
+// "intake/call-log"). The terminal UI uses it where a name typed finds
+// nothing; give it only the names the member can see there.
+func SimilarNames(name string, names []string) []string { return naming.Similar(name, names, 3) }
+
+// didYouMean is "; did you mean "a" or "b"?" for a not-found message, or
+// "" for no names.
+func didYouMean(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	last := q[len(q)-1]
+	if len(q) > 1 {
+		last = strings.Join(q[:len(q)-1], ", ") + " or " + last
+	}
+	return "; did you mean " + last + "?"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -187,8 +188,28 @@ func (ns NewSecret) clean() (string, rotation.Period, error) {
 	return name, period, nil
 }
 
-// byName returns the secret with that name (live or in the trash).
+// byName returns the secret with that name (live or in the trash). When
+// there is none, its error suggests the names it may have been meant for.
 func (r *reader) byName(name string) (*fold.Secret, error) {
+	s, err := r.findName(name)
+	if errors.Is(err, ErrNoSecret) {
+		var names []string
+		if e := r.ix.Each(func(s *fold.Secret) error {
+			if s.Live() {
+				names = append(names, s.Name)
+			}
+			return nil
+		}); e != nil {
+			return nil, e
+		}
+		return nil, errorf(ErrNoSecret, "no secret named %q%s", name, didYouMean(naming.Similar(name, names, 3)))
+	}
+	return s, err
+}
+
+// findName is byName for callers that expect no secret by that name (a
+// new one), without suggestions.
+func (r *reader) findName(name string) (*fold.Secret, error) {
 	id, ok, err := r.ix.ByName(foldName(name))
 	if err != nil {
 		return nil, err
@@ -221,7 +242,7 @@ func (r *reader) liveSecret(name string) (*fold.Secret, error) {
 // checkNew checks that name is free and the share list names members and
 // groups that exist.
 func (r *reader) checkNew(name string, share []string) (fold.Share, error) {
-	old, err := r.byName(name)
+	old, err := r.findName(name)
 	switch {
 	case err == nil && old.Deleted != nil:
 		return fold.Share{}, errorf(ErrExists, "%q is in the trash; restore it, or purge it before adding a new one", old.Name)

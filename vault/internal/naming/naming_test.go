@@ -70,3 +70,47 @@ func FuzzLookAlike(f *testing.F) {
 		}
 	})
 }
+
+func TestSimilar(t *testing.T) {
+	names := []string{"airtable", "Airtable-Old", "intake/call-log", "bank", "bank/online", "shared-inbox", "slack-admin", "\u0430irtable2"}
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"airtabel", []string{"airtable"}},               // two letters swapped
+		{"AIRTABEL", []string{"airtable"}},               // and the case
+		{"airtble", []string{"airtable"}},                // one missing
+		{"airtable2", []string{"аirtable2", "airtable"}}, // a look-alike first
+		{"call-log", []string{"intake/call-log"}},        // the last part
+		{"bnak", []string{"bank"}},
+		{"shared-inbx", []string{"shared-inbox"}},
+		{"zoom", nil},
+		{"BANK", nil}, // itself is not a suggestion
+		{"a", nil},
+	} {
+		got := Similar(tc.name, names, 3)
+		if len(got) == 0 && len(tc.want) == 0 {
+			continue
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("Similar(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"abc", "abc", 0}, {"abc", "acb", 1}, {"abc", "ab", 1}, {"abc", "abd", 1},
+		{"kitten", "sitting", 3}, {"ca", "abc", 3}, {"airtabel", "airtable", 1},
+	} {
+		if got := distance([]rune(tc.a), []rune(tc.b), 5); got != tc.want {
+			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := distance([]rune(tc.a), []rune(tc.b), 0); tc.want > 0 && got != 1 {
+			t.Errorf("distance(%q, %q) with limit 0 = %d, want 1", tc.a, tc.b, got)
+		}
+	}
+}
