@@ -179,7 +179,11 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 				}
 				out := "Gave " + name + " the new key they asked for and issued a new vault key."
 				if n := len(r.Waiting) + len(r.OnlyTheirs); n > 0 {
-					out += fmt.Sprintf(" %d secrets wait to be re-encrypted for it by a reader or by %s's old key.", n, name)
+					wait := fmt.Sprintf("%d secrets wait", n)
+					if n == 1 {
+						wait = "1 secret waits"
+					}
+					out += fmt.Sprintf(" %s to be re-encrypted for it by a reader or by %s's old key.", wait, name)
 				}
 				return out, nil
 			}),
@@ -190,6 +194,9 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 		}
 		name := row.m.Name
 		text := fmt.Sprintf("Remove %s? %s can read %d secrets: they will be re-encrypted without them and marked rotate now (change those passwords at their services). A new vault key is issued.", name, name, row.reads)
+		if row.reads == 1 {
+			text = fmt.Sprintf("Remove %s? %s can read 1 secret: it will be re-encrypted without them and marked rotate now (change that password at its service). A new vault key is issued.", name, name)
+		}
 		if row.reads == 0 {
 			text = fmt.Sprintf("Remove %s? They can read no secret. A new vault key is issued.", name)
 		}
@@ -321,7 +328,7 @@ func (s *membersScreen) View() string {
 		if r.m.KeyRequest != nil {
 			active = "asks for a new key"
 		}
-		return fmt.Sprintf("%-14s %-16s %-5s %3d secrets  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, r.reads, active)
+		return fmt.Sprintf("%-14s %-16s %-5s %11s  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, plural(r.reads, "secret")+map[bool]string{true: " ", false: ""}[r.reads == 1], active)
 	}, s.footer()))
 	b.WriteString("\n")
 	if s.confirm != nil {

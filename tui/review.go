@@ -126,7 +126,7 @@ func (s *reviewScreen) body() string {
 	for _, m := range r.Members {
 		flag := ""
 		if m.Inactive {
-			flag = st.Banner.Render(fmt.Sprintf("  inactive over %d days", r.InactiveAfter))
+			flag = st.Banner.Render("  inactive over " + plural(r.InactiveAfter, "day"))
 		}
 		b.WriteString(truncate(fmt.Sprintf("  %-20s reads %-4d last active %s", truncate(display.Line(m.Name), 20), m.Reads, day(m.LastActive)), s.width) + flag + "\n")
 	}

@@ -903,7 +903,7 @@ func (s *secretsScreen) listView() string {
 	case s.mode == modeFilter || s.filter.Value() != "":
 		b.WriteString(s.filter.View() + st.Faint.Render(fmt.Sprintf("  %d of %d", len(s.shown), len(s.items))) + "\n")
 	default:
-		b.WriteString(st.Faint.Render(fmt.Sprintf("%d secrets, most urgent first · / to filter", len(s.items))) + "\n")
+		b.WriteString(st.Faint.Render(plural(len(s.items), "secret")+", most urgent first · / to filter") + "\n")
 	}
 	lines := 0
 	switch {

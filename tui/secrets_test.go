@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // The demo vault's values, which must never be on screen unless revealed.
@@ -295,4 +296,23 @@ func TestFilterDidYouMean(t *testing.T) {
 	h.key("esc", "/")
 	h.typeText("zzzz")
 	h.mustSee("Nothing matches the filter; esc clears it.")
+}
+
+// TestWordsOne: one secret is "1 secret", on the list and beside a member.
+func TestWordsOne(t *testing.T) {
+	sh := &shared{keys: DefaultKeyMap(), styles: DefaultStyles(true)}
+	s := newSecretsScreen(sh)
+	s.SetSize(80, 24)
+	s.items, s.loaded = []vault.Summary{{Name: "airtable", CanRead: true}}, true
+	s.applyFilter()
+	if v := stripANSI(s.listView()); !strings.Contains(v, "1 secret, most urgent first") {
+		t.Errorf("list:\n%s", v)
+	}
+	m := newMembersScreen(sh)
+	m.SetSize(80, 24)
+	m.list.set([]memberRow{{m: vault.Member{Name: "kim"}, reads: 1}, {m: vault.Member{Name: "sam"}, reads: 12}}, nil)
+	v := stripANSI(m.View())
+	if !strings.Contains(v, "kim            none                     1 secret   active") || !strings.Contains(v, "sam            none                    12 secrets  active") {
+		t.Errorf("members:\n%s", v)
+	}
 }

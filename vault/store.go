@@ -722,7 +722,11 @@ func (v *Vault) report(tx *bolt.Tx, rep *ingestReport, from string) {
 	}
 	v.damage = rep.bad + rep.dangling
 	if rep.bad > 0 {
-		v.warn("%d changes in %s are damaged or belong to another vault; they were ignored", rep.bad, v.path)
+		if rep.bad == 1 {
+			v.warn("1 change in %s is damaged or belongs to another vault; it was ignored", v.path)
+		} else {
+			v.warn("%d changes in %s are damaged or belong to another vault; they were ignored", rep.bad, v.path)
+		}
 	}
 	if rep.unreadable > 0 {
 		v.warn("%s cannot be read yet: sealed with a vault key you were not given; an admin's next change gives it to you", plural(rep.unreadable, "change"))

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -63,11 +64,23 @@ func (a *app) beforePrompt() {
 	}
 }
 
+// plural says a number of things: "1 secret", "2 secrets".
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// sized says "a 12-character" or "an 8-character": a number before a word,
+// with the article it takes when read aloud (an eight, an eleven, an
+// eighteen, an eighty-…).
+func sized(n int, word string) string {
+	s := strconv.Itoa(n)
+	if s[0] == '8' || n == 11 || n == 18 || (n >= 11000 && n < 12000) || (n >= 18000 && n < 19000) {
+		return "an " + s + "-" + word
+	}
+	return "a " + s + "-" + word
 }
 
 // options are knobs that tests turn; real runs use the zero value.

@@ -188,7 +188,7 @@ func (a *app) writeReviewText(r vault.Review) error {
 	for _, m := range r.Members {
 		flag := ""
 		if m.Inactive {
-			flag = fmt.Sprintf("INACTIVE (over %d days)", r.InactiveAfter)
+			flag = fmt.Sprintf("INACTIVE (over %s)", plural(r.InactiveAfter, "day"))
 		}
 		tw.row(m.Name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), day(m.Added)+" by "+m.AddedBy, day(m.LastActive), strconv.Itoa(m.Reads), flag)
 	}
@@ -243,7 +243,7 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 			inactive++
 		}
 	}
-	fmt.Fprintf(&b, "- %d secrets, %d members (%d inactive for over %d days)\n\n", len(r.Secrets), len(r.Members), inactive, r.InactiveAfter)
+	fmt.Fprintf(&b, "- %s, %s (%d inactive for over %s)\n\n", plural(len(r.Secrets), "secret"), plural(len(r.Members), "member"), inactive, plural(r.InactiveAfter, "day"))
 	b.WriteString("This report lists what the vault holds and who can read it. It contains no password.\n\n")
 	b.WriteString("## Secrets\n\n| Secret | Shared with | Can read | Last rotated | Next rotation |\n|---|---|---|---|---|\n")
 	for _, s := range r.Secrets {
@@ -251,7 +251,7 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 	}
 	b.WriteString("\n## Members\n\n| Member | Groups | Admin | Added | Last active | Can read | Inactive |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range r.Members {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %d secrets | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), m.Reads, map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
+		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %s | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), plural(m.Reads, "secret"), map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
 	}
 	if len(r.KeyRequests) > 0 {
 		b.WriteString("\n## New keys asked for\n\nEach is checked with its member by phone or in person before an admin approves it.\n\n| Member | Fingerprint | Asked on |\n|---|---|---|\n")

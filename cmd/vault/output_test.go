@@ -150,3 +150,33 @@ func TestTypedOddCharacters(t *testing.T) {
 		t.Errorf("get of an odd name: exit %d, %q", code, errs)
 	}
 }
+
+// TestWords: counts and articles read right.
+func TestWords(t *testing.T) {
+	for n, want := range map[int]string{8: "an 8-character", 11: "an 11-character", 18: "an 18-character", 80: "an 80-character",
+		83: "an 83-character", 1: "a 1-character", 12: "a 12-character", 24: "a 24-character", 100: "a 100-character", 111: "a 111-character", 800: "an 800-character"} {
+		if got := sized(n, "character"); got != want {
+			t.Errorf("sized(%d) = %q, want %q", n, got, want)
+		}
+	}
+	for n, want := range map[int]string{0: "0 secrets", 1: "1 secret", 2: "2 secrets"} {
+		if got := plural(n, "secret"); got != want {
+			t.Errorf("plural(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestGeneratedWords: 'vault add --generate --length 8' says "an
+// 8-character password", and the rules say "1 digit".
+func TestGeneratedWords(t *testing.T) {
+	c := newCLI(t)
+	c.must("", "keygen", "--no-passphrase")
+	c.must("", "init", "--me", "alice")
+	_, _, errs := c.run("", "add", "pin", "--generate", "--length", "8", "--digits", "1", "--no-symbols")
+	if !strings.Contains(errs, "generated an 8-character password") {
+		t.Errorf("add --generate said %q", errs)
+	}
+	if out := c.must("", "show", "pin"); !strings.Contains(out, "8 characters, 1 digit, no symbols") {
+		t.Errorf("show:\n%s", out)
+	}
+}

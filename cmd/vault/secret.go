@@ -247,7 +247,7 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 				}
 				a.note("stored %s, shared with %s", s.Name, strings.Join(s.SharedWith, ", "))
 				if generated {
-					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+					a.note("generated %s password; see it with 'vault get %s'", sized(val.Len(), "character"), s.Name)
 				}
 				return nil
 			})
@@ -511,7 +511,7 @@ cleared. The value is typed, piped or generated, as for 'vault add'.`,
 				}
 				a.note("stored version %d of %s; the previous value is in its history", s.Version, s.Name)
 				if generated {
-					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+					a.note("generated %s password; see it with 'vault get %s'", sized(val.Len(), "character"), s.Name)
 				}
 				return nil
 			})
