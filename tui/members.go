@@ -328,7 +328,11 @@ func (s *membersScreen) View() string {
 		if r.m.KeyRequest != nil {
 			active = "asks for a new key"
 		}
-		return fmt.Sprintf("%-14s %-16s %-5s %11s  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, plural(r.reads, "secret")+map[bool]string{true: " ", false: ""}[r.reads == 1], active)
+		secrets := "secrets"
+		if r.reads == 1 {
+			secrets = "secret"
+		}
+		return fmt.Sprintf("%-14s %-16s %-5s %3d %-7s  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, r.reads, secrets, active)
 	}, s.footer()))
 	b.WriteString("\n")
 	if s.confirm != nil {
