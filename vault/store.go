@@ -757,11 +757,11 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 		return
 	}
 	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
-	say := func(l *lookAlikes, es []fold.Event) {
+	say := func(l *lookAlikes, es []fold.Event, fix string) {
 		for _, e := range es {
 			if old, ok := l.like(e.Target); ok {
-				v.warn("%s added the %s %q, which looks like the %s %q%s; check with %s which is which, and move the wrong one to the trash",
-					e.Who, l.what, e.Target, l.what, old.name, unlike(e.Target, old), e.Who)
+				v.warn("%s added the %s %q, which looks like the %s %q%s; check with %s which is which, and %s",
+					e.Who, l.what, e.Target, l.what, old.name, unlike(e.Target, old), e.Who, fix)
 			}
 		}
 	}
@@ -774,7 +774,7 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 			return nil
 		})
 		if err == nil {
-			say(l, secrets)
+			say(l, secrets, "move the wrong one to the trash ('vault rm')")
 		}
 	}
 	if len(members) > 0 {
@@ -788,7 +788,7 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 				l.add(m.Name, "")
 			}
 		}
-		say(l, members)
+		say(l, members, "remove the wrong one ('vault member rm')")
 	}
 }
 
