@@ -1,11 +1,16 @@
 package vault
 
 import (
+	"crypto/rand"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // TestLookAlikeNames: a new secret, member or group whose name looks like
@@ -168,5 +173,34 @@ func TestDidYouMean(t *testing.T) {
 		if msg := tc.err.Error(); !strings.HasPrefix(msg, tc.want) || (!strings.Contains(tc.want, "did you mean") && strings.Contains(msg, "did you mean")) {
 			t.Errorf("got %q, want %q", msg, tc.want)
 		}
+	}
+}
+
+// TestLookAlikeMemberFromOthers: a member an admin added with other tools
+// under a name that looks like a member's is kept, with a warning.
+func TestLookAlikeMemberFromOthers(t *testing.T) {
+	g := newForgeryGroup(t)
+	g.as("carol").Close() // carol's machine has seen the vault
+	alice := g.insider("alice")
+	other := g.member("sam2", Classic)
+	var mid fold.MemberID
+	rand.Read(mid[:])
+	grant, err := alice.keys.grant(other.Recipient(), alice.keys.sortedEpochs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := oplog.HashOf(grant)
+	alice.file(func(tx *bolt.Tx) error { return tx.Bucket([]byte(bGrants)).Put(h[:], grant) })
+	alice.forge(fold.KindMemberAdd, fold.MemberAdd{
+		Member: fold.NewMember{ID: mid, Name: "s\u0430m", Age: other.Recipient(), Sign: other.SigningKey()},
+		Grant:  fold.Grant{To: mid, Blob: h, Epochs: alice.keys.sortedEpochs()}}, fold.MemberID{}, nil, nil, nil)
+	v := g.as("carol")
+	all := strings.Join(v.Warnings(), "\n")
+	if !strings.Contains(all, `alice added the member "sаm", which looks like the member "sam" (the new name has Cyrillic U+0430); check with alice which is which, and remove the wrong one ('vault member rm')`) {
+		t.Fatalf("warnings: %q", v.Warnings())
+	}
+	ms, _ := v.Members()
+	if !slices.ContainsFunc(ms, func(m Member) bool { return m.Name == "s\u0430m" }) {
+		t.Fatal("the look-alike member was not kept")
 	}
 }
