@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // secretInput reads a passphrase or a password without showing it: neither
@@ -204,7 +206,7 @@ func (f *form) View(st Styles) string {
 		}
 	}
 	if f.err != "" {
-		b.WriteString("\n" + st.Error.Render(f.err) + "\n")
+		b.WriteString("\n" + st.Error.Render(display.Line(f.err)) + "\n")
 	}
 	b.WriteString("\n" + st.Faint.Render("tab next field · enter on the last field or ctrl+s saves · esc cancels"))
 	return b.String()

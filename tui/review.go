@@ -105,7 +105,7 @@ func (s *reviewScreen) body() string {
 	r := s.review
 	if r == nil {
 		if s.err != "" {
-			return st.Error.Render(s.err)
+			return st.Error.Render(display.Line(s.err))
 		}
 		return st.Faint.Render("Loading…")
 	}

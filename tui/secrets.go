@@ -911,7 +911,7 @@ func (s *secretsScreen) listView() string {
 		b.WriteString(st.Faint.Render("Loading…") + "\n")
 		lines++
 	case s.loadErr != "":
-		b.WriteString(st.Error.Render(s.loadErr) + "\n")
+		b.WriteString(st.Error.Render(display.Line(s.loadErr)) + "\n")
 		lines++
 	case len(s.items) == 0:
 		b.WriteString("No secrets yet. Press a to add the first one.\n")

@@ -316,3 +316,23 @@ func TestWordsOne(t *testing.T) {
 		t.Errorf("members:\n%s", v)
 	}
 }
+
+// TestEditFormShowsFieldsSafely: the edit form, filled with a secret's
+// fields, shows a bidi override or C1 control in them escaped, and saves
+// the fields unchanged.
+func TestEditFormShowsFieldsSafely(t *testing.T) {
+	l := newLineInput()
+	l.SetValue("in\u202etake\u009b2J")
+	for _, focused := range []bool{false, true} {
+		if focused {
+			l.Focus()
+		}
+		v := stripANSI(l.View())
+		if !strings.Contains(v, `in\u202etake\u009b2J`) || strings.ContainsRune(v, '\u202e') || strings.ContainsRune(v, '\u009b') {
+			t.Errorf("focused %v: %q", focused, v)
+		}
+	}
+	if l.Value() != "in\u202etake\u009b2J" {
+		t.Errorf("the value changed: %q", l.Value())
+	}
+}
