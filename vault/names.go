@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mutual-aid-vault/vault/vault/internal/fold"
 	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 )
 
@@ -131,17 +130,28 @@ func unlike(name string, old shownName) string {
 // secretLookAlikes indexes the names of every secret, in the trash too.
 func (r *reader) secretLookAlikes() (*lookAlikes, error) {
 	l := newLookAlikes("secret")
-	err := r.ix.Each(func(s *fold.Secret) error {
-		switch {
-		case s.Purged != nil:
-		case s.Deleted != nil:
-			l.add(s.Name, "in the trash")
-		default:
-			l.add(s.Name, "")
+	err := r.ix.eachName(func(name string, deleted bool) {
+		if deleted {
+			l.add(name, "in the trash")
+		} else {
+			l.add(name, "")
 		}
-		return nil
 	})
 	return l, err
+}
+
+// eachName calls fn with the name of every secret not purged, and whether
+// it is in the trash. It reads the due index, whose records are a few
+// dozen bytes: much less than whole secrets.
+func (ix *index) eachName(fn func(name string, deleted bool)) error {
+	return ix.b(bDue).ForEach(func(k, ct []byte) error {
+		var e dueEntry
+		if err := ix.openRecord(bDue, k, ct, &e); err != nil {
+			return err
+		}
+		fn(e.Name, e.Deleted)
+		return nil
+	})
 }
 
 // memberLookAlikes indexes the names of the current members and recovery

@@ -194,11 +194,10 @@ func (r *reader) byName(name string) (*fold.Secret, error) {
 	s, err := r.findName(name)
 	if errors.Is(err, ErrNoSecret) {
 		var names []string
-		if e := r.ix.Each(func(s *fold.Secret) error {
-			if s.Live() {
-				names = append(names, s.Name)
+		if e := r.ix.eachName(func(name string, deleted bool) {
+			if !deleted {
+				names = append(names, name)
 			}
-			return nil
 		}); e != nil {
 			return nil, e
 		}

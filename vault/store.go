@@ -767,12 +767,7 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 	}
 	if len(secrets) > 0 {
 		l := newLookAlikes("secret")
-		err := ix.Each(func(s *fold.Secret) error {
-			if s.Purged == nil {
-				l.add(s.Name, "")
-			}
-			return nil
-		})
+		err := ix.eachName(func(name string, _ bool) { l.add(name, "") })
 		if err == nil {
 			say(l, secrets, "move the wrong one to the trash ('vault rm')")
 		}
