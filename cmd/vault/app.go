@@ -148,7 +148,12 @@ func (a *app) note(format string, args ...any) {
 func (a *app) errorf(err error) {
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 	if h := hint(err); h != "" && !strings.Contains(msg, h) {
-		msg += "; " + h
+		if strings.HasSuffix(msg, "?") {
+			// did you mean "airtable"? 'vault list' shows the names
+			msg += " " + h
+		} else {
+			msg += "; " + h
+		}
 	}
 	fmt.Fprintf(a.stderr, "vault: %s\n", display.Line(msg))
 }
