@@ -95,7 +95,7 @@ func (r Rules) Validate() error {
 	digits, symbols := r.counts()
 	// Leave room for at least one lower and one upper case letter.
 	if digits+symbols > n-2 {
-		return fmt.Errorf("%w: %d digits and %d symbols leave no room for upper and lower case letters in %d characters", ErrBadRules, digits, symbols, n)
+		return fmt.Errorf("%w: %s and %s leave no room for upper and lower case letters in %s", ErrBadRules, count(digits, "digit"), count(symbols, "symbol"), count(n, "character"))
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (r Rules) Validate() error {
 // Describe says the rules in a few words, for people.
 func (r Rules) Describe() string {
 	digits, _ := r.counts()
-	s := fmt.Sprintf("%d characters, %d digits", r.length(), digits)
+	s := count(r.length(), "character") + ", " + count(digits, "digit")
 	if r.NoSymbols {
 		return s + ", no symbols"
 	}

@@ -121,3 +121,23 @@ func FuzzRules(f *testing.F) {
 		}
 	})
 }
+
+// TestDescribeWords: one digit is "1 digit", not "1 digits".
+func TestDescribeWords(t *testing.T) {
+	for _, tc := range []struct {
+		r    Rules
+		want string
+	}{
+		{Rules{Length: 16, Digits: 1, NoSymbols: true}, "16 characters, 1 digit, no symbols"},
+		{Rules{Length: 16, Digits: 2, NoSymbols: true}, "16 characters, 2 digits, no symbols"},
+		{Rules{Length: 8, Symbols: "!"}, "8 characters, 1 digit, symbols from !"}, // the default, one in six
+	} {
+		if got := tc.r.Describe(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.r, got, tc.want)
+		}
+	}
+	err := Rules{Length: 8, Digits: 6, Symbols: "!#"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "6 digits and 1 symbol leave no room") {
+		t.Errorf("Validate: %v", err)
+	}
+}

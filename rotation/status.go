@@ -166,9 +166,12 @@ func (p Policy) Inactive(lastActive, now time.Time) bool {
 	return daysBetween(lastActive, now) > p.InactiveAfter
 }
 
-func days(n int) string {
-	if n == 1 {
-		return "1 day"
+func days(n int) string { return count(n, "day") }
+
+// count says a number of things: "1 day", "2 days", "0 digits".
+func count(n int, word string) string {
+	if n == 1 || n == -1 {
+		return fmt.Sprintf("%d %s", n, word)
 	}
-	return fmt.Sprintf("%d days", n)
+	return fmt.Sprintf("%d %ss", n, word)
 }

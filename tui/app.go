@@ -16,6 +16,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // Options says where the vault and the identity are, and how to reach the
@@ -625,9 +626,9 @@ func (m Model) renderReady() string {
 	}
 	left := st.Title.Render(title)
 	if m.sh.info.Name != "" {
-		left += st.Faint.Render(" · " + m.sh.info.Name)
+		left += st.Faint.Render(" · " + display.Line(m.sh.info.Name))
 	}
-	who := m.sh.me.Name
+	who := display.Line(m.sh.me.Name)
 	if m.sh.me.Admin {
 		who += " (admin)"
 	}

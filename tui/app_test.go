@@ -114,7 +114,7 @@ func TestMembersScreen(t *testing.T) {
 	// Removing shows the impact first.
 	h.key("down", "down") // jo, kim
 	h.key("d")
-	h.mustSee("Remove kim? kim can read 1 secrets: they will be re-encrypted without them and marked rotate now")
+	h.mustSee("Remove kim? kim can read 1 secret: it will be re-encrypted without them and marked rotate now")
 	h.key("n")
 	// Adding asks to compare the key's fingerprint.
 	newcomer, _ := vault.GenerateIdentity(vault.Classic)

@@ -2,13 +2,18 @@ package tui
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // Golden screens: the program runs for real (teatest) at 80x24, and the
@@ -89,5 +94,45 @@ func TestGoldenUnlock(t *testing.T) {
 	out := runGolden(t, New(opts), goldenStep{want: "Passphrase"}, goldenStep{keys: []string{"s", "e", "c"}, want: "Passphrase"})
 	// The vault path is a temporary folder: the golden shows a stand-in.
 	out = string(bytes.ReplaceAll([]byte(out), []byte(opts.IdentityPath), []byte("IDENTITY")))
+	golden.RequireEqual(t, out)
+}
+
+// TestGoldenHostileRecord: a member who writes the vault with other tools
+// can put anything in a value, and C1 controls and bidi overrides in a
+// username, URL or note (typed input accepts them; control characters such
+// as ESC are refused even when read back). Selected and revealed, every
+// one is drawn harmless: escapes shown like cat -v, nothing the terminal
+// would act on.
+func TestGoldenHostileRecord(t *testing.T) {
+	opts, err := BuildDemo(t.TempDir(), demoNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Getenv = func(string) string { return "" }
+	v, err := vault.Open(opts.VaultPath, vault.Options{Identity: opts.Identity, Clock: opts.Clock, StateDir: opts.StateDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const value = "pw\x1b]52;c;aHVudGVyMg==\x07\x1b]0;x\x07\x1b[2J\rPassphrase: "
+	_, err = v.Add(vault.NewSecret{Name: "zz-hostile", Username: "in\u202etake", URL: "https://example.org/\u009b2J",
+		Note: "one \u2066x\u2069\u200b\ntwo \u0085", Share: []string{"@intake"}}, vault.NewValue([]byte(value)))
+	v.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := runGolden(t, New(opts),
+		goldenStep{want: "most urgent first"},
+		goldenStep{keys: []string{"/", "z", "z", "enter"}, want: "in\\u202etake"},
+		goldenStep{keys: []string{"enter"}, want: "Passphrase: "})
+	for _, r := range ansi.Strip(out) {
+		if r < 0x20 && r != '\n' || r == 0x7f || r >= 0x80 && r <= 0x9f || unicode.Is(unicode.Cf, r) {
+			t.Fatalf("the screen holds %U:\n%s", r, out)
+		}
+	}
+	for _, want := range []string{`pw^[]52;c;aHVudGVyMg==^G^[]0;x^G^[[2J^MPassphrase: `, `in\u202etake`, `https://example.org/\u009b2J`, `one \u2066x\u2069\u200b / two \u0085`} {
+		if !strings.Contains(ansi.Strip(out), want) {
+			t.Errorf("the screen lacks %s:\n%s", want, out)
+		}
+	}
 	golden.RequireEqual(t, out)
 }

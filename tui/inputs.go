@@ -5,6 +5,8 @@ import (
 	"unicode/utf8"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // secretInput reads a passphrase or a password without showing it: neither
@@ -205,7 +207,7 @@ func (f *form) View(st Styles) string {
 	}
 	if f.err != "" {
 		// Wrapped, never cut: it says what to do.
-		b.WriteString("\n" + st.Error.Render(wrapAll(f.err, f.textWidth())) + "\n")
+		b.WriteString("\n" + st.Error.Render(wrapAll(display.Text(f.err), f.textWidth())) + "\n")
 	}
 	b.WriteString("\n" + st.Faint.Render(wrapAll("tab next field · enter on the last field or ctrl+s saves · esc cancels", f.textWidth())))
 	return b.String()

@@ -6,6 +6,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // lineInput is a one-line text field: type, paste, move with the arrows,
@@ -109,6 +111,9 @@ func (l lineInput) View() string {
 		}
 		after = ansi.Truncate(after, max(0, l.width-ansi.StringWidth(before)-1), "")
 	}
+	// What is shown, not the value, goes through display.Line: a field
+	// may hold, from the vault or a paste, what a terminal would act on.
+	before, at, after = display.Line(before), display.Line(at), display.Line(after)
 	if !l.focused {
 		return l.Prompt + before + strings.TrimSuffix(at, " ") + after
 	}

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // listView is a titled list with a cursor, for the smaller lists (history,
@@ -85,7 +87,7 @@ func (l *listView[T]) View(st Styles, width, height int, row func(T, bool) strin
 	case !l.loaded:
 		b.WriteString(st.Faint.Render("Loading…") + "\n")
 	case l.err != "":
-		b.WriteString(st.Error.Render(wrapAll(l.err, max(10, width-2))) + "\n")
+		b.WriteString(st.Error.Render(wrapAll(display.Text(l.err), max(10, width-2))) + "\n")
 	case len(l.items) == 0:
 		b.WriteString(st.Faint.Render(l.empty) + "\n")
 	}

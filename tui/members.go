@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // membersScreen lists the members. Admins add (by a pasted public key,
@@ -162,7 +163,7 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 			return s.needAdmin("change members")
 		}
 		s.kind, s.formFor = "groups", row.m.Name
-		s.form = newForm("Groups of "+row.m.Name,
+		s.form = newForm("Groups of "+display.Line(row.m.Name),
 			newField("Groups", strings.Join(row.m.Groups, ", "), "Groups, separated by commas. Secrets shared with a group follow its members."),
 			newField("Admin", map[bool]string{true: "yes", false: "no"}[row.m.Admin], "yes or no"))
 		s.form.width = s.width
@@ -184,7 +185,11 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 				}
 				out := "Gave " + name + " the new key they asked for and issued a new vault key."
 				if n := len(r.Waiting) + len(r.OnlyTheirs); n > 0 {
-					out += fmt.Sprintf(" %d secrets wait to be re-encrypted for it by a reader or by %s's old key.", n, name)
+					wait := fmt.Sprintf("%d secrets wait", n)
+					if n == 1 {
+						wait = "1 secret waits"
+					}
+					out += fmt.Sprintf(" %s to be re-encrypted for it by a reader or by %s's old key.", wait, name)
 				}
 				return out, nil
 			}),
@@ -195,6 +200,9 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 		}
 		name := row.m.Name
 		text := fmt.Sprintf("Remove %s? %s can read %d secrets: they will be re-encrypted without them and marked rotate now (change those passwords at their services). A new vault key is issued.", name, name, row.reads)
+		if row.reads == 1 {
+			text = fmt.Sprintf("Remove %s? %s can read 1 secret: it will be re-encrypted without them and marked rotate now (change that password at its service). A new vault key is issued.", name, name)
+		}
 		if row.reads == 0 {
 			text = fmt.Sprintf("Remove %s? They can read no secret. A new vault key is issued.", name)
 		}
@@ -208,7 +216,7 @@ func (s *membersScreen) updateList(k tea.KeyPressMsg) tea.Cmd {
 				out += " Rotate now: " + strings.Join(r.RotateNow, ", ") + "."
 			}
 			if len(r.Waiting) > 0 {
-				out += " Waiting for a reader to re-encrypt: " + strings.Join(r.Waiting, ", ") + "."
+				out += " Waiting for a reader to re-encrypt: " + joinShown(r.Waiting, ", ") + "."
 			}
 			return out, nil
 		})}
@@ -330,7 +338,11 @@ func (s *membersScreen) View() string {
 		if r.m.KeyRequest != nil {
 			active = "asks for a new key"
 		}
-		return fmt.Sprintf("%-14s %-16s %-5s %3d secrets  %s", truncate(name, 14), truncate(orNone(strings.Join(r.m.Groups, ",")), 16), admin, r.reads, active)
+		secrets := "secrets"
+		if r.reads == 1 {
+			secrets = "secret"
+		}
+		return fmt.Sprintf("%-14s %-16s %-5s %3d %-7s  %s", truncate(display.Line(name), 14), truncate(orNone(joinShown(r.m.Groups, ",")), 16), admin, r.reads, secrets, active)
 	}, s.footer()))
 	b.WriteString("\n")
 	if s.confirm != nil {
@@ -339,7 +351,7 @@ func (s *membersScreen) View() string {
 	}
 	if r, ok := s.list.selected(); ok {
 		b.WriteString("\n" + st.Label.Render("public key") + fingerprint(r.m.PublicKey) + "\n")
-		b.WriteString(st.Label.Render("added") + day(r.m.Added) + " by " + r.m.AddedBy + "\n")
+		b.WriteString(st.Label.Render("added") + day(r.m.Added) + " by " + display.Line(r.m.AddedBy) + "\n")
 		if kr := r.m.KeyRequest; kr != nil {
 			b.WriteString(st.Label.Render("new key") + "asked for on " + day(kr.At) + ", fingerprint " + kr.Fingerprint + "\n")
 		}
@@ -375,11 +387,13 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// wrap breaks text into lines of at most width cells, at spaces.
+// wrap breaks text into lines of at most width cells, at spaces. Each word
+// is shown with display.Line: messages quote names from the vault.
 func wrap(text string, width int) string {
 	var lines []string
 	line := ""
 	for _, w := range strings.Fields(text) {
+		w = display.Line(w)
 		if line != "" && len([]rune(line))+1+len([]rune(w)) > width {
 			lines = append(lines, line)
 			line = ""

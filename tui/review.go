@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // reviewScreen is the periodic access review: who can read what, who is
@@ -106,30 +107,30 @@ func (s *reviewScreen) body() string {
 	r := s.review
 	if r == nil {
 		if s.err != "" {
-			return st.Error.Render(wrapAll(s.err, max(10, s.width)))
+			return st.Error.Render(wrapAll(display.Text(s.err), max(10, s.width)))
 		}
 		return st.Faint.Render("Loading…")
 	}
 	var b strings.Builder
 	last := "never"
 	if r.LastReview != nil {
-		last = day(*r.LastReview) + " by " + r.LastReviewBy
+		last = day(*r.LastReview) + " by " + display.Line(r.LastReviewBy)
 	}
-	b.WriteString(st.Heading.Render("Access review") + st.Faint.Render(" · last held "+last+" · "+r.Next.Reason) + "\n\n")
+	b.WriteString(st.Heading.Render("Access review") + st.Faint.Render(" · last held "+last+" · "+display.Line(r.Next.Reason)) + "\n\n")
 	b.WriteString(st.Heading.Render("Who can read what") + "\n")
 	for _, sec := range r.Secrets {
-		b.WriteString(truncate(fmt.Sprintf("  %-24s %s", truncate(sec.Name, 24), strings.Join(sec.Readers, ", ")), s.width) + "\n")
+		b.WriteString(truncate(fmt.Sprintf("  %-24s %s", truncate(display.Line(sec.Name), 24), joinShown(sec.Readers, ", ")), s.width) + "\n")
 		if len(sec.Waiting) > 0 {
-			b.WriteString(st.Faint.Render("  "+strings.Repeat(" ", 24)+" waiting: "+strings.Join(sec.Waiting, ", ")) + "\n")
+			b.WriteString(st.Faint.Render("  "+strings.Repeat(" ", 24)+" waiting: "+joinShown(sec.Waiting, ", ")) + "\n")
 		}
 	}
 	b.WriteString("\n" + st.Heading.Render("Members") + "\n")
 	for _, m := range r.Members {
 		flag := ""
 		if m.Inactive {
-			flag = st.Banner.Render(fmt.Sprintf("  inactive over %d days", r.InactiveAfter))
+			flag = st.Banner.Render("  inactive over " + plural(r.InactiveAfter, "day"))
 		}
-		b.WriteString(truncate(fmt.Sprintf("  %-20s reads %-4d last active %s", truncate(m.Name, 20), m.Reads, day(m.LastActive)), s.width) + flag + "\n")
+		b.WriteString(truncate(fmt.Sprintf("  %-20s reads %-4d last active %s", truncate(display.Line(m.Name), 20), m.Reads, day(m.LastActive)), s.width) + flag + "\n")
 	}
 	return b.String()
 }

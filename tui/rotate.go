@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // The rotate flow, on the secrets screen: generate a new password following
@@ -87,13 +88,13 @@ func (s *secretsScreen) rotateView() string {
 		return st.Faint.Render("Loading…")
 	}
 	var b strings.Builder
-	b.WriteString(st.Heading.Render("Rotate "+d.Name) + "  " + st.badge(d.State) + "\n\n")
+	b.WriteString(st.Heading.Render("Rotate "+display.Line(d.Name)) + "  " + st.badge(d.State) + "\n\n")
 	where := "at the service"
 	if d.URL != "" {
-		where = "at " + d.URL
+		where = "at " + display.Line(d.URL)
 	}
 	if d.Username != "" {
-		where += " (username " + d.Username + ")"
+		where += " (username " + display.Line(d.Username) + ")"
 	}
 	w := max(20, s.width-2)
 	if !d.Pending {

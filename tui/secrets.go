@@ -15,6 +15,7 @@ import (
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // secretsMode is what the secrets screen is doing.
@@ -80,8 +81,11 @@ type secretsScreen struct {
 	width  int
 	height int
 
-	items   []vault.Summary
-	shown   []int // indexes into items that pass the filter
+	items []vault.Summary
+	shown []int // indexes into items that pass the filter
+	// similar are the names the filter may have been meant for, when it
+	// matches none.
+	similar []string
 	cursor  int
 	offset  int
 	loaded  bool
@@ -223,6 +227,14 @@ func (s *secretsScreen) applyFilterKeeping(keep string) {
 		if q == "" || strings.Contains(strings.ToLower(it.Name), q) {
 			s.shown = append(s.shown, i)
 		}
+	}
+	s.similar = nil
+	if len(s.shown) == 0 && q != "" {
+		names := make([]string, len(s.items))
+		for i, it := range s.items {
+			names[i] = it.Name
+		}
+		s.similar = vault.SimilarNames(q, names)
 	}
 	s.cursor = 0
 	for i, idx := range s.shown {
@@ -536,7 +548,7 @@ func (s *secretsScreen) updateList(msg tea.Msg) tea.Cmd {
 	case key.Matches(k, keys.History):
 		s.hide()
 		s.mode = modeHistory
-		s.history, s.historyFor = newListView[vault.Version]("History of "+cur.Name, "No versions."), cur.Name
+		s.history, s.historyFor = newListView[vault.Version]("History of "+display.Line(cur.Name), "No versions."), cur.Name
 		s.history.keyOf = func(ver vault.Version) string { return strconv.Itoa(ver.N) }
 		return s.loadHistory(cur.Name)
 	}
@@ -606,7 +618,7 @@ func (s *secretsScreen) act(fn func(v *vault.Vault) (string, error), selectAfter
 }
 
 func (s *secretsScreen) ask(text string, onYes tea.Cmd) {
-	s.confirm = &confirm{text: text, onYes: onYes}
+	s.confirm = &confirm{text: display.Line(text), onYes: onYes}
 	s.mode = modeConfirm
 }
 
@@ -691,7 +703,7 @@ func (s *secretsScreen) openEditForm(d vault.Secret) {
 	if d.Rules.Length != 0 {
 		length = strconv.Itoa(d.Rules.Length)
 	}
-	s.form = newForm("Edit "+d.Name,
+	s.form = newForm("Edit "+display.Line(d.Name),
 		newField("Username", d.Username, "The login name at the service."),
 		newField("URL", d.URL, "Where to log in."),
 		newField("Note", d.Note, "Every member can see notes: never put a password here."),
@@ -1104,7 +1116,7 @@ func (s *secretsScreen) listView() string {
 	case s.mode == modeFilter || s.filter.Value() != "":
 		b.WriteString(s.filter.View() + st.Faint.Render(fmt.Sprintf("  %d of %d", len(s.shown), len(s.items))) + "\n")
 	default:
-		b.WriteString(st.Faint.Render(fmt.Sprintf("%d secrets, most urgent first · / to filter", len(s.items))) + "\n")
+		b.WriteString(st.Faint.Render(plural(len(s.items), "secret")+", most urgent first · / to filter") + "\n")
 	}
 	lines := 0
 	switch {
@@ -1112,11 +1124,14 @@ func (s *secretsScreen) listView() string {
 		b.WriteString(st.Faint.Render("Loading…") + "\n")
 		lines++
 	case s.loadErr != "":
-		msg := wrapAll(s.loadErr, max(10, s.width))
+		msg := wrapAll(display.Text(s.loadErr), max(10, s.width))
 		b.WriteString(st.Error.Render(msg) + "\n")
 		lines += strings.Count(msg, "\n") + 1
 	case len(s.items) == 0:
 		b.WriteString("No secrets yet. Press a to add the first one.\n")
+		lines++
+	case len(s.shown) == 0 && len(s.similar) > 0:
+		b.WriteString(st.Faint.Render("Nothing matches the filter; did you mean "+joinOr(s.similar)+"? esc clears it.") + "\n")
 		lines++
 	case len(s.shown) == 0:
 		b.WriteString(st.Faint.Render("Nothing matches the filter; esc clears it.") + "\n")
@@ -1137,7 +1152,7 @@ func (s *secretsScreen) listView() string {
 			note = " (waiting for re-encryption)"
 		}
 		nameWidth := max(10, s.width-lipgloss.Width(badgeText(it.State))-2-16-2)
-		name := truncate(it.Name+note, nameWidth)
+		name := truncate(display.Line(it.Name)+note, nameWidth)
 		row := fmt.Sprintf(" %-*s %s", nameWidth, name, st.Faint.Render(fmt.Sprintf("%14s", due)))
 		marker := "  "
 		if i == s.cursor {
@@ -1161,7 +1176,7 @@ func (s *secretsScreen) detailView() string {
 	}
 	d := s.detail
 	if d == nil || d.Name != cur.Name {
-		return st.Faint.Render("Loading " + cur.Name + "…")
+		return st.Faint.Render("Loading " + display.Line(cur.Name) + "…")
 	}
 	var b strings.Builder
 	row := func(label, value string) {
@@ -1170,17 +1185,19 @@ func (s *secretsScreen) detailView() string {
 		}
 		b.WriteString(st.Label.Render(label) + truncate(value, max(10, s.width-15)) + "\n")
 	}
-	b.WriteString(st.Heading.Render(d.Name) + "  " + st.badge(d.State) + "\n")
-	row("username", d.Username)
-	row("url", d.URL)
-	row("note", strings.ReplaceAll(d.Note, "\n", " / "))
-	readers := strings.Join(d.Readers, ", ")
+	// Every field is shown with display.Line: any member can write them
+	// with other tools. The note's lines are joined with " / ".
+	b.WriteString(st.Heading.Render(display.Line(d.Name)) + "  " + st.badge(d.State) + "\n")
+	row("username", display.Line(d.Username))
+	row("url", display.Line(d.URL))
+	row("note", joinShown(strings.Split(d.Note, "\n"), " / "))
+	readers := joinShown(d.Readers, ", ")
 	if len(d.Waiting) > 0 {
-		readers += st.Faint.Render(" (waiting: " + strings.Join(d.Waiting, ", ") + ")")
+		readers += st.Faint.Render(" (waiting: " + joinShown(d.Waiting, ", ") + ")")
 	}
-	row("shared with", strings.Join(d.SharedWith, ", ")+st.Faint.Render(" · readers: ")+readers)
+	row("shared with", joinShown(d.SharedWith, ", ")+st.Faint.Render(" · readers: ")+readers)
 	row("last rotated", d.LastRotated.UTC().Format(time.DateOnly)+st.Faint.Render(" · every "+d.RotateEvery.String()+" · next due "+d.Due.Format(time.DateOnly)))
-	row("state", StateWords(d.State)+": "+d.Reason)
+	row("state", StateWords(d.State)+": "+display.Line(d.Reason))
 	switch {
 	case s.revealed != nil && s.revealedFor == d.Name:
 		label := "password"
@@ -1203,21 +1220,11 @@ func (s *secretsScreen) detailView() string {
 	return b.String()
 }
 
-// printable shows a value on one line, with control characters made
-// visible, so that a value cannot move the cursor or change the screen.
+// printable shows a value on one line, its lines joined with ⏎ and every
+// other control or format character shown with display.Line, so that a
+// value cannot move the cursor or change the screen.
 func printable(b []byte) string {
-	var out strings.Builder
-	for _, r := range string(b) {
-		switch {
-		case r == '\n':
-			out.WriteString("⏎")
-		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
-			fmt.Fprintf(&out, "\\x%02x", r)
-		default:
-			out.WriteRune(r)
-		}
-	}
-	return out.String()
+	return joinShown(strings.Split(string(b), "\n"), "⏎")
 }
 
 func (s *secretsScreen) historyView() string {
@@ -1227,7 +1234,7 @@ func (s *secretsScreen) historyView() string {
 		if !v.CanRead {
 			read = " (you cannot read it)"
 		}
-		return fmt.Sprintf("version %-3d %-9s %s by %s · readers: %s%s", v.N, v.State, v.Created.UTC().Format("2006-01-02 15:04"), v.By, strings.Join(v.Readers, ", "), read)
+		return fmt.Sprintf("version %-3d %-9s %s by %s · readers: %s%s", v.N, v.State, v.Created.UTC().Format("2006-01-02 15:04"), display.Line(v.By), joinShown(v.Readers, ", "), read)
 	}, "r make this version current again · esc back")
 }
 
@@ -1236,9 +1243,9 @@ func (s *secretsScreen) trashView() string {
 	return s.trash.View(st, s.width, s.height, func(sec vault.Secret, _ bool) string {
 		when := ""
 		if sec.Deleted != nil {
-			when = " · deleted " + sec.Deleted.UTC().Format(time.DateOnly) + " by " + sec.DeletedBy
+			when = " · deleted " + sec.Deleted.UTC().Format(time.DateOnly) + " by " + display.Line(sec.DeletedBy)
 		}
-		return sec.Name + st.Faint.Render(when)
+		return display.Line(sec.Name) + st.Faint.Render(when)
 	}, "r restore · P delete for good · esc back")
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mutual-aid-vault/vault/rotation"
+	"github.com/mutual-aid-vault/vault/vault"
 )
 
 // The demo vault's values, which must never be on screen unless revealed.
@@ -278,5 +279,60 @@ func TestFitsTheTerminal(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFilterDidYouMean: a filter that matches nothing suggests the names
+// on the list it may have been meant for.
+func TestFilterDidYouMean(t *testing.T) {
+	h := demo(t)
+	h.key("/")
+	h.typeText("airtabel")
+	h.mustSee("Nothing matches the filter; did you mean airtable? esc clears it.")
+	h.key("esc", "/")
+	h.typeText("call-log")
+	h.mustSee("intake/call-log")
+	h.mustNotSee("did you mean")
+	h.key("esc", "/")
+	h.typeText("zzzz")
+	h.mustSee("Nothing matches the filter; esc clears it.")
+}
+
+// TestWordsOne: one secret is "1 secret", on the list and beside a member.
+func TestWordsOne(t *testing.T) {
+	sh := &shared{keys: DefaultKeyMap(), styles: DefaultStyles(true)}
+	s := newSecretsScreen(sh)
+	s.SetSize(80, 24)
+	s.items, s.loaded = []vault.Summary{{Name: "airtable", CanRead: true}}, true
+	s.applyFilter()
+	if v := stripANSI(s.listView()); !strings.Contains(v, "1 secret, most urgent first") {
+		t.Errorf("list:\n%s", v)
+	}
+	m := newMembersScreen(sh)
+	m.SetSize(80, 24)
+	m.list.set([]memberRow{{m: vault.Member{Name: "kim"}, reads: 1}, {m: vault.Member{Name: "sam"}, reads: 12}}, nil)
+	v := stripANSI(m.View())
+	if !strings.Contains(v, "kim            none                     1 secret   active") || !strings.Contains(v, "sam            none                    12 secrets  active") {
+		t.Errorf("members:\n%s", v)
+	}
+}
+
+// TestEditFormShowsFieldsSafely: the edit form, filled with a secret's
+// fields, shows a bidi override or C1 control in them escaped, and saves
+// the fields unchanged.
+func TestEditFormShowsFieldsSafely(t *testing.T) {
+	l := newLineInput()
+	l.SetValue("in\u202etake\u009b2J")
+	for _, focused := range []bool{false, true} {
+		if focused {
+			l.Focus()
+		}
+		v := stripANSI(l.View())
+		if !strings.Contains(v, `in\u202etake\u009b2J`) || strings.ContainsRune(v, '\u202e') || strings.ContainsRune(v, '\u009b') {
+			t.Errorf("focused %v: %q", focused, v)
+		}
+	}
+	if l.Value() != "in\u202etake\u009b2J" {
+		t.Errorf("the value changed: %q", l.Value())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // sharePicker chooses who a secret is shared with: members by name and
@@ -39,7 +40,7 @@ type shareDataMsg struct {
 }
 
 func newSharePicker(sh *shared, sec vault.Secret) *sharePicker {
-	l := newListView[shareItem]("Share "+sec.Name, "Nobody to share with.")
+	l := newListView[shareItem]("Share "+display.Line(sec.Name), "Nobody to share with.")
 	l.keyOf = func(it shareItem) string { return it.who }
 	return &sharePicker{sh: sh, secret: sec, list: l, picked: map[string]bool{}}
 }
@@ -79,10 +80,10 @@ func (p *sharePicker) loaded(msg shareDataMsg) {
 		return shareItem{who: who, was: was, on: on, label: label}
 	}
 	for _, g := range msg.groups {
-		items = append(items, item("@"+g, "@"+g+" ("+strings.Join(p.inGroup(g), ", ")+")"))
+		items = append(items, item("@"+g, display.Line("@"+g)+" ("+joinShown(p.inGroup(g), ", ")+")"))
 	}
 	for _, m := range msg.members {
-		items = append(items, item(m.Name, m.Name))
+		items = append(items, item(m.Name, display.Line(m.Name)))
 	}
 	p.list.set(items, nil)
 }
@@ -123,9 +124,9 @@ func (p *sharePicker) impact() []string {
 		now := slices.Contains(after, m.Name)
 		switch {
 		case now && !was:
-			out = append(out, m.Name+" will be able to read this")
+			out = append(out, display.Line(m.Name)+" will be able to read this")
 		case was && !now:
-			out = append(out, "removing "+m.Name+" marks it rotate-now (they may have seen it)")
+			out = append(out, "removing "+display.Line(m.Name)+" marks it rotate-now (they may have seen it)")
 		}
 	}
 	if len(after) == 0 {
@@ -200,7 +201,7 @@ func (p *sharePicker) View() string {
 		b.WriteString(st.Banner.Render("• "+l) + "\n")
 	}
 	if len(p.impact()) == 0 {
-		b.WriteString(st.Faint.Render(fmt.Sprintf("Now read by %s.", strings.Join(p.secret.Readers, ", "))))
+		b.WriteString(st.Faint.Render(fmt.Sprintf("Now read by %s.", joinShown(p.secret.Readers, ", "))))
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // ReminderLines turns reminders into at most two short lines, the same for
@@ -54,7 +55,7 @@ func IncomingLines(events []vault.Event) []string {
 		}
 		n++
 		if n <= 3 {
-			parts = append(parts, e.Summary)
+			parts = append(parts, display.Line(e.Summary))
 		}
 	}
 	if n == 0 {
@@ -73,7 +74,7 @@ func IncomingLines(events []vault.Event) []string {
 //
 //	you were added by alex on 2026-11-27; you can read 3 secrets
 func WelcomeLine(w vault.Welcome) string {
-	return fmt.Sprintf("you were added by %s on %s; you can read %s", w.AddedBy, w.Added.UTC().Format("2006-01-02"), plural(w.Readable, "secret"))
+	return fmt.Sprintf("you were added by %s on %s; you can read %s", display.Line(w.AddedBy), w.Added.UTC().Format("2006-01-02"), plural(w.Readable, "secret"))
 }
 
 func plural(n int, word string) string {
@@ -83,12 +84,32 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// names lists up to three names, then how many more.
+// names lists up to three names, then how many more, each shown with
+// display.Line.
 func names(ns []string) string {
 	if len(ns) <= 3 {
-		return strings.Join(ns, ", ")
+		return joinShown(ns, ", ")
 	}
-	return strings.Join(ns[:3], ", ") + fmt.Sprintf(" and %d more", len(ns)-3)
+	return joinShown(ns[:3], ", ") + fmt.Sprintf(" and %d more", len(ns)-3)
+}
+
+// joinShown joins names (or other fields from the vault) with sep, each
+// shown with display.Line: any member can write them with other tools, and
+// the terminal must never act on what they hold.
+func joinShown(ns []string, sep string) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = display.Line(n)
+	}
+	return strings.Join(out, sep)
+}
+
+// joinOr joins names as "a, b or c", each shown with display.Line.
+func joinOr(ns []string) string {
+	if len(ns) <= 1 {
+		return joinShown(ns, "")
+	}
+	return joinShown(ns[:len(ns)-1], ", ") + " or " + display.Line(ns[len(ns)-1])
 }
 
 func joinAnd(parts []string) string {

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // The UI stays live: every Options.Watch (1.5 s by default) it looks at
@@ -217,7 +218,7 @@ func (m *Model) bannerLines() []string {
 	var out []string
 	width := max(10, m.width-2)
 	for _, l := range m.banner {
-		for i, w := range strings.Split(wrapAll(l, width), "\n") {
+		for i, w := range strings.Split(wrapAll(display.Line(l), width), "\n") {
 			if i == 0 {
 				out = append(out, "! "+w)
 			} else {
@@ -238,5 +239,5 @@ func (m *Model) statusLines() []string {
 	if text == "" {
 		return nil
 	}
-	return strings.Split(wrapAll(text, max(10, m.width)), "\n")
+	return strings.Split(wrapAll(display.Line(text), max(10, m.width)), "\n")
 }

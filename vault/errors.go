@@ -105,6 +105,11 @@ var (
 	// ErrBadName is returned for a secret, member or group name that breaks
 	// the naming rules.
 	ErrBadName = errors.New("invalid name")
+	// ErrLookAlike is returned when a new secret, member or group name
+	// looks like an existing one on screen ("аirtable" with a Cyrillic а
+	// beside "airtable"): a member could take one for the other. It
+	// matches ErrBadName.
+	ErrLookAlike = fmt.Errorf("looks like an existing name: %w", ErrBadName)
 	// ErrBadKey is returned for text that is not a public key this program
 	// accepts.
 	ErrBadKey = errors.New("invalid public key")

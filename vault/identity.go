@@ -563,33 +563,57 @@ func parseKey(s string, ageOnlyOK bool) (MemberKey, error) {
 	if hasSign {
 		b, err := base64.RawURLEncoding.DecodeString(signPart)
 		if err != nil || len(b) != ed25519.PublicKeySize {
-			return MemberKey{}, errorf(ErrBadKey, "the signing part of that key (after %q) is damaged; ask its owner to send the whole line 'vault pubkey' prints again", signTag)
+			return MemberKey{}, errorf(ErrBadKey, "the signing part of the key line (after %q) has a wrong or missing character; %s", signTag, copyKeyAgain)
 		}
 		k.Sign = b
 	}
 	switch {
 	case strings.HasPrefix(agePart, "age1pq1"):
 		if _, err := age.ParseHybridRecipient(agePart); err != nil {
-			return MemberKey{}, errorf(ErrBadKey, "not a valid post-quantum public key (%d characters); it looks like age1pq1…:ed25519:… and is printed by 'vault pubkey'", len(s))
+			if nearly(agePart, pqKeyLen) {
+				return MemberKey{}, errorf(ErrBadKey, "the key line has a wrong or missing character; %s", copyKeyAgain)
+			}
+			return MemberKey{}, errorf(ErrBadKey, "not a valid post-quantum public key (%s); it looks like age1pq1…:ed25519:… and is printed by 'vault pubkey'", plural(len(s), "character"))
 		}
 		k.Kind = PostQuantum
 	case strings.HasPrefix(agePart, "age1") && strings.Count(agePart, "1") > 1:
 		return MemberKey{}, errorf(ErrBadKey, "plugin public keys (hardware keys) are not supported yet; use a key from 'vault keygen'")
 	case strings.HasPrefix(agePart, "age1"):
 		if _, err := age.ParseX25519Recipient(agePart); err != nil {
-			return MemberKey{}, errorf(ErrBadKey, "not a valid public key (%d characters); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", len(s))
+			if nearly(agePart, x25519KeyLen) {
+				return MemberKey{}, errorf(ErrBadKey, "the key line has a wrong or missing character; %s", copyKeyAgain)
+			}
+			return MemberKey{}, errorf(ErrBadKey, "not a valid public key (%s); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", plural(len(s), "character"))
 		}
 		k.Kind = Classic
 	case strings.HasPrefix(agePart, "ssh-"):
 		return MemberKey{}, errorf(ErrBadKey, "SSH keys are not supported; use a key from 'vault keygen', printed by 'vault pubkey'")
 	default:
-		return MemberKey{}, errorf(ErrBadKey, "not a public key (%d characters); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", len(s))
+		return MemberKey{}, errorf(ErrBadKey, "not a public key (%s); a member's key looks like age1…:ed25519:… and is printed by 'vault pubkey'", plural(len(s), "character"))
 	}
 	k.Age = agePart
 	if !hasSign && !ageOnlyOK {
 		return MemberKey{}, errorf(ErrBadKey, "that is only the age part of a member's key; ask them for the whole line 'vault pubkey' prints (it goes on with %s…)", signTag)
 	}
 	return k, nil
+}
+
+// The lengths of an age public key: X25519 ("age1" and 58 characters) and
+// the ML-KEM-768 + X25519 hybrid ("age1pq1" and 1,952).
+const (
+	x25519KeyLen = 62
+	pqKeyLen     = 1959
+)
+
+// copyKeyAgain is what to do about a key line with a typo.
+const copyKeyAgain = "copy it again from the line 'vault pubkey' printed (all of it, age1…:ed25519:…), or ask its owner to send it again"
+
+// nearly reports whether key is within two characters of the length of a
+// key: a pasted key with a character wrong, missing or extra, which the
+// key's checksum (bech32) caught, rather than something else.
+func nearly(key string, want int) bool {
+	d := len(key) - want
+	return d >= -2 && d <= 2
 }
 
 // recipient parses a public key already accepted by ParsePublicKey.

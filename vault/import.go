@@ -268,10 +268,13 @@ func (v *Vault) Import(entries []ImportEntry, opts ImportOptions) (ImportReport,
 		}
 		todo = append(todo, p)
 	}
+	// alike holds the names in the vault and those imported so far, to
+	// refuse look-alikes.
+	var alike *lookAlikes
 	// one checks that an entry's name is free in the vault and, unless
 	// in a dry run, returns the change that adds it.
 	one := func(r *reader, me *fold.Member, sh fold.Share, p prepared) (*change, error) {
-		old, err := r.byName(p.name)
+		old, err := r.findName(p.name)
 		switch {
 		case err == nil && old.Deleted != nil:
 			skipped = append(skipped, placed{p.at, ImportSkip{From: p.from, Name: p.name,
@@ -284,6 +287,11 @@ func (v *Vault) Import(entries []ImportEntry, opts ImportOptions) (ImportReport,
 		case !errors.Is(err, ErrNotFound):
 			return nil, err
 		}
+		if err := alike.check(p.name); err != nil {
+			skipped = append(skipped, placed{p.at, ImportSkip{From: p.from, Name: p.name, Reason: err.Error() + " (rename it in the export, or import under another folder)"}})
+			return nil, nil
+		}
+		alike.add(p.name, "")
 		last := opts.LastRotated
 		if last.IsZero() {
 			last = p.e.Modified
@@ -314,6 +322,9 @@ func (v *Vault) Import(entries []ImportEntry, opts ImportOptions) (ImportReport,
 		}
 		sh, err := r.parseShare(opts.Share)
 		if err != nil {
+			return nil, err
+		}
+		if alike, err = r.secretLookAlikes(); err != nil {
 			return nil, err
 		}
 		all := sh

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 )
 
 // Member is a member of the vault as the program shows it.
@@ -96,7 +97,13 @@ func (r *reader) memberByName(name string) (*fold.Member, error) {
 	if m := r.auth.ByName(name); m != nil {
 		return m, nil
 	}
-	return nil, errorf(ErrNoMember, "no member named %q", name)
+	var names []string
+	for _, m := range r.auth.Members {
+		if m.Active() && !m.Recovery {
+			names = append(names, m.Name)
+		}
+	}
+	return nil, errorf(ErrNoMember, "no member named %q%s", name, didYouMean(naming.Similar(name, names, 3)))
 }
 
 // Me returns the member whose key opened the vault. With a recovery key it
@@ -197,6 +204,12 @@ func (v *Vault) AddMember(nm NewMember) (Member, error) {
 		if m := r.auth.ByName(name); m != nil {
 			return nil, errorf(ErrExists, "there is already a member named %q; choose another name", m.Name)
 		}
+		if err := r.memberLookAlikes().check(name); err != nil {
+			return nil, err
+		}
+		if err := r.checkNewGroups(groups); err != nil {
+			return nil, err
+		}
 		if m := r.auth.ByKey(key.Age, key.Sign); m != nil {
 			if m.Recovery {
 				return nil, errorf(ErrExists, "that key is the vault's recovery key; members need their own")
@@ -287,6 +300,9 @@ func (v *Vault) EditMember(name string, e MemberEdit) (Member, error) {
 			if !slices.Contains(m.Groups, g) {
 				p.AddGroups = append(p.AddGroups, g)
 			}
+		}
+		if err := r.checkNewGroups(p.AddGroups); err != nil {
+			return nil, err
 		}
 		if e.Admin != nil && *e.Admin != m.Admin {
 			if !*e.Admin && r.auth.Admins() <= 1 {

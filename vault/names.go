@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -62,4 +63,149 @@ func sortByName[T any](items []T, name func(T) string) {
 		sorted[i] = items[k.i]
 	}
 	copy(items, sorted)
+}
+
+// lookAlikes finds, among the names added to it, one that a new name
+// could be taken for (see naming.Confusable).
+type lookAlikes struct {
+	what string // "secret", "member", "group"
+	// names are the names added, under each of their look-alike keys,
+	// each with how a message shows it.
+	names [2]map[string][]shownName
+}
+
+type shownName struct{ name, note string }
+
+func newLookAlikes(what string) *lookAlikes {
+	return &lookAlikes{what: what, names: [2]map[string][]shownName{{}, {}}}
+}
+
+// add puts a name in; note says something about it in a message ("in
+// the trash").
+func (l *lookAlikes) add(name, note string) {
+	sn := shownName{name, note}
+	for i, k := range naming.LookAlike(name) {
+		l.names[i][k] = append(l.names[i][k], sn)
+	}
+}
+
+// like returns a name added before that name looks like but is not.
+func (l *lookAlikes) like(name string) (shownName, bool) {
+	for i, k := range naming.LookAlike(name) {
+		for _, sn := range l.names[i][k] {
+			if naming.Confusable(name, sn.name) {
+				return sn, true
+			}
+		}
+	}
+	return shownName{}, false
+}
+
+// check returns ErrLookAlike, naming the existing name, when name looks
+// like one added before but is not the same name.
+func (l *lookAlikes) check(name string) error {
+	old, ok := l.like(name)
+	if !ok {
+		return nil
+	}
+	return errorf(ErrLookAlike, "%q looks like the existing %s %q%s; choose another name", name, l.what, old.name, unlike(name, old))
+}
+
+// unlike says, in parentheses, what sets name apart from old, which it
+// looks like, and old's note.
+func unlike(name string, old shownName) string {
+	var parts []string
+	if old.note != "" {
+		parts = append(parts, old.note)
+	}
+	if u := naming.Unlike(name, old.name); u != "" {
+		parts = append(parts, "the new name has "+u)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+// secretLookAlikes indexes the names of every secret, in the trash too.
+func (r *reader) secretLookAlikes() (*lookAlikes, error) {
+	l := newLookAlikes("secret")
+	err := r.ix.eachName(func(name string, deleted bool) {
+		if deleted {
+			l.add(name, "in the trash")
+		} else {
+			l.add(name, "")
+		}
+	})
+	return l, err
+}
+
+// eachName calls fn with the name of every secret not purged, and whether
+// it is in the trash. It reads the due index, whose records are a few
+// dozen bytes: much less than whole secrets.
+func (ix *index) eachName(fn func(name string, deleted bool)) error {
+	return ix.b(bDue).ForEach(func(k, ct []byte) error {
+		var e dueEntry
+		if err := ix.openRecord(bDue, k, ct, &e); err != nil {
+			return err
+		}
+		fn(e.Name, e.Deleted)
+		return nil
+	})
+}
+
+// memberLookAlikes indexes the names of the current members and recovery
+// keys.
+func (r *reader) memberLookAlikes() *lookAlikes {
+	l := newLookAlikes("member")
+	for _, m := range r.auth.Members {
+		if m.Active() {
+			l.add(m.Name, "")
+		}
+	}
+	return l
+}
+
+// checkNewGroups returns ErrLookAlike when one of groups is new and looks
+// like an existing group.
+func (r *reader) checkNewGroups(groups []string) error {
+	existing := r.auth.Groups()
+	l := newLookAlikes("group")
+	for _, g := range existing {
+		l.add(g, "")
+	}
+	for _, g := range groups {
+		if slices.Contains(existing, g) {
+			continue
+		}
+		if err := l.check(g); err != nil {
+			return err
+		}
+		l.add(g, "")
+	}
+	return nil
+}
+
+// SimilarNames returns up to three of names that name may have been meant
+// for, best first: look-alikes, names a typo or two away regardless of
+// case, and names whose last part after '/' is name ("call-log" for
+// "intake/call-log"). The terminal UI uses it where a name typed finds
+// nothing; give it only the names the member can see there.
+func SimilarNames(name string, names []string) []string { return naming.Similar(name, names, 3) }
+
+// didYouMean is "; did you mean "a" or "b"?" for a not-found message, or
+// "" for no names.
+func didYouMean(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	last := q[len(q)-1]
+	if len(q) > 1 {
+		last = strings.Join(q[:len(q)-1], ", ") + " or " + last
+	}
+	return "; did you mean " + last + "?"
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/vault/internal/fold"
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -187,8 +188,27 @@ func (ns NewSecret) clean() (string, rotation.Period, error) {
 	return name, period, nil
 }
 
-// byName returns the secret with that name (live or in the trash).
+// byName returns the secret with that name (live or in the trash). When
+// there is none, its error suggests the names it may have been meant for.
 func (r *reader) byName(name string) (*fold.Secret, error) {
+	s, err := r.findName(name)
+	if errors.Is(err, ErrNoSecret) {
+		var names []string
+		if e := r.ix.eachName(func(name string, deleted bool) {
+			if !deleted {
+				names = append(names, name)
+			}
+		}); e != nil {
+			return nil, e
+		}
+		return nil, errorf(ErrNoSecret, "no secret named %q%s", name, didYouMean(naming.Similar(name, names, 3)))
+	}
+	return s, err
+}
+
+// findName is byName for callers that expect no secret by that name (a
+// new one), without suggestions.
+func (r *reader) findName(name string) (*fold.Secret, error) {
 	id, ok, err := r.ix.ByName(foldName(name))
 	if err != nil {
 		return nil, err
@@ -222,7 +242,7 @@ func (r *reader) liveSecret(name string) (*fold.Secret, error) {
 // groups that exist, and a value for them and the acting member fits in
 // one age file.
 func (r *reader) checkNew(name string, share []string) (fold.Share, error) {
-	old, err := r.byName(name)
+	old, err := r.findName(name)
 	switch {
 	case err == nil && old.Deleted != nil:
 		return fold.Share{}, errorf(ErrExists, "%q is in the trash; restore it, or purge it before adding a new one", old.Name)
@@ -251,8 +271,14 @@ func (v *Vault) CheckNew(ns NewSecret) error {
 		return err
 	}
 	return v.view(func(r *reader) error {
-		_, err := r.checkNew(name, ns.Share)
-		return err
+		if _, err := r.checkNew(name, ns.Share); err != nil {
+			return err
+		}
+		alike, err := r.secretLookAlikes()
+		if err != nil {
+			return err
+		}
+		return alike.check(name)
 	})
 }
 
@@ -354,6 +380,10 @@ func (v *Vault) AddMany(entries []Entry) error {
 		}
 		var out []change
 		seen := map[string]bool{}
+		alike, err := r.secretLookAlikes()
+		if err != nil {
+			return nil, err
+		}
 		for i, e := range entries {
 			if seen[foldName(prep[i].name)] {
 				return nil, errorf(ErrExists, "%q is listed twice", prep[i].name)
@@ -363,6 +393,10 @@ func (v *Vault) AddMany(entries []Entry) error {
 			if err != nil {
 				return nil, err
 			}
+			if err := alike.check(prep[i].name); err != nil {
+				return nil, err
+			}
+			alike.add(prep[i].name, "")
 			c, err := r.addChange(me, prep[i].id, prep[i].name, prep[i].period, e, sh)
 			if err != nil {
 				return nil, err

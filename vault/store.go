@@ -720,15 +720,73 @@ func (v *Vault) report(tx *bolt.Tx, rep *ingestReport, from string) {
 			v.warn("refused a change: %s (%s)", e.Summary, e.Rejected)
 		}
 	}
+	if v.seen {
+		v.warnLookAlikes(tx, rep.events)
+	}
 	v.damage = rep.bad + rep.dangling
 	if rep.bad > 0 {
-		v.warn("%d changes in %s are damaged or belong to another vault; they were ignored", rep.bad, v.path)
+		if rep.bad == 1 {
+			v.warn("1 change in %s is damaged or belongs to another vault; it was ignored", v.path)
+		} else {
+			v.warn("%d changes in %s are damaged or belong to another vault; they were ignored", rep.bad, v.path)
+		}
 	}
 	if rep.unreadable > 0 {
 		v.warn("%s cannot be read yet: sealed with a vault key you were not given; an admin's next change gives it to you", plural(rep.unreadable, "change"))
 	}
 	if rep.dangling > 0 {
 		v.warn("%s were made on top of changes this copy lacks; they take effect once a copy that has those is merged", plural(rep.dangling, "change"))
+	}
+}
+
+// warnLookAlikes warns when other members' changes added a secret or a
+// member under a name that looks like another's ("аirtable" with a
+// Cyrillic а beside "airtable"). The changes are kept: this program
+// refuses such names when they are typed, so these were made with other
+// tools or by an older version, and nothing a member did may be lost; the
+// warning lets people sort it out.
+func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
+	var secrets, members []fold.Event
+	for _, e := range events {
+		switch {
+		case e.Rejected != "" || e.Target == "":
+		case e.Kind == fold.KindSecretAdd:
+			secrets = append(secrets, e)
+		case e.Kind == fold.KindMemberAdd:
+			members = append(members, e)
+		}
+	}
+	if len(secrets)+len(members) == 0 {
+		return
+	}
+	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
+	say := func(l *lookAlikes, es []fold.Event, fix string) {
+		for _, e := range es {
+			if old, ok := l.like(e.Target); ok {
+				v.warn("%s added the %s %q, which looks like the %s %q%s; check with %s which is which, and %s",
+					e.Who, l.what, e.Target, l.what, old.name, unlike(e.Target, old), e.Who, fix)
+			}
+		}
+	}
+	if len(secrets) > 0 {
+		l := newLookAlikes("secret")
+		err := ix.eachName(func(name string, _ bool) { l.add(name, "") })
+		if err == nil {
+			say(l, secrets, "move the wrong one to the trash ('vault rm')")
+		}
+	}
+	if len(members) > 0 {
+		a, err := ix.auth()
+		if err != nil {
+			return
+		}
+		l := newLookAlikes("member")
+		for _, m := range a.Members {
+			if m.Active() {
+				l.add(m.Name, "")
+			}
+		}
+		say(l, members, "remove the wrong one ('vault member rm')")
 	}
 }
 

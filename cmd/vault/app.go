@@ -18,10 +18,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // app is one run of the program: its streams, environment and options.
@@ -62,11 +64,23 @@ func (a *app) beforePrompt() {
 	}
 }
 
+// plural says a number of things: "1 secret", "2 secrets".
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// sized says "a 12-character" or "an 8-character": a number before a word,
+// with the article it takes when read aloud (an eight, an eleven, an
+// eighteen, an eighty-…).
+func sized(n int, word string) string {
+	s := strconv.Itoa(n)
+	if s[0] == '8' || n == 11 || n == 18 || (n >= 11000 && n < 12000) || (n >= 18000 && n < 19000) {
+		return "an " + s + "-" + word
+	}
+	return "a " + s + "-" + word
 }
 
 // options are knobs that tests turn; real runs use the zero value.
@@ -109,9 +123,12 @@ func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv fu
 	return exitCode(err)
 }
 
-// say writes one message line to stderr.
+// say writes one message line to stderr. The names and notes a message
+// quotes come from the vault, which any member can write to with other
+// tools: the line is shown with display.Line, so none of it reaches the
+// terminal as a control or escape character.
 func (a *app) say(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "vault: "+format+"\n", args...)
+	fmt.Fprintf(a.stderr, "vault: %s\n", display.Line(fmt.Sprintf(format, args...)))
 }
 
 // stderrTerminal reports whether messages go to a person at a terminal
@@ -131,9 +148,14 @@ func (a *app) note(format string, args ...any) {
 func (a *app) errorf(err error) {
 	msg := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 	if h := hint(err); h != "" && !strings.Contains(msg, h) {
-		msg += "; " + h
+		if strings.HasSuffix(msg, "?") {
+			// did you mean "airtable"? 'vault list' shows the names
+			msg += " " + h
+		} else {
+			msg += "; " + h
+		}
 	}
-	fmt.Fprintf(a.stderr, "vault: %s\n", msg)
+	fmt.Fprintf(a.stderr, "vault: %s\n", display.Line(msg))
 }
 
 func (a *app) now() time.Time {

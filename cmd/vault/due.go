@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 	"github.com/mutual-aid-vault/vault/rotation"
 	"github.com/mutual-aid-vault/vault/tui"
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // stateWords says a rotation state in words for people.
@@ -72,7 +74,7 @@ without a passphrase) for it.`,
 				}
 			} else {
 				for _, it := range items {
-					fmt.Fprintln(a.stdout, dueLine(it))
+					fmt.Fprintln(a.stdout, display.Line(dueLine(it)))
 				}
 			}
 			if len(items) == 0 {
@@ -172,12 +174,12 @@ func lastReview(r vault.Review) string {
 
 func (a *app) writeReviewText(r vault.Review) error {
 	w := a.stdout
-	fmt.Fprintf(w, "Access review of %s, %s\n", orDash(r.Vault), day(r.At))
-	fmt.Fprintf(w, "Last review: %s; %s.\n\n", lastReview(r), r.Next.Reason)
+	fmt.Fprintf(w, "Access review of %s, %s\n", display.Line(orDash(r.Vault)), day(r.At))
+	fmt.Fprintf(w, "Last review: %s; %s.\n\n", display.Line(lastReview(r)), display.Line(r.Next.Reason))
 	tw := newTable(w)
 	fmt.Fprintln(tw, "SECRET\tSHARED WITH\tREADERS\tLAST ROTATED\tSTATE")
 	for _, s := range r.Secrets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, strings.Join(s.SharedWith, ", "), strings.Join(s.Readers, ", "), day(s.LastRotated), stateWords(s.State)+": "+s.Reason)
+		tw.row(s.Name, strings.Join(s.SharedWith, ", "), strings.Join(s.Readers, ", "), day(s.LastRotated), stateWords(s.State)+": "+s.Reason)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -186,9 +188,9 @@ func (a *app) writeReviewText(r vault.Review) error {
 	for _, m := range r.Members {
 		flag := ""
 		if m.Inactive {
-			flag = fmt.Sprintf("INACTIVE (over %d days)", r.InactiveAfter)
+			flag = fmt.Sprintf("INACTIVE (over %s)", plural(r.InactiveAfter, "day"))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s by %s\t%s\t%d\t%s\n", m.Name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), day(m.Added), m.AddedBy, day(m.LastActive), m.Reads, flag)
+		tw.row(m.Name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), day(m.Added)+" by "+m.AddedBy, day(m.LastActive), strconv.Itoa(m.Reads), flag)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -198,7 +200,7 @@ func (a *app) writeReviewText(r vault.Review) error {
 		tw = newTable(w)
 		fmt.Fprintln(tw, "NEW KEY ASKED FOR BY\tFINGERPRINT\tASKED ON")
 		for _, k := range r.KeyRequests {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Member, k.Fingerprint, day(k.At))
+			tw.row(k.Member, k.Fingerprint, day(k.At))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -212,7 +214,7 @@ func (a *app) writeReviewText(r vault.Review) error {
 	tw = newTable(w)
 	fmt.Fprintln(tw, "RECOVERY KEY\tFINGERPRINT\tADDED\tREADS")
 	for _, k := range r.Recovery {
-		fmt.Fprintf(tw, "%s\t%s\t%s by %s\t%s\n", k.Name, k.Fingerprint, day(k.Added), k.AddedBy, recoveryReads(k))
+		tw.row(k.Name, k.Fingerprint, day(k.Added)+" by "+k.AddedBy, recoveryReads(k))
 	}
 	return tw.Flush()
 }
@@ -225,22 +227,23 @@ func recoveryReads(k vault.RecoveryKey) string {
 	return "every secret"
 }
 
-// mdCell makes text safe inside a Markdown table cell.
+// mdCell makes text safe inside a Markdown table cell, and on a terminal
+// (see display.Line).
 func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s)
+	return display.Line(strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ").Replace(s))
 }
 
 func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Review) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Access review: %s\n\n", mdCell(orDash(r.Vault)))
-	fmt.Fprintf(&b, "- Date: %s\n- Previous review: %s\n- Next review: %s\n", day(r.At), lastReview(r), day(r.Next.Due))
+	fmt.Fprintf(&b, "- Date: %s\n- Previous review: %s\n- Next review: %s\n", day(r.At), mdCell(lastReview(r)), day(r.Next.Due))
 	inactive := 0
 	for _, m := range r.Members {
 		if m.Inactive {
 			inactive++
 		}
 	}
-	fmt.Fprintf(&b, "- %d secrets, %d members (%d inactive for over %d days)\n\n", len(r.Secrets), len(r.Members), inactive, r.InactiveAfter)
+	fmt.Fprintf(&b, "- %s, %s (%d inactive for over %s)\n\n", plural(len(r.Secrets), "secret"), plural(len(r.Members), "member"), inactive, plural(r.InactiveAfter, "day"))
 	b.WriteString("This report lists what the vault holds and who can read it. It contains no password.\n\n")
 	b.WriteString("## Secrets\n\n| Secret | Shared with | Can read | Last rotated | Next rotation |\n|---|---|---|---|---|\n")
 	for _, s := range r.Secrets {
@@ -248,7 +251,7 @@ func writeReviewMarkdown(w interface{ Write([]byte) (int, error) }, r vault.Revi
 	}
 	b.WriteString("\n## Members\n\n| Member | Groups | Admin | Added | Last active | Can read | Inactive |\n|---|---|---|---|---|---|---|\n")
 	for _, m := range r.Members {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %d secrets | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), m.Reads, map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
+		fmt.Fprintf(&b, "| %s | %s | %s | %s by %s | %s | %s | %s |\n", mdCell(m.Name), mdCell(strings.Join(m.Groups, ", ")), yesNo(m.Admin), day(m.Added), mdCell(m.AddedBy), day(m.LastActive), plural(m.Reads, "secret"), map[bool]string{true: "**yes**", false: "no"}[m.Inactive])
 	}
 	if len(r.KeyRequests) > 0 {
 		b.WriteString("\n## New keys asked for\n\nEach is checked with its member by phone or in person before an admin approves it.\n\n| Member | Fingerprint | Asked on |\n|---|---|---|\n")

@@ -416,7 +416,7 @@ func (a *app) reportImport(rep vault.ImportReport, file string, asJSON bool) err
 		t := newTable(a.stdout)
 		fmt.Fprintln(t, "NAME\tUSERNAME\tURL\tPASSWORD\tTOTP\tNOTE\tFROM")
 		for _, s := range rep.Imported {
-			fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), orDash(s.URL), yesNo(s.Password), yesNo(s.TOTP), yesNo(s.Note), orDash(s.From))
+			t.row(s.Name, orDash(s.Username), orDash(s.URL), yesNo(s.Password), yesNo(s.TOTP), yesNo(s.Note), orDash(s.From))
 		}
 		if err := t.Flush(); err != nil {
 			return err

@@ -95,14 +95,14 @@ func (a *app) memberListCommand() *cobra.Command {
 					if m.You {
 						name += " (you)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), m.Fingerprint, day(m.Added), m.AddedBy, day(m.LastActive))
+					tw.row(name, orDash(strings.Join(m.Groups, ",")), yesNo(m.Admin), m.Fingerprint, day(m.Added), m.AddedBy, day(m.LastActive))
 				}
 				for _, r := range rks {
 					what := "recovery key (reads everything)"
 					if r.CanSign {
 						what = "recovery key (reads everything, acts as admin)"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, what, "-", r.Fingerprint, day(r.Added), r.AddedBy, "-")
+					tw.row(r.Name, what, "-", r.Fingerprint, day(r.Added), r.AddedBy, "-")
 				}
 				if err := tw.Flush(); err != nil {
 					return err

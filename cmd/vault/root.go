@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 // rootCommand builds the command tree. When the first argument names a
@@ -201,11 +203,17 @@ func atLeast(n int, what string) cobra.PositionalArgs {
 	}
 }
 
-// printJSON writes v to stdout as indented JSON.
+// printJSON writes v to stdout as indented JSON, with every character a
+// terminal could act on escaped (see display.JSON).
 func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.stdout)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := a.stdout.Write(display.JSON(buf.Bytes()))
+	return err
 }
 
 // table is a tab-aligned table. tabwriter writes each cell on its own when
@@ -219,6 +227,19 @@ type table struct {
 func newTable(w io.Writer) *table {
 	buf := bufio.NewWriterSize(w, 64<<10)
 	return &table{tabwriter.NewWriter(buf, 0, 0, 2, ' ', 0), buf}
+}
+
+// row writes one row of cells, each shown with display.Line: a tab,
+// newline or escape sequence a member put in a name or a note can neither
+// break the table nor reach the terminal.
+func (t *table) row(cells ...string) {
+	for i, c := range cells {
+		if i > 0 {
+			t.Writer.Write([]byte{'\t'})
+		}
+		io.WriteString(t.Writer, display.Line(c))
+	}
+	t.Writer.Write([]byte{'\n'})
 }
 
 func (t *table) Flush() error {
@@ -244,7 +265,7 @@ func printJSONList[T any](w io.Writer, items []T) error {
 			return err
 		}
 		bw.WriteString("  ")
-		bw.Write(b)
+		bw.Write(display.JSON(b))
 		if i < len(items)-1 {
 			bw.WriteString(",")
 		}

@@ -247,7 +247,7 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 				}
 				a.note("stored %s, shared with %s", s.Name, strings.Join(s.SharedWith, ", "))
 				if generated {
-					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+					a.note("generated %s password; see it with 'vault get %s'", sized(val.Len(), "character"), s.Name)
 				}
 				return nil
 			})
@@ -378,18 +378,23 @@ re-encrypted for someone, and secrets to rotate now. --trash lists the trash.`,
 					}
 					return nil
 				}
-				tw := newTable(a.stdout)
-				fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tSTATE\tNOTES")
-				for _, s := range ss {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), s.State, strings.Join(notes(s), "; "))
-				}
-				return tw.Flush()
+				return writeList(a.stdout, ss)
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&trash, "trash", false, "list the secrets in the trash")
 	return c
+}
+
+// writeList writes list's table. Every field is shown with display.Line.
+func writeList(w io.Writer, ss []vault.Secret) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "NAME\tUSERNAME\tSHARED WITH\tLAST ROTATED\tSTATE\tNOTES")
+	for _, s := range ss {
+		tw.row(s.Name, orDash(s.Username), strings.Join(s.SharedWith, ", "), day(s.LastRotated), s.State.String(), strings.Join(notes(s), "; "))
+	}
+	return tw.Flush()
 }
 
 // notes are the short remarks list shows beside a secret.
@@ -425,40 +430,51 @@ func (a *app) showCommand() *cobra.Command {
 				if asJSON {
 					return a.printJSON(s)
 				}
-				tw := newTable(a.stdout)
-				row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
-				row("name", s.Name)
-				row("username", orDash(s.Username))
-				row("url", orDash(s.URL))
-				row("note", orDash(strings.ReplaceAll(s.Note, "\n", " / ")))
-				row("shared with", strings.Join(s.SharedWith, ", "))
-				row("readers", strings.Join(s.Readers, ", "))
-				if len(s.Waiting) > 0 {
-					row("waiting", strings.Join(s.Waiting, ", ")+" (a reader re-encrypts it for them with their next change)")
-				}
-				row("you can read", yesNo(s.CanRead))
-				row("version", strconv.Itoa(s.Version))
-				row("rotate every", s.RotateEvery.String())
-				row("last rotated", day(s.LastRotated))
-				row("state", fmt.Sprintf("%s: %s", s.State, s.Reason))
-				if s.RotateNow != nil {
-					row("rotate now", s.RotateNow.Text)
-				}
-				if s.Pending {
-					row("pending", fmt.Sprintf("version %d is waiting to be confirmed ('vault rotate %s --confirm')", s.PendingVersion, s.Name))
-				}
-				row("password rules", s.Rules.Describe())
-				row("created", day(s.Created)+" by "+s.CreatedBy)
-				row("updated", day(s.Updated)+" by "+s.UpdatedBy)
-				if s.Deleted != nil {
-					row("in the trash", day(*s.Deleted)+" by "+s.DeletedBy+" (restore with 'vault restore "+s.Name+"')")
-				}
-				return tw.Flush()
+				return writeShow(a.stdout, s)
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return c
+}
+
+// writeShow writes show's table: one field a line, a note's lines one
+// under the other. Every field is shown with display.Line.
+func writeShow(w io.Writer, s vault.Secret) error {
+	tw := newTable(w)
+	row := func(k, v string) { tw.row(k+":", v) }
+	row("name", s.Name)
+	row("username", orDash(s.Username))
+	row("url", orDash(s.URL))
+	// A note is shown in full: its lines one under the other.
+	lines := strings.Split(orDash(s.Note), "\n")
+	row("note", lines[0])
+	for _, l := range lines[1:] {
+		tw.row("", l)
+	}
+	row("shared with", strings.Join(s.SharedWith, ", "))
+	row("readers", strings.Join(s.Readers, ", "))
+	if len(s.Waiting) > 0 {
+		row("waiting", strings.Join(s.Waiting, ", ")+" (a reader re-encrypts it for them with their next change)")
+	}
+	row("you can read", yesNo(s.CanRead))
+	row("version", strconv.Itoa(s.Version))
+	row("rotate every", s.RotateEvery.String())
+	row("last rotated", day(s.LastRotated))
+	row("state", fmt.Sprintf("%s: %s", s.State, s.Reason))
+	if s.RotateNow != nil {
+		row("rotate now", s.RotateNow.Text)
+	}
+	if s.Pending {
+		row("pending", fmt.Sprintf("version %d is waiting to be confirmed ('vault rotate %s --confirm')", s.PendingVersion, s.Name))
+	}
+	row("password rules", s.Rules.Describe())
+	row("created", day(s.Created)+" by "+s.CreatedBy)
+	row("updated", day(s.Updated)+" by "+s.UpdatedBy)
+	if s.Deleted != nil {
+		row("in the trash", day(*s.Deleted)+" by "+s.DeletedBy+" (restore with 'vault restore "+s.Name+"')")
+	}
+	return tw.Flush()
 }
 
 func (a *app) setCommand() *cobra.Command {
@@ -495,7 +511,7 @@ cleared. The value is typed, piped or generated, as for 'vault add'.`,
 				}
 				a.note("stored version %d of %s; the previous value is in its history", s.Version, s.Name)
 				if generated {
-					a.note("generated a %d-character password; see it with 'vault get %s'", val.Len(), s.Name)
+					a.note("generated %s password; see it with 'vault get %s'", sized(val.Len(), "character"), s.Name)
 				}
 				return nil
 			})
@@ -715,7 +731,7 @@ func (a *app) historyCommand() *cobra.Command {
 				tw := newTable(a.stdout)
 				fmt.Fprintln(tw, "VERSION\tSTATE\tCREATED\tBY\tREADERS")
 				for _, ver := range vs {
-					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", ver.N, ver.State, ver.Created.UTC().Format("2006-01-02 15:04"), ver.By, strings.Join(ver.Readers, ", "))
+					tw.row(strconv.Itoa(ver.N), ver.State, ver.Created.UTC().Format("2006-01-02 15:04"), ver.By, strings.Join(ver.Readers, ", "))
 				}
 				return tw.Flush()
 			})
@@ -754,20 +770,25 @@ made at the same time as its author's removal. They took no effect.`,
 					}
 					return a.printJSON(events)
 				}
-				tw := newTable(a.stdout)
-				fmt.Fprintln(tw, "WHEN\tWHO\tWHAT\tON\tDETAIL")
-				for _, e := range events {
-					what, detail := e.Action, e.Detail
-					if e.Rejected != "" {
-						what, detail = "REJECTED "+e.Action, e.Rejected
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04"), e.Actor, what, orDash(e.Target), detail)
-				}
-				return tw.Flush()
+				return writeLog(a.stdout, events)
 			})
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().IntVarP(&limit, "limit", "n", 0, "show only the last `N` entries")
 	return c
+}
+
+// writeLog writes log's table. Every field is shown with display.Line.
+func writeLog(w io.Writer, events []vault.Event) error {
+	tw := newTable(w)
+	fmt.Fprintln(tw, "WHEN\tWHO\tWHAT\tON\tDETAIL")
+	for _, e := range events {
+		what, detail := e.Action, e.Detail
+		if e.Rejected != "" {
+			what, detail = "REJECTED "+e.Action, e.Rejected
+		}
+		tw.row(e.At.UTC().Format("2006-01-02 15:04"), e.Actor, what, orDash(e.Target), detail)
+	}
+	return tw.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mutual-aid-vault/vault/vault"
+	"github.com/mutual-aid-vault/vault/vault/display"
 )
 
 func (a *app) mergeCommand() *cobra.Command {
@@ -54,7 +55,7 @@ and removed by every command on their own.`,
 					if e.Rejected != "" {
 						continue
 					}
-					fmt.Fprintf(a.stdout, "%s on %s\n", e.Summary, e.At.UTC().Format(time.DateOnly))
+					fmt.Fprintf(a.stdout, "%s on %s\n", display.Line(e.Summary), e.At.UTC().Format(time.DateOnly))
 				}
 				n := 0
 				for _, e := range r.Changes {
