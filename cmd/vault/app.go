@@ -92,6 +92,8 @@ type options struct {
 
 // run is main without the exit: it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Before anything secret is read.
+	hardenProcess()
 	return runWith(args, stdin, stdout, stderr, os.Getenv, newDevTTY(os.Getenv), options{})
 }
 
