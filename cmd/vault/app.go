@@ -94,7 +94,9 @@ type options struct {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Before anything secret is read.
 	hardenProcess()
-	return runWith(args, stdin, stdout, stderr, os.Getenv, newDevTTY(os.Getenv), options{})
+	tty := newDevTTY(os.Getenv)
+	tty.quit = catchQuit()
+	return runWith(args, stdin, stdout, stderr, os.Getenv, tty, options{})
 }
 
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {

@@ -64,6 +64,9 @@ type devTTY struct {
 	// lockDir holds the lock files of terminals; empty means prompts are
 	// not kept from mixing.
 	lockDir string
+	// quit is the process's SIGQUIT catcher, told while a prompt catches
+	// SIGQUIT itself; nil under test.
+	quit *quitCatcher
 	// holding is set while Hold runs, and held once it has asked.
 	holding bool
 	held    *heldTTY
@@ -98,7 +101,7 @@ const maxLine = 64 << 10
 func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 	if t.holding {
 		if t.held == nil {
-			h, err := holdTTY(t.lockDir)
+			h, err := holdTTY(t.lockDir, t.quit)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +109,7 @@ func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 		}
 		return t.held.readLine(prompt)
 	}
-	h, err := holdTTY(t.lockDir)
+	h, err := holdTTY(t.lockDir, t.quit)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +159,7 @@ func (t *devTTY) Take() error {
 	if !t.holding || t.held != nil {
 		return nil
 	}
-	h, err := holdTTY(t.lockDir)
+	h, err := holdTTY(t.lockDir, t.quit)
 	if err != nil {
 		return err
 	}
@@ -198,14 +201,17 @@ type heldTTY struct {
 	lock  *os.File
 	sigs  chan os.Signal
 	done  chan struct{}
+	// quitDone ends the time this prompt catches SIGQUIT itself.
+	quitDone func()
 }
 
 // holdTTY opens the controlling terminal, waits for its lock (another
 // vault process may be asking on it) and turns echo off until release.
 // If the person gives up (Ctrl-C, Ctrl-\) or the process is told to
-// stop while it holds the terminal, what was typed is dropped and echo is
-// put back before the signal ends the process.
-func holdTTY(lockDir string) (*heldTTY, error) {
+// stop (SIGTERM, or SIGHUP when the terminal closes) while it holds the
+// terminal, what was typed is dropped and echo is put back before the
+// process ends, with no goroutine dump (see exitOnSignal).
+func holdTTY(lockDir string, quit *quitCatcher) (*heldTTY, error) {
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return nil, errNoTerminal
@@ -218,6 +224,7 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 		return nil, errNoTerminal
 	}
 	h.sigs, h.done = make(chan os.Signal, 1), make(chan struct{})
+	h.quitDone = quit.handledElsewhere()
 	signal.Notify(h.sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	go func() {
 		select {
@@ -227,8 +234,7 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 			_ = dropTypedAhead(h.fd)
 			_ = term.Restore(h.fd, h.state)
 			fmt.Fprintln(f)
-			signal.Reset(sig)
-			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			exitOnSignal(sig)
 		case <-h.done:
 		}
 	}()
@@ -263,6 +269,7 @@ func (h *heldTTY) release(drop bool) {
 	}
 	_ = term.Restore(h.fd, h.state)
 	signal.Stop(h.sigs)
+	h.quitDone()
 	close(h.done)
 	h.close()
 }
