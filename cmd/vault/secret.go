@@ -112,6 +112,8 @@ func (a *app) typedValue(name string) (vault.Value, bool, error) {
 	a.beforePrompt()
 	if isTerminal(a.stdin) {
 		var first, again []byte
+		// The Value returned holds the one copy that lives on.
+		defer func() { clear(first); clear(again) }()
 		err := a.holdTerminal(func() (err error) {
 			if first, err = a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name)); err != nil {
 				return err

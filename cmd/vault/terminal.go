@@ -245,20 +245,62 @@ func holdTTY(lockDir string, quit *quitCatcher) (*heldTTY, error) {
 	return h, nil
 }
 
-// readLine shows prompt and reads one line. term.ReadPassword turns echo
-// off for the line and then puts back the state it found, which is echo
-// off too: it stays off between prompts.
+// readLine shows prompt and reads one line without echo (see readHidden).
+// The caller wipes what it returns.
 func (h *heldTTY) readLine(prompt string) ([]byte, error) {
 	fmt.Fprint(h.f, prompt)
-	b, err := term.ReadPassword(h.fd)
+	b, err := readHidden(h.f)
 	fmt.Fprintln(h.f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read from the terminal: %w", err)
 	}
-	if len(b) > maxLine {
-		return nil, fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
-	}
 	return b, nil
+}
+
+// errLongLine is returned for a typed line longer than maxLine.
+var errLongLine = fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
+
+// readSecretLine reads one line, as term.ReadPassword does (a backspace
+// removes a byte, a carriage return is dropped, end of input ends a line
+// that has something), into one buffer made once and never grown: a
+// growing buffer leaves a copy of what was typed so far at each growth,
+// where nothing wipes it. The caller wipes what it returns; on an error
+// nothing is returned and the buffer is wiped here.
+func readSecretLine(r io.Reader) ([]byte, error) {
+	buf := make([]byte, maxLine+1)
+	n := 0
+	var one [1]byte
+	for {
+		k, err := r.Read(one[:])
+		if k > 0 {
+			switch one[0] {
+			case '\b':
+				if n > 0 {
+					n--
+					buf[n] = 0
+				}
+			case '\n':
+				return buf[:n:n], nil
+			case '\r':
+			default:
+				if n == maxLine {
+					clear(buf)
+					return nil, errLongLine
+				}
+				buf[n] = one[0]
+				n++
+			}
+			one[0] = 0
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				return buf[:n:n], nil
+			}
+			clear(buf)
+			return nil, err
+		}
+	}
 }
 
 // release puts the terminal back as it was, first dropping what was typed
