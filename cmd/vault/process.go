@@ -52,6 +52,15 @@ func (q *quitCatcher) handledElsewhere() (done func()) {
 	}
 }
 
+// quitHandledElsewhere tells the process's SIGQUIT catcher, if it has
+// one, that the caller catches SIGQUIT itself until it calls done.
+func (a *app) quitHandledElsewhere() (done func()) {
+	if t, ok := a.tty.(*devTTY); ok {
+		return t.quit.handledElsewhere()
+	}
+	return func() {}
+}
+
 // exitOnSignal ends the process as sig asks, once the terminal has been
 // put back. SIGINT, SIGTERM and SIGHUP end it by the signal itself, so
 // that the shell or script that started vault knows (a shell stops a loop
