@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"crypto/hkdf"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
@@ -249,7 +249,7 @@ func WriteIdentity(path string, id *Identity, passphrase Value, opts IdentityOpt
 
 	content := plain.Bytes()
 	if passphrase.Len() > 0 {
-		r, err := age.NewScryptRecipient(string(passphrase.Bytes()))
+		r, err := age.NewScryptRecipient(borrowedString(passphrase))
 		if err != nil {
 			return err
 		}
@@ -440,6 +440,9 @@ func ReadIdentity(path string, ask func() (Value, error)) (*Identity, error) {
 	if len(data) > maxIdentityFile {
 		return nil, fmt.Errorf("%s is larger than an identity file can be", path)
 	}
+	// What the file holds, decrypted or plain, is the secret key's text:
+	// wiped once parsed (the Identity keeps what it needs).
+	defer func() { clear(data) }()
 	if isAgeFile(data) {
 		if ask == nil {
 			return nil, errorf(ErrNoPassphrase, "%s is protected by a passphrase and there is no way to ask for it", path)
@@ -466,8 +469,22 @@ func isAgeFile(data []byte) bool {
 		bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("-----BEGIN AGE ENCRYPTED FILE-----"))
 }
 
+// borrowedString returns a non-empty passphrase as a string that shares
+// its bytes, for age, which takes a passphrase as a string and at once
+// copies it into a []byte of its own, keeping no reference to the string.
+// A string conversion would leave one more copy of the passphrase,
+// immutable and never wiped; this string is dead before the caller wipes
+// the bytes. (age's own copy is not ours to wipe.)
+func borrowedString(pass Value) string {
+	b := pass.Bytes()
+	return unsafe.String(&b[0], len(b))
+}
+
 func decryptWithPassphrase(data []byte, pass Value) ([]byte, error) {
-	si, err := age.NewScryptIdentity(string(pass.Bytes()))
+	if pass.Len() == 0 {
+		return nil, errorf(ErrWrongPassphrase, "the passphrase is empty")
+	}
+	si, err := age.NewScryptIdentity(borrowedString(pass))
 	if err != nil {
 		return nil, err
 	}
@@ -494,15 +511,17 @@ func decryptWithPassphrase(data []byte, pass Value) ([]byte, error) {
 // Error messages never quote the file's lines: they hold the secret key.
 func parseIdentity(data []byte) (*Identity, error) {
 	var found *Identity
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), maxIdentityFile)
 	n := 0
-	for sc.Scan() {
+	// Lines are cut from data itself, which the caller wipes; only the
+	// key line is copied, into the string age parses and the Identity
+	// keeps.
+	for raw := range bytes.Lines(data) {
 		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 || raw[0] == '#' {
 			continue
 		}
+		line := string(raw)
 		var id *Identity
 		switch {
 		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
@@ -526,9 +545,6 @@ func parseIdentity(data []byte) (*Identity, error) {
 			return nil, fmt.Errorf("holds more than one key; vault needs a file with exactly one")
 		}
 		found = id
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("cannot read the identity file: %w", err)
 	}
 	if found == nil {
 		return nil, fmt.Errorf("holds no secret key")

@@ -177,10 +177,11 @@ func (a *app) serveHandOff(path, socket string, idle time.Duration) error {
 }
 
 // serveAgent serves until the agent locks: when idle, asked, or on
-// SIGTERM, SIGHUP or SIGINT. It returns why it locked.
+// SIGTERM, SIGHUP, SIGINT or SIGQUIT. It returns why it locked.
 func (a *app) serveAgent(ag *vault.Agent) string {
+	defer a.quitHandledElsewhere()()
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	go func() {
 		select {

@@ -191,8 +191,8 @@ func memoryHolds(t *testing.T, pid int, needle []byte) bool {
 }
 
 // TestAgentCLI: an agent started once serves the next commands, which no
-// longer need the passphrase; it locks on 'vault lock', SIGTERM, SIGHUP
-// and when idle; its socket is private.
+// longer need the passphrase; it locks on 'vault lock', SIGTERM, SIGHUP,
+// SIGQUIT and when idle; its socket is private.
 func TestAgentCLI(t *testing.T) {
 	b := newAgentBox(t)
 	noPass := []string{}
@@ -311,7 +311,7 @@ func TestAgentCLI(t *testing.T) {
 		}
 	})
 
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			pid := b.startAgent()
 			socket := b.status().Socket

@@ -106,7 +106,11 @@ type options struct {
 
 // run is main without the exit: it returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runWith(args, stdin, stdout, stderr, os.Getenv, newDevTTY(os.Getenv), options{})
+	// Before anything secret is read.
+	hardenProcess()
+	tty := newDevTTY(os.Getenv)
+	tty.quit = catchQuit()
+	return runWith(args, stdin, stdout, stderr, os.Getenv, tty, options{})
 }
 
 func runWith(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, tty terminal, opts options) int {

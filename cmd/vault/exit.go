@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 
+	"github.com/mutual-aid-vault/vault/tui"
 	"github.com/mutual-aid-vault/vault/vault"
 )
 
@@ -20,6 +22,10 @@ const (
 	exitBadKey     = 6 // wrong passphrase, or an identity that does not open the vault
 	exitDue        = 10
 )
+
+// signalExit is the exit code of a run that a signal stopped: 128 plus the
+// signal's number, as shells report it (130 for Ctrl-C, 143 for SIGTERM).
+func signalExit(sig syscall.Signal) int { return 128 + int(sig) }
 
 // kindError is an error with its own message that matches one of the
 // vault's sentinel errors, so it maps to that sentinel's exit code.
@@ -77,11 +83,14 @@ func (e usageError) Unwrap() error { return e.err }
 func exitCode(err error) int {
 	var usage usageError
 	var st exitStatus
+	var stopped tui.SignalError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &st):
 		return st.code
+	case errors.As(err, &stopped):
+		return signalExit(stopped.Signal)
 	case errors.Is(err, errDue):
 		return exitDue
 	case errors.As(err, &usage):

@@ -118,11 +118,15 @@ func (a *app) newPassphrase() (vault.Value, error) {
 		return vault.Value{}, fail(vault.ErrNoPassphrase, "there is no terminal to ask for a passphrase on; run this at a terminal, set VAULT_PASSPHRASE_FILE, or use --no-passphrase for an unprotected key file")
 	}
 	var first, again []byte
+	// The Value returned holds the one copy that lives on.
+	defer func() { clear(first); clear(again) }()
 	err := a.holdTerminal(func() (err error) {
 		if first, err = a.tty.ReadSecret("Choose a passphrase for your key: "); err != nil {
 			return err
 		}
-		if err := checkPassphrase(vault.NewValue(first)); err != nil {
+		p := vault.NewValue(first)
+		defer p.Wipe()
+		if err := checkPassphrase(p); err != nil {
 			return err
 		}
 		again, err = a.tty.ReadSecret("Type it again: ")

@@ -146,8 +146,11 @@ func (a *app) runProgram(path string, argv, env []string) error {
 	cmd := &exec.Cmd{Path: path, Args: argv, Env: env, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr}
 	// Listen before starting, so a signal that comes in between is not
 	// lost: it waits in the channel and is passed on.
+	// SIGQUIT too: passed on like SIGINT, and vault waits for the program
+	// instead of leaving it behind.
+	defer a.quitHandledElsewhere()()
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		return startError(argv[0], err)

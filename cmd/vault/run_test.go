@@ -106,7 +106,7 @@ func TestRunValuesOffCommandLines(t *testing.T) {
 	}
 }
 
-// TestRunForwardsSignals: SIGINT, SIGTERM and SIGHUP sent to vault reach
+// TestRunForwardsSignals: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to vault reach
 // the program, whose exit code vault then passes back. vault runs in a
 // session of its own, without a terminal, as under a service manager.
 func TestRunForwardsSignals(t *testing.T) {
@@ -128,6 +128,7 @@ func TestRunForwardsSignals(t *testing.T) {
 		{syscall.SIGINT, "INT", 41},
 		{syscall.SIGTERM, "TERM", 42},
 		{syscall.SIGHUP, "HUP", 43},
+		{syscall.SIGQUIT, "QUIT", 44},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			script := fmt.Sprintf(`trap 'echo got %s; exit %d' %s; echo ready; while :; do sleep 0.05; done`, tt.name, tt.code, tt.name)

@@ -112,6 +112,8 @@ func (a *app) typedValue(name string) (vault.Value, bool, error) {
 	a.beforePrompt()
 	if isTerminal(a.stdin) {
 		var first, again []byte
+		// The Value returned holds the one copy that lives on.
+		defer func() { clear(first); clear(again) }()
 		err := a.holdTerminal(func() (err error) {
 			if first, err = a.tty.ReadSecret(fmt.Sprintf("Value for %s (not shown): ", name)); err != nil {
 				return err
@@ -143,6 +145,53 @@ func (a *app) typedValue(name string) (vault.Value, bool, error) {
 		return vault.Value{}, false, fail(vault.ErrInvalid, "no value on stdin; pipe the password in, run at a terminal to type it, or use --generate")
 	}
 	return vault.NewValue(b), false, nil
+}
+
+// maxFieldInput caps a username, URL or note read from stdin: more than the
+// vault keeps (which says how much it keeps), less than a file.
+const maxFieldInput = 16 << 10
+
+// fieldFromStdin reads the one detail (--username, --url or --note) given
+// as "-" from stdin: on the command line, every user of the machine can
+// read it (ps, /proc/PID/cmdline). stdin is either piped, read whole with
+// one trailing newline stripped, or the terminal, where one line is typed
+// and shown. valueOnStdin says the command reads a value or seed from
+// stdin as well, which leaves no room for a field.
+func (a *app) fieldFromStdin(cmd *cobra.Command, name string, fields map[string]*string, valueOnStdin bool) error {
+	var dash []string
+	for _, f := range []string{"username", "url", "note"} {
+		if cmd.Flags().Changed(f) && *fields[f] == "-" {
+			dash = append(dash, f)
+		}
+	}
+	switch {
+	case len(dash) == 0:
+		return nil
+	case len(dash) > 1:
+		return usageError{fmt.Errorf("--%s - and --%s -: only one field can be read from stdin; give the others as text, or set each with its own 'vault edit %s --FIELD -'", dash[0], dash[1], name)}
+	case valueOnStdin:
+		return usageError{fmt.Errorf("--%s - reads the %s from stdin, but the value comes from stdin too; type the value at a terminal, or use --generate, or set the %s afterwards with 'vault edit %s --%s -'", dash[0], dash[0], dash[0], name, dash[0])}
+	}
+	field := dash[0]
+	if isTerminal(a.stdin) {
+		b, err := a.readLine(fmt.Sprintf("%s for %s (shown): ", map[string]string{"username": "Username", "url": "URL", "note": "Note"}[field], name))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		*fields[field] = string(b)
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(a.stdin, maxFieldInput+1))
+	if err != nil {
+		return fmt.Errorf("cannot read the %s from stdin: %w", field, err)
+	}
+	if len(b) > maxFieldInput {
+		return fail(vault.ErrInvalid, "the %s on stdin is longer than %d KiB; nothing was changed", field, maxFieldInput>>10)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	*fields[field] = string(b)
+	return nil
 }
 
 func parseDate(flag, s string) (time.Time, error) {
@@ -187,14 +236,25 @@ base32 seed, typed once after the value at a prompt (not shown); on stdin,
 the value is the first line and the seed the second (with --generate, stdin
 holds the seed alone). 'vault otp NAME' prints its codes.
 
-Names are up to 128 characters and may use '/' to group: intake/call-log.`,
+Names are up to 128 characters and may use '/' to group: intake/call-log.
+
+What is on the command line (--username, --url, --note) can be read by
+every user of this machine while the command runs (ps, /proc). Give one of
+them as '-' to read it from stdin instead: piped (the value is then typed
+at the terminal or generated), or typed at the terminal.`,
 		Example: `  vault add airtable --username intake@example.org --share @intake
   printf '%s' "$PASS" | vault add call-log --share bob,carol --last-rotated 2026-05-01
   vault add inbox --generate --length 20 --no-symbols --share @dispatch
-  printf '%s\n%s\n' "$PASS" "$OTPAUTH_URI" | vault add bank --totp --share @cash`,
+  printf '%s\n%s\n' "$PASS" "$OTPAUTH_URI" | vault add bank --totp --share @cash
+  vault add bank --generate --note - < bank-note.txt`,
 		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ns.Name = args[0]
+			fields := map[string]*string{"username": &ns.Username, "url": &ns.URL, "note": &ns.Note}
+			valueOnStdin := !isTerminal(a.stdin) && (!vf.generate || withTOTP)
+			if err := a.fieldFromStdin(cmd, ns.Name, fields, valueOnStdin); err != nil {
+				return err
+			}
 			if every != "" {
 				p, err := parsePeriod(every)
 				if err != nil {
@@ -254,9 +314,9 @@ Names are up to 128 characters and may use '/' to group: intake/call-log.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&ns.Username, "username", "u", "", "the login name at the service")
-	f.StringVar(&ns.URL, "url", "", "where to log in")
-	f.StringVar(&ns.Note, "note", "", "a note every member can see (not for secrets)")
+	f.StringVarP(&ns.Username, "username", "u", "", "the login name at the service ('-' reads it from stdin)")
+	f.StringVar(&ns.URL, "url", "", "where to log in ('-' reads it from stdin)")
+	f.StringVar(&ns.Note, "note", "", "a note every member can see, not for secrets ('-' reads it from stdin)")
 	f.StringArrayVarP(&ns.Share, "share", "s", nil, "who may read it: member names and @groups (`WHO[,WHO…]`)")
 	f.StringVar(&every, "rotate-every", "", "how often the password must change (default 6mo)")
 	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD` (default today)")
@@ -535,11 +595,19 @@ generates a password the site accepts.
 --totp sets or replaces the two-factor (TOTP) seed: an otpauth:// URI or a
 base32 seed, typed once at a prompt (not shown) or piped on stdin, never on
 the command line. --no-totp removes it. Only the secret's readers can; the
-seed stays with the value through 'vault set' and 'vault rotate'.`,
+seed stays with the value through 'vault set' and 'vault rotate'.
+
+What is on the command line can be read by every user of this machine while
+the command runs (ps, /proc): give one of --username, --url or --note as '-'
+to read it from stdin instead, piped or typed at the terminal.`,
 		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var e vault.SecretEdit
 			fl := cmd.Flags()
+			fields := map[string]*string{"username": &username, "url": &url, "note": &note}
+			if err := a.fieldFromStdin(cmd, args[0], fields, setTOTP && !isTerminal(a.stdin)); err != nil {
+				return err
+			}
 			if fl.Changed("username") {
 				e.Username = &username
 			}
@@ -616,9 +684,9 @@ seed stays with the value through 'vault set' and 'vault rotate'.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVarP(&username, "username", "u", "", "the login name at the service")
-	f.StringVar(&url, "url", "", "where to log in")
-	f.StringVar(&note, "note", "", "a note every member can see (not for secrets)")
+	f.StringVarP(&username, "username", "u", "", "the login name at the service ('-' reads it from stdin)")
+	f.StringVar(&url, "url", "", "where to log in ('-' reads it from stdin)")
+	f.StringVar(&note, "note", "", "a note every member can see, not for secrets ('-' reads it from stdin)")
 	f.StringVar(&every, "rotate-every", "", "how often the password must change (e.g. 6mo, 90d, 1y)")
 	f.StringVar(&last, "last-rotated", "", "when it was last changed at the service, `YYYY-MM-DD`")
 	f.BoolVar(&setTOTP, "totp", false, "set the two-factor seed, read from a prompt or stdin (never the command line)")

@@ -64,6 +64,9 @@ type devTTY struct {
 	// lockDir holds the lock files of terminals; empty means prompts are
 	// not kept from mixing.
 	lockDir string
+	// quit is the process's SIGQUIT catcher, told while a prompt catches
+	// SIGQUIT itself; nil under test.
+	quit *quitCatcher
 	// holding is set while Hold runs, and held once it has asked.
 	holding bool
 	held    *heldTTY
@@ -98,7 +101,7 @@ const maxLine = 64 << 10
 func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 	if t.holding {
 		if t.held == nil {
-			h, err := holdTTY(t.lockDir)
+			h, err := holdTTY(t.lockDir, t.quit)
 			if err != nil {
 				return nil, err
 			}
@@ -106,7 +109,7 @@ func (t *devTTY) ReadSecret(prompt string) ([]byte, error) {
 		}
 		return t.held.readLine(prompt)
 	}
-	h, err := holdTTY(t.lockDir)
+	h, err := holdTTY(t.lockDir, t.quit)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +159,7 @@ func (t *devTTY) Take() error {
 	if !t.holding || t.held != nil {
 		return nil
 	}
-	h, err := holdTTY(t.lockDir)
+	h, err := holdTTY(t.lockDir, t.quit)
 	if err != nil {
 		return err
 	}
@@ -198,14 +201,17 @@ type heldTTY struct {
 	lock  *os.File
 	sigs  chan os.Signal
 	done  chan struct{}
+	// quitDone ends the time this prompt catches SIGQUIT itself.
+	quitDone func()
 }
 
 // holdTTY opens the controlling terminal, waits for its lock (another
 // vault process may be asking on it) and turns echo off until release.
 // If the person gives up (Ctrl-C, Ctrl-\) or the process is told to
-// stop while it holds the terminal, what was typed is dropped and echo is
-// put back before the signal ends the process.
-func holdTTY(lockDir string) (*heldTTY, error) {
+// stop (SIGTERM, or SIGHUP when the terminal closes) while it holds the
+// terminal, what was typed is dropped and echo is put back before the
+// process ends, with no goroutine dump (see exitOnSignal).
+func holdTTY(lockDir string, quit *quitCatcher) (*heldTTY, error) {
 	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
 		return nil, errNoTerminal
@@ -218,6 +224,7 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 		return nil, errNoTerminal
 	}
 	h.sigs, h.done = make(chan os.Signal, 1), make(chan struct{})
+	h.quitDone = quit.handledElsewhere()
 	signal.Notify(h.sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	go func() {
 		select {
@@ -227,8 +234,7 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 			_ = dropTypedAhead(h.fd)
 			_ = term.Restore(h.fd, h.state)
 			fmt.Fprintln(f)
-			signal.Reset(sig)
-			_ = syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			exitOnSignal(sig)
 		case <-h.done:
 		}
 	}()
@@ -239,20 +245,62 @@ func holdTTY(lockDir string) (*heldTTY, error) {
 	return h, nil
 }
 
-// readLine shows prompt and reads one line. term.ReadPassword turns echo
-// off for the line and then puts back the state it found, which is echo
-// off too: it stays off between prompts.
+// readLine shows prompt and reads one line without echo (see readHidden).
+// The caller wipes what it returns.
 func (h *heldTTY) readLine(prompt string) ([]byte, error) {
 	fmt.Fprint(h.f, prompt)
-	b, err := term.ReadPassword(h.fd)
+	b, err := readHidden(h.f)
 	fmt.Fprintln(h.f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read from the terminal: %w", err)
 	}
-	if len(b) > maxLine {
-		return nil, fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
-	}
 	return b, nil
+}
+
+// errLongLine is returned for a typed line longer than maxLine.
+var errLongLine = fmt.Errorf("that line is longer than %d KiB", maxLine>>10)
+
+// readSecretLine reads one line, as term.ReadPassword does (a backspace
+// removes a byte, a carriage return is dropped, end of input ends a line
+// that has something), into one buffer made once and never grown: a
+// growing buffer leaves a copy of what was typed so far at each growth,
+// where nothing wipes it. The caller wipes what it returns; on an error
+// nothing is returned and the buffer is wiped here.
+func readSecretLine(r io.Reader) ([]byte, error) {
+	buf := make([]byte, maxLine+1)
+	n := 0
+	var one [1]byte
+	for {
+		k, err := r.Read(one[:])
+		if k > 0 {
+			switch one[0] {
+			case '\b':
+				if n > 0 {
+					n--
+					buf[n] = 0
+				}
+			case '\n':
+				return buf[:n:n], nil
+			case '\r':
+			default:
+				if n == maxLine {
+					clear(buf)
+					return nil, errLongLine
+				}
+				buf[n] = one[0]
+				n++
+			}
+			one[0] = 0
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) && n > 0 {
+				return buf[:n:n], nil
+			}
+			clear(buf)
+			return nil, err
+		}
+	}
 }
 
 // release puts the terminal back as it was, first dropping what was typed
@@ -263,6 +311,7 @@ func (h *heldTTY) release(drop bool) {
 	}
 	_ = term.Restore(h.fd, h.state)
 	signal.Stop(h.sigs)
+	h.quitDone()
 	close(h.done)
 	h.close()
 }

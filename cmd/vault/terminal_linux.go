@@ -30,3 +30,7 @@ func echoOff(fd int) error {
 func dropTypedAhead(fd int) error {
 	return unix.IoctlSetInt(fd, unix.TCFLSH, unix.TCIFLUSH)
 }
+
+// readHidden reads one line from the terminal f, whose echo holdTTY has
+// turned off, into one buffer (see readSecretLine).
+func readHidden(f *os.File) ([]byte, error) { return readSecretLine(f) }

@@ -83,6 +83,8 @@ func (a *app) runTUI(opts tui.Options) error {
 	if !ok {
 		return usageError{errors.New("the terminal UI needs a terminal; for scripts use the commands ('vault --help')")}
 	}
+	// The UI catches SIGQUIT itself, to leave raw mode first.
+	defer a.quitHandledElsewhere()()
 	return tui.Run(opts, in, out)
 }
 

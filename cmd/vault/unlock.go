@@ -24,6 +24,9 @@ func (a *app) passphraseSource(path string) (ask func() (vault.Value, error), in
 	if a.tty.Available() {
 		return func() (vault.Value, error) {
 			b, err := a.tty.ReadSecret(fmt.Sprintf("Passphrase for %s: ", path))
+			// One copy of the passphrase lives on, in the Value, which
+			// vault.ReadIdentity wipes once it has unlocked the identity.
+			defer clear(b)
 			if err != nil {
 				return vault.Value{}, err
 			}
@@ -51,10 +54,15 @@ func readPassphraseFile(path string) (vault.Value, error) {
 	if err := vault.CheckPrivateFile(path); err != nil {
 		return vault.Value{}, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPassphraseFile+1))
-	if err != nil {
+	// One buffer, never grown (io.ReadAll would leave a copy at each
+	// growth), wiped once the Value has its copy.
+	buf := make([]byte, maxPassphraseFile+1)
+	defer clear(buf)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return vault.Value{}, fmt.Errorf("cannot read VAULT_PASSPHRASE_FILE: %w", err)
 	}
+	b := buf[:n]
 	if len(b) > maxPassphraseFile {
 		return vault.Value{}, fmt.Errorf("VAULT_PASSPHRASE_FILE %s is larger than a passphrase can be", path)
 	}
