@@ -24,19 +24,30 @@ import (
 // FormatVersion is the version of the file layout this package writes. A
 // file with a higher version is refused with [ErrNewerFormat]; formats 1
 // and 2 (unreleased test versions) with [ErrOldFormat].
-const FormatVersion = 3
+//
+// Format 4 pads: operations, values and key grants come in size classes,
+// values are sealed (see sealValue), and the meta bucket no longer names
+// the program. Format 3 files are read as they are, and written as format
+// 4 from the first change on: what they hold keeps its size (the hashes
+// of values and grants are signed), and what is added is padded.
+const FormatVersion = 4
+
+// formatUnpadded is the last format written before padding.
+const formatUnpadded = 3
 
 // The shared file: what members copy between machines. It holds the log
-// and nothing else: sealed operations, the age files of values, and key
-// grants. Only the meta bucket is plaintext: the program's name, the
-// format, the vault's ID and a hint of the heads.
+// and nothing else: sealed operations, values, and key grants. Only the
+// meta bucket is plaintext: the format, the vault's ID and a hint of the
+// heads.
 const (
 	bMeta    = "meta"
-	metaApp  = "app"
 	metaFmt  = "format"
 	metaID   = "vault"
 	metaHead = "heads" // a hint: the heads when it was written
-	appName  = "mutual-aid-vault"
+	// metaApp named the program in format 3 files ("mutual-aid-vault"),
+	// which a file holder had no need to learn.
+	metaApp = "app"
+	appName = "mutual-aid-vault"
 )
 
 var fileBuckets = []string{bMeta, bOps, bBlobs, bGrants}
@@ -200,22 +211,26 @@ func (f *sharedFile) readMeta() error {
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(app, []byte(appName)) {
-		return errorf(ErrNotVault, "%s is not a vault file", f.path)
-	}
+	named := bytes.Equal(app, []byte(appName))
 	format, err := get(metaFmt)
 	if err != nil {
 		return err
 	}
 	if len(format) != 4 {
-		return errorf(ErrCorrupt, "%s has no format version", f.path)
+		if named {
+			return errorf(ErrCorrupt, "%s has no format version", f.path)
+		}
+		return errorf(ErrNotVault, "%s is not a vault file", f.path)
 	}
+	// Format 3 files name the program; later ones do not.
 	switch n := binary.BigEndian.Uint32(format); {
+	case n == formatUnpadded && !named:
+		return errorf(ErrNotVault, "%s is not a vault file", f.path)
 	case n == 1 || n == 2:
 		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format %d), which this version cannot read; create the group's vault again with 'vault init'", f.path, n)
 	case n > FormatVersion:
 		return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
-	case n < FormatVersion:
+	case n < formatUnpadded:
 		return errorf(ErrNotVault, "%s has an unknown format %d", f.path, n)
 	}
 	id, err := get(metaID)
@@ -735,6 +750,12 @@ func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err err
 				return errors.New("not a vault file")
 			}
 		}
+		if ftx.Bucket([]byte(bMeta)).Get([]byte(metaApp)) != nil {
+			// A format 3 file: written afresh, so that the program's
+			// name does not stay in a free page.
+			dropped = true
+			return errStop
+		}
 		return v.rep.View(func(rtx *bolt.Tx) error {
 			var err error
 			if rec.Ours {
@@ -747,6 +768,9 @@ func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err err
 				err = errStop
 			}
 			if err != nil {
+				return err
+			}
+			if err := writeFormat(ftx.Bucket([]byte(bMeta))); err != nil {
 				return err
 			}
 			return ftx.Bucket([]byte(bMeta)).Put([]byte(metaHead), headsHint(rtx))
@@ -871,13 +895,10 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 			}
 		}
 		meta := ftx.Bucket([]byte(bMeta))
+		if err := writeFormat(meta); err != nil {
+			return err
+		}
 		if fresh {
-			if err := meta.Put([]byte(metaApp), []byte(appName)); err != nil {
-				return err
-			}
-			if err := meta.Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
-				return err
-			}
 			if err := meta.Put([]byte(metaID), v.vaultID[:]); err != nil {
 				return err
 			}
@@ -942,6 +963,15 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 	// the file is not in place yet, so a crash before this leaves the old
 	// one, and this machine's replica is the durable copy anyway.
 	return syncFile(path)
+}
+
+// writeFormat marks a file as this format: a format 3 file (which named the
+// program) becomes format 4 with its first change.
+func writeFormat(meta *bolt.Bucket) error {
+	if err := meta.Delete([]byte(metaApp)); err != nil {
+		return err
+	}
+	return meta.Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion))
 }
 
 // headsHint is what a written file names as its heads: the heads of the

@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+	"github.com/mutual-aid-vault/vault/vault/internal/padme"
 )
 
 // keyset is what unlocking gives: the vault key of every epoch this member
@@ -43,11 +44,17 @@ func (k *keyset) sortedEpochs() []oplog.EpochID {
 	return out
 }
 
-// A grant's plaintext: magic | count (2) | count × (epoch (16) | key (32)).
+// A grant's plaintext: magic | count (2) | count × (epoch (16) | key (32)),
+// then zeros up to its size class (grants written before the padding have
+// none), so that a grant's size does not count the keys it holds (the
+// vault's removals and rekeys): up to 21 keys, all grants look alike.
 const grantMagic = "vault keys v1\n"
 
+// grantFloor is the smallest grant plaintext.
+const grantFloor = 1024
+
 // maxGrant caps what is read from a grant's plaintext.
-const maxGrant = len(grantMagic) + 2 + 4096*48
+const maxGrant = len(grantMagic) + 2 + 4096*48 + 4096*48/8
 
 func (k *keyset) marshalGrant(epochs []oplog.EpochID) []byte {
 	b := []byte(grantMagic)
@@ -56,7 +63,7 @@ func (k *keyset) marshalGrant(epochs []oplog.EpochID) []byte {
 		b = append(b, e[:]...)
 		b = append(b, k.epochs[e][:]...)
 	}
-	return b
+	return append(b, make([]byte, padme.Size(len(b), grantFloor)-len(b))...)
 }
 
 func parseGrant(b []byte) (map[oplog.EpochID][32]byte, error) {
@@ -66,7 +73,7 @@ func parseGrant(b []byte) (map[oplog.EpochID][32]byte, error) {
 	b = b[len(grantMagic):]
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
-	if len(b) != n*48 {
+	if len(b) < n*48 || !allZero(b[n*48:]) {
 		return nil, errors.New("malformed key grant")
 	}
 	out := make(map[oplog.EpochID][32]byte, n)

@@ -9,9 +9,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/padme"
 )
 
 // ID names an operation: the SHA-256 of its body.
@@ -217,11 +220,17 @@ func (op *Op) Verify(key ed25519.PublicKey) bool {
 
 // Envelope layout: version (1) | epoch (16) | nonce (24) | ciphertext.
 // The plaintext is uvarint(len body) | body | count (1) | count × (alg (1)
-// | uvarint(len) | signature).
+// | uvarint(len) | signature), then (version 3) zeros up to the envelope's
+// size class, so that its size says little about what it holds: the kind
+// of change, the lengths of names and notes, the number of readers.
+// Version 2 envelopes, written before the padding, are read too.
 const (
-	envelopeVersion = 2
-	envelopeHeader  = 1 + 16 + chacha20poly1305.NonceSizeX
-	envelopeAD      = "vault op envelope v1\x00"
+	envelopeVersion  = 3
+	envelopeUnpadded = 2
+	envelopeHeader   = 1 + 16 + chacha20poly1305.NonceSizeX
+	envelopeAD       = "vault op envelope v1\x00"
+	envelopeFloor    = 512
+	envelopeOverhead = envelopeHeader + chacha20poly1305.Overhead
 )
 
 // ErrUnseal is returned by Open for an envelope that does not authenticate
@@ -232,15 +241,20 @@ var ErrUnseal = errors.New("operation does not open with this key")
 // so the caller can pick the key.
 func EnvelopeEpoch(env []byte) (EpochID, bool) {
 	var e EpochID
-	if len(env) < envelopeHeader || env[0] != envelopeVersion {
+	if len(env) < envelopeHeader || (env[0] != envelopeVersion && env[0] != envelopeUnpadded) {
 		return e, false
 	}
 	copy(e[:], env[1:17])
 	return e, true
 }
 
-// Seal encrypts op under key, the vault key of op.Body.Epoch.
-func Seal(op *Op, key *[32]byte) ([]byte, error) {
+// Seal encrypts op under key, the vault key of op.Body.Epoch, padded to
+// its size class.
+func Seal(op *Op, key *[32]byte) ([]byte, error) { return seal(op, key, true) }
+
+// seal encrypts op under key; unpadded, in the version 2 envelope written
+// before padding (which tests need, to check that it is still read).
+func seal(op *Op, key *[32]byte, padded bool) ([]byte, error) {
 	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
 		return nil, err
@@ -253,8 +267,19 @@ func Seal(op *Op, key *[32]byte) ([]byte, error) {
 		pt = binary.AppendUvarint(pt, uint64(len(s.Bytes)))
 		pt = append(pt, s.Bytes...)
 	}
+	// Padded to the size class of the whole envelope, but never past
+	// the largest envelope a reader accepts.
+	version := byte(envelopeUnpadded)
+	if padded {
+		version = envelopeVersion
+		size := padme.Size(envelopeOverhead+len(pt), envelopeFloor)
+		if size > MaxEnvelope {
+			size = max(MaxEnvelope, envelopeOverhead+len(pt))
+		}
+		pt = append(pt, make([]byte, size-envelopeOverhead-len(pt))...)
+	}
 	out := make([]byte, envelopeHeader, envelopeHeader+len(pt)+aead.Overhead())
-	out[0] = envelopeVersion
+	out[0] = version
 	copy(out[1:17], op.Body.Epoch[:])
 	if _, err := rand.Read(out[17:envelopeHeader]); err != nil {
 		return nil, err
@@ -284,7 +309,7 @@ func Open(env []byte, key *[32]byte) (*Op, error) {
 	if err != nil {
 		return nil, ErrUnseal
 	}
-	op, err := decodePlaintext(pt)
+	op, err := decodePlaintext(pt, env[0] == envelopeVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +323,9 @@ func Open(env []byte, key *[32]byte) (*Op, error) {
 // not a well-formed operation.
 var ErrMalformed = errors.New("malformed operation")
 
-func decodePlaintext(pt []byte) (*Op, error) {
+// decodePlaintext decodes an envelope's plaintext; padded says that zeros
+// may follow the signatures (and nothing else may).
+func decodePlaintext(pt []byte, padded bool) (*Op, error) {
 	n, k := binary.Uvarint(pt)
 	if k <= 0 || n > uint64(len(pt)-k) {
 		return nil, fmt.Errorf("%w: bad body length", ErrMalformed)
@@ -327,7 +354,7 @@ func decodePlaintext(pt []byte) (*Op, error) {
 		op.Sigs = append(op.Sigs, Signature{Alg: alg, Bytes: rest[start : start+int(l)]})
 		rest = rest[start+int(l):]
 	}
-	if len(rest) != 0 {
+	if len(rest) != 0 && (!padded || slices.ContainsFunc(rest, func(b byte) bool { return b != 0 })) {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	return op, nil

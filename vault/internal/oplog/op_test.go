@@ -198,12 +198,14 @@ func FuzzDecodePlaintext(f *testing.F) {
 		pt := append(appendUvarint(nil, uint64(len(raw))), raw...)
 		pt = append(pt, 1, AlgEd25519, 64)
 		pt = append(pt, make([]byte, 64)...)
-		got, err := decodePlaintext(pt)
-		if err != nil {
-			return
-		}
-		if got.ID != IDOf(raw) {
-			t.Fatal("ID is not the hash of the body")
+		for _, padded := range []bool{false, true} {
+			got, err := decodePlaintext(pt, padded)
+			if err != nil {
+				continue
+			}
+			if got.ID != IDOf(raw) {
+				t.Fatal("ID is not the hash of the body")
+			}
 		}
 	})
 }
@@ -214,4 +216,73 @@ func appendUvarint(b []byte, v uint64) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// TestEnvelopePadding: envelopes come in size classes (all small ones the
+// same size), the padding is zeros and nothing else, and version 2
+// envelopes, written before the padding, still open.
+func TestEnvelopePadding(t *testing.T) {
+	k := newKey(t)
+	key := [32]byte{7}
+	sizeOf := func(payload int) int {
+		b := body()
+		b.Payload = bytes.Repeat([]byte{'x'}, payload)
+		op, err := Sign(b, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := Seal(op, &key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Open(env, &key); err != nil || got.ID != op.ID {
+			t.Fatalf("payload of %d: %v", payload, err)
+		}
+		return len(env)
+	}
+	for _, tt := range []struct{ payload, want int }{
+		{0, 512}, {1, 512}, {200, 512}, {250, 512},
+		{500, 736}, {520, 736}, // 2^9..2^10: multiples of 32
+		{5000, 5376}, // 2^12..2^13: multiples of 256
+	} {
+		if got := sizeOf(tt.payload); got != tt.want {
+			t.Errorf("payload of %d bytes: envelope of %d, want %d", tt.payload, got, tt.want)
+		}
+	}
+
+	op, _ := Sign(body(), k)
+	old, err := seal(op, &key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[0] != envelopeUnpadded || len(old) >= envelopeFloor {
+		t.Fatalf("version %d envelope of %d bytes", old[0], len(old))
+	}
+	if got, err := Open(old, &key); err != nil || got.ID != op.ID {
+		t.Fatalf("a version 2 envelope does not open: %v", err)
+	}
+	if e, ok := EnvelopeEpoch(old); !ok || e != op.Body.Epoch {
+		t.Fatal("the epoch of a version 2 envelope is not read")
+	}
+
+	pt := append(appendUvarint(nil, uint64(len(op.Raw))), op.Raw...)
+	pt = append(pt, 1, AlgEd25519, 64)
+	pt = append(pt, op.Sigs[0].Bytes...)
+	for _, tt := range []struct {
+		name   string
+		tail   []byte
+		padded bool
+		ok     bool
+	}{
+		{"none, unpadded", nil, false, true},
+		{"none, padded", nil, true, true},
+		{"zeros, padded", []byte{0, 0, 0}, true, true},
+		{"zeros, unpadded", []byte{0, 0, 0}, false, false},
+		{"not zeros", []byte{0, 1, 0}, true, false},
+	} {
+		_, err := decodePlaintext(append(bytes.Clone(pt), tt.tail...), tt.padded)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err = %v", tt.name, err)
+		}
+	}
 }
