@@ -378,12 +378,11 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 			if env == nil || err != nil {
 				return err
 			}
-			e, _ := oplog.EnvelopeEpoch(env)
-			key := keys.epochs[e]
+			e, key := oplog.FindKey(env, keys)
 			if key == nil {
 				return nil
 			}
-			op, err := oplog.Open(env, key)
+			op, err := oplog.Open(env, e, key)
 			if err != nil || op.ID != id {
 				return nil
 			}

@@ -181,6 +181,10 @@ func TestOpensFormat3(t *testing.T) {
 	}
 	// Operations: the old ones as they were, the new one padded.
 	versions := map[byte]int{}
+	var keys *keyset
+	g := open("alice", "state-alice")
+	keys = vaultKeys(g)
+	g.Close()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -188,8 +192,10 @@ func TestOpensFormat3(t *testing.T) {
 	db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bOps)).ForEach(func(_, env []byte) error {
 			versions[env[0]]++
-			if _, ok := oplog.EnvelopeEpoch(env); !ok {
-				t.Error("an envelope's epoch is not read")
+			if e, key := oplog.FindKey(env, keys); key == nil {
+				t.Error("an envelope's key is not found")
+			} else if _, err := oplog.Open(env, e, key); err != nil {
+				t.Error(err)
 			}
 			return nil
 		})

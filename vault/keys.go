@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -20,10 +21,17 @@ import (
 // machine's index.
 type keyset struct {
 	epochs map[oplog.EpochID]*[32]byte
-	local  [32]byte
+	// tags holds each epoch's tag key (oplog.TagKey), which finds what
+	// was sealed under it.
+	tags  map[oplog.EpochID]*[32]byte
+	local [32]byte
 }
 
-func newKeyset() *keyset { return &keyset{epochs: map[oplog.EpochID]*[32]byte{}} }
+var _ oplog.Keys = (*keyset)(nil)
+
+func newKeyset() *keyset {
+	return &keyset{epochs: map[oplog.EpochID]*[32]byte{}, tags: map[oplog.EpochID]*[32]byte{}}
+}
 
 func (k *keyset) add(e oplog.EpochID, key [32]byte) bool {
 	if _, ok := k.epochs[e]; ok {
@@ -31,7 +39,21 @@ func (k *keyset) add(e oplog.EpochID, key [32]byte) bool {
 	}
 	kk := key
 	k.epochs[e] = &kk
+	k.tags[e] = oplog.TagKey(&kk)
 	return true
+}
+
+// Key returns the vault key of epoch e, or nil.
+func (k *keyset) Key(e oplog.EpochID) *[32]byte { return k.epochs[e] }
+
+// Tagged returns the epoch and key whose tag of nonce is tag, or a nil key.
+func (k *keyset) Tagged(tag, nonce []byte) (oplog.EpochID, *[32]byte) {
+	for e, tk := range k.tags {
+		if hmac.Equal(oplog.Tag(tk, nonce), tag) {
+			return e, k.epochs[e]
+		}
+	}
+	return oplog.EpochID{}, nil
 }
 
 // sortedEpochs returns the epochs held, in ID order.

@@ -1,7 +1,6 @@
 package vault
 
 import (
-	"maps"
 	"testing"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
@@ -33,7 +32,9 @@ func storedValue(t *testing.T, v *Vault, name string) []byte {
 // open stored values with after the vault is closed.
 func vaultKeys(v *Vault) *keyset {
 	k := newKeyset()
-	maps.Copy(k.epochs, v.keys.epochs)
+	for e, key := range v.keys.epochs {
+		k.add(e, *key)
+	}
 	return k
 }
 

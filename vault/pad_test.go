@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
 // fileShape is what anyone holding a shared file sees of it without a
@@ -198,4 +201,38 @@ func TestGrantPadding(t *testing.T) {
 	if n := len(k.marshalGrant(k.sortedEpochs())); n == sizes[0] {
 		t.Fatal("22 keys fit the floor: the floor is larger than this test thinks")
 	}
+}
+
+// TestFileNamesNoEpoch: after a removal (a second vault key), neither
+// key's epoch ID appears in the shared file: operations and values carry
+// tags that only key holders can match, so a file holder cannot count the
+// keys or tell which change came under which.
+func TestFileNamesNoEpoch(t *testing.T) {
+	g := newGroup(t, Classic, "alice", "bob", "carol")
+	var epochs []oplog.EpochID
+	g.do("alice", func(v *Vault) {
+		addSecret(t, v, NewSecret{Name: "airtable", Share: []string{"bob", "carol"}}, "hunter2")
+		if _, err := v.RemoveMember("carol", false, nil); err != nil {
+			t.Fatal(err)
+		}
+		addSecret(t, v, NewSecret{Name: "bank", Share: []string{"bob"}}, "money")
+		epochs = vaultKeys(v).sortedEpochs()
+	})
+	if len(epochs) != 2 {
+		t.Fatalf("%d epochs", len(epochs))
+	}
+	raw, err := os.ReadFile(g.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range epochs {
+		if bytes.Contains(raw, e[:]) {
+			t.Fatalf("epoch %s is in the file", e)
+		}
+	}
+	g.do("bob", func(v *Vault) {
+		if got := reveal(t, v, "bank"); got != "money" {
+			t.Fatalf("bank = %q", got)
+		}
+	})
 }

@@ -193,9 +193,8 @@ func TestReplaceKey(t *testing.T) {
 		})
 		tx.Bucket([]byte(bOps)).ForEach(func(k, env []byte) error {
 			total++
-			e, _ := oplog.EnvelopeEpoch(env)
-			if key := oldKeys.epochs[e]; key != nil {
-				if _, err := oplog.Open(env, key); err == nil {
+			if e, key := oplog.FindKey(env, oldKeys); key != nil {
+				if _, err := oplog.Open(env, e, key); err == nil {
 					opened++
 				}
 			}

@@ -17,9 +17,10 @@ import (
 // length, so stored bare it would tell anyone holding the file both,
 // exactly. Sealed, the file shows only the class.
 //
-// Layout: version (1) | epoch (16) | nonce (24) | XChaCha20-Poly1305 of
-// (the age file's length (4) | the age file | zeros up to the class), with
-// valueAD and the epoch as additional data. The signed operation names the
+// Layout: version (1) | epoch tag (16) | nonce (24) | XChaCha20-Poly1305
+// of (the age file's length (4) | the age file | zeros up to the class),
+// with sealedValueAD, the epoch and the tag as additional data. The tag
+// (oplog.Tag) finds the key without naming the epoch, as in operations. The signed operation names the
 // SHA-256 of all of it, so a stored value is checked before it is opened,
 // and the bucket key (that hash) says nothing about the age file inside.
 // The age file itself is exactly what age wrote: `vault get --ciphertext`
@@ -42,7 +43,7 @@ const (
 var ageMagic = []byte("age-encryption.org/v1\n")
 
 // sealValue seals an age file under the vault key of epoch, padded.
-func sealValue(ageFile []byte, epoch oplog.EpochID, key *[32]byte) ([]byte, error) {
+func sealValue(ageFile []byte, epoch oplog.EpochID, key, tagKey *[32]byte) ([]byte, error) {
 	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
 		return nil, err
@@ -53,11 +54,16 @@ func sealValue(ageFile []byte, epoch oplog.EpochID, key *[32]byte) ([]byte, erro
 	copy(pt[4:], ageFile)
 	out := make([]byte, sealedValueHeader, size)
 	out[0] = sealedValueVersion
-	copy(out[1:17], epoch[:])
 	if _, err := rand.Read(out[17:sealedValueHeader]); err != nil {
 		return nil, err
 	}
-	return aead.Seal(out, out[17:sealedValueHeader], pt, []byte(sealedValueAD+string(epoch[:]))), nil
+	copy(out[1:17], oplog.Tag(tagKey, out[17:sealedValueHeader]))
+	return aead.Seal(out, out[17:sealedValueHeader], pt, sealedValueAAD(epoch, out[1:17])), nil
+}
+
+func sealedValueAAD(epoch oplog.EpochID, tag []byte) []byte {
+	ad := append([]byte(sealedValueAD), epoch[:]...)
+	return append(ad, tag...)
 }
 
 // openValue returns the age file a stored value holds. The caller has
@@ -70,9 +76,7 @@ func (k *keyset) openValue(stored []byte) ([]byte, error) {
 	if len(stored) < sealedValueHeader+chacha20poly1305.Overhead+4 || stored[0] != sealedValueVersion {
 		return nil, errorf(ErrTampered, "a stored value is neither an age file nor sealed by vault (a member wrote it with another tool)")
 	}
-	var epoch oplog.EpochID
-	copy(epoch[:], stored[1:17])
-	key := k.epochs[epoch]
+	epoch, key := k.Tagged(stored[1:17], stored[17:sealedValueHeader])
 	if key == nil {
 		return nil, errorf(ErrNotMember, "this value is stored under a vault key you were not given yet; an admin's next change gives it to you")
 	}
@@ -80,7 +84,7 @@ func (k *keyset) openValue(stored []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	pt, err := aead.Open(nil, stored[17:sealedValueHeader], stored[sealedValueHeader:], []byte(sealedValueAD+string(epoch[:])))
+	pt, err := aead.Open(nil, stored[17:sealedValueHeader], stored[sealedValueHeader:], sealedValueAAD(epoch, stored[1:17]))
 	if err != nil {
 		return nil, errorf(ErrTampered, "a stored value does not open with the vault key it names (a member sealed it with another tool)")
 	}
@@ -97,7 +101,7 @@ func (r *reader) sealValue(ageFile []byte) ([]byte, error) {
 	if key == nil {
 		return nil, errorf(ErrNotMember, "you do not hold the vault's current key yet; an admin's next change gives it to you")
 	}
-	return sealValue(ageFile, r.auth.Epoch, key)
+	return sealValue(ageFile, r.auth.Epoch, key, r.v.keys.tags[r.auth.Epoch])
 }
 
 func allZero(b []byte) bool {
