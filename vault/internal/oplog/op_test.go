@@ -205,9 +205,13 @@ func FuzzOpen(f *testing.F) {
 	env, _ := Seal(op, &k)
 	f.Add(env)
 	f.Add([]byte{2})
+	ring := keyring{EpochID{2}: &k, EpochID{3}: {3}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if got, err := Open(b, EpochID{2}, &k); err == nil && len(got.Body.Parents) > MaxParents {
 			t.Fatal("too many parents accepted")
+		}
+		if e, key := FindKey(b, ring); key != nil && ring[e] != key {
+			t.Fatal("FindKey returned a key of another epoch")
 		}
 	})
 }
