@@ -229,3 +229,44 @@ func TestOpensFormat3(t *testing.T) {
 	defer v.Close()
 	check(v, map[string]string{"airtable": "bob's", "bank": "third-bank"})
 }
+
+// TestMergeFilesFormat3: git's merge driver, given a format 3 copy and a
+// format 4 one, writes a format 4 file holding both.
+func TestMergeFilesFormat3(t *testing.T) {
+	dir := unpackFormat3(t)
+	path := filepath.Join(dir, "vault.db")
+	ours := filepath.Join(dir, "ours.db")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ours, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id, err := ReadIdentity(filepath.Join(dir, "bob.key"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Open(path, Options{Identity: id, StateDir: filepath.Join(dir, "state-bob")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Set("bank", NewValue([]byte("merged-bank"))); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if err := MergeFiles(ours, path); err != nil {
+		t.Fatal(err)
+	}
+	if n, named := fileFormat(t, ours); n != FormatVersion || named {
+		t.Fatalf("the merged file is format %d, named %v", n, named)
+	}
+	v, err = Open(ours, Options{Identity: id, StateDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if got := reveal(t, v, "bank"); got != "merged-bank" {
+		t.Fatalf("bank = %q", got)
+	}
+}

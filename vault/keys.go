@@ -75,7 +75,8 @@ const grantMagic = "vault keys v1\n"
 // grantFloor is the smallest grant plaintext.
 const grantFloor = 1024
 
-// maxGrant caps what is read from a grant's plaintext.
+// maxGrant caps what is read from a grant's plaintext: 4,096 keys and
+// their padding (PADMÉ pads by less than an eighth).
 const maxGrant = len(grantMagic) + 2 + 4096*48 + 4096*48/8
 
 func (k *keyset) marshalGrant(epochs []oplog.EpochID) []byte {
