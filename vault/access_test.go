@@ -132,9 +132,8 @@ func TestRemovedMemberOldKeyOpensNothingNew(t *testing.T) {
 	db.View(func(tx *bolt.Tx) error {
 		tx.Bucket([]byte(bOps)).ForEach(func(k, env []byte) error {
 			total++
-			e, _ := oplog.EnvelopeEpoch(env)
-			if key := old.epochs[e]; key != nil {
-				if _, err := oplog.Open(env, key); err == nil {
+			if e, key := oplog.FindKey(env, old); key != nil {
+				if _, err := oplog.Open(env, e, key); err == nil {
 					opened++
 				}
 			}

@@ -127,8 +127,12 @@ func (v *Vault) reencryptions(r *reader) ([]change, error) {
 		hasSeed := false
 		for ; i < len(jobs) && jobs[i].secret == s; i++ {
 			j := jobs[i]
-			h := oplog.HashOf(j.out)
-			c.blobs[h] = j.out
+			stored, err := r.sealValue(j.out)
+			if err != nil {
+				return nil, err
+			}
+			h := oplog.HashOf(stored)
+			c.blobs[h] = stored
 			if j.seed {
 				seeds[len(seeds)-1] = h
 				hasSeed = true

@@ -246,11 +246,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 		if _, err := v.Add(NewSecret{Name: "new", Share: []string{"bob"}}, NewValue([]byte("new value"))); err != nil {
 			t.Fatal(err)
 		}
-		ct, err := v.Ciphertext("new", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fresh = ct
+		fresh = storedValue(t, v, "new")
 	})
 	data, err := os.ReadFile(g.path)
 	if err != nil {
@@ -276,11 +272,7 @@ func TestReadsOnlyWhatChanged(t *testing.T) {
 	g.do("alice", func(v *Vault) {
 		for i := range 60 {
 			name := fmt.Sprintf("s%02d", i)
-			ct, err := v.Ciphertext(name, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ps := pages(ct)
+			ps := pages(storedValue(t, v, name))
 			clash := false
 			for p := range ps {
 				clash = clash || avoid[p]

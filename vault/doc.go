@@ -42,12 +42,14 @@
 // # Files
 //
 // The shared file (the one members sync, keep in git, or copy around) is a
-// bbolt file holding only the log: sealed operations, the age files of
-// values (a standard age file per version, encrypted to exactly its
-// readers and the recovery keys, bound by hash to the operation that wrote
-// it), and key grants (the vault keys age-encrypted to each member). It is
-// never written in place: a change is written to a new file beside it and
-// renamed over it, so a sync tool never copies a half-written file.
+// bbolt file holding only the log: sealed operations, values (a standard
+// age file per version, encrypted to exactly its readers and the recovery
+// keys, stored sealed under the vault key, bound by hash to the operation
+// that wrote it), and key grants (the vault keys age-encrypted to each
+// member), all padded to size classes, so that a file holder learns
+// little from their sizes (see the README's "What a file holder learns").
+// It is never written in place: a change is written to a new file beside
+// it and renamed over it, so a sync tool never copies a half-written file.
 //
 // bbolt frees pages without clearing them. So a write that deletes
 // something (a purged value, a ciphertext a re-encryption replaced) writes

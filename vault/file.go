@@ -24,19 +24,30 @@ import (
 // FormatVersion is the version of the file layout this package writes. A
 // file with a higher version is refused with [ErrNewerFormat]; formats 1
 // and 2 (unreleased test versions) with [ErrOldFormat].
-const FormatVersion = 3
+//
+// Format 4 pads: operations, values and key grants come in size classes,
+// values are sealed (see sealValue), and the meta bucket no longer names
+// the program. Format 3 files are read as they are, and written as format
+// 4 from the first change on: what they hold keeps its size (the hashes
+// of values and grants are signed), and what is added is padded.
+const FormatVersion = 4
+
+// formatUnpadded is the last format written before padding.
+const formatUnpadded = 3
 
 // The shared file: what members copy between machines. It holds the log
-// and nothing else: sealed operations, the age files of values, and key
-// grants. Only the meta bucket is plaintext: the program's name, the
-// format, the vault's ID and a hint of the heads.
+// and nothing else: sealed operations, values, and key grants. Only the
+// meta bucket is plaintext: the format, the vault's ID and a hint of the
+// heads.
 const (
 	bMeta    = "meta"
-	metaApp  = "app"
 	metaFmt  = "format"
 	metaID   = "vault"
 	metaHead = "heads" // a hint: the heads when it was written
-	appName  = "mutual-aid-vault"
+	// metaApp named the program in format 3 files ("mutual-aid-vault"),
+	// which a file holder had no need to learn.
+	metaApp = "app"
+	appName = "mutual-aid-vault"
 )
 
 var fileBuckets = []string{bMeta, bOps, bBlobs, bGrants}
@@ -143,7 +154,7 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 		}
 		return f.readMeta()
 	})
-	if errors.Is(err, ErrNotVault) && allZero(f.data) {
+	if errors.Is(err, ErrNotVault) && mappedAllZero(f.data) {
 		// A copy whose blocks were never written (some sync tools set
 		// the length first), or a wiped file: not the wrong path.
 		err = errorf(ErrCorrupt, "%s is damaged (it holds only zero bytes: a copy that was never finished?)", path)
@@ -151,8 +162,8 @@ func (v *Vault) openShared(path string) (_ *sharedFile, err error) {
 	return f, err
 }
 
-// allZero reports whether b holds only zero bytes.
-func allZero(b []byte) (zero bool) {
+// mappedAllZero reports whether b, a mapped file, holds only zero bytes.
+func mappedAllZero(b []byte) (zero bool) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if recover() != nil {
@@ -215,7 +226,10 @@ func (f *sharedFile) readMeta() error {
 	if err != nil {
 		return err
 	}
-	if !bytes.Equal(app, []byte(appName)) {
+	named := bytes.Equal(app, []byte(appName))
+	// A file that is not a vault may be a vault's torn copy (made while
+	// the file was being written): that is damage, not a wrong path.
+	notVault := func() error {
 		if f.tornLooking() {
 			return errorf(ErrCorrupt, "%s is damaged (it does not read as a whole vault file: a copy made while the file was being written?)", f.path)
 		}
@@ -226,18 +240,24 @@ func (f *sharedFile) readMeta() error {
 		return err
 	}
 	if len(format) != 4 {
-		return errorf(ErrCorrupt, "%s has no format version", f.path)
+		if named {
+			return errorf(ErrCorrupt, "%s has no format version", f.path)
+		}
+		return notVault()
 	}
 	n := binary.BigEndian.Uint32(format)
-	if n != FormatVersion && !f.r.Intact() {
+	if n != FormatVersion && n != formatUnpadded && !f.r.Intact() {
 		return errorf(ErrCorrupt, "%s is damaged (one of its meta pages is broken, and its format reads %d)", f.path, n)
 	}
+	// Format 3 files name the program; later ones do not.
 	switch {
+	case n == formatUnpadded && !named:
+		return notVault()
 	case n == 1 || n == 2:
 		return errorf(ErrOldFormat, "%s was made by an unreleased test version of vault (format %d), which this version cannot read; create the group's vault again with 'vault init'", f.path, n)
 	case n > FormatVersion:
 		return errorf(ErrNewerFormat, "%s was written by a newer version of vault (format %d; this one reads up to %d)", f.path, n, FormatVersion)
-	case n < FormatVersion:
+	case n < formatUnpadded:
 		return errorf(ErrNotVault, "%s has an unknown format %d", f.path, n)
 	}
 	id, err := get(metaID)
@@ -411,12 +431,11 @@ func (f *sharedFile) quickDiff(rtx *bolt.Tx, keys *keyset) (in *incoming, ok boo
 			if env == nil || err != nil {
 				return err
 			}
-			e, _ := oplog.EnvelopeEpoch(env)
-			key := keys.epochs[e]
+			e, key := oplog.FindKey(env, keys)
 			if key == nil {
 				return nil
 			}
-			op, err := oplog.Open(env, key)
+			op, err := oplog.Open(env, e, key)
 			if err != nil || op.ID != id {
 				return nil
 			}
@@ -799,6 +818,12 @@ func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err err
 				return errors.New("not a vault file")
 			}
 		}
+		if ftx.Bucket([]byte(bMeta)).Get([]byte(metaApp)) != nil {
+			// A format 3 file: written afresh, so that the program's
+			// name does not stay in a free page.
+			dropped = true
+			return errStop
+		}
 		return v.rep.View(func(rtx *bolt.Tx) error {
 			var err error
 			if rec.Ours {
@@ -811,6 +836,9 @@ func (v *Vault) updateSpare(path string, rec spareRecord) (dropped bool, err err
 				err = errStop
 			}
 			if err != nil {
+				return err
+			}
+			if err := writeFormat(ftx.Bucket([]byte(bMeta))); err != nil {
 				return err
 			}
 			return ftx.Bucket([]byte(bMeta)).Put([]byte(metaHead), headsHint(rtx))
@@ -941,13 +969,10 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 			}
 		}
 		meta := ftx.Bucket([]byte(bMeta))
+		if err := writeFormat(meta); err != nil {
+			return err
+		}
 		if fresh {
-			if err := meta.Put([]byte(metaApp), []byte(appName)); err != nil {
-				return err
-			}
-			if err := meta.Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion)); err != nil {
-				return err
-			}
 			if err := meta.Put([]byte(metaID), v.vaultID[:]); err != nil {
 				return err
 			}
@@ -1012,6 +1037,15 @@ func (v *Vault) fillShared(path string, fresh bool) error {
 	// the file is not in place yet, so a crash before this leaves the old
 	// one, and this machine's replica is the durable copy anyway.
 	return syncFile(path)
+}
+
+// writeFormat marks a file as this format: a format 3 file (which named the
+// program) becomes format 4 with its first change.
+func writeFormat(meta *bolt.Bucket) error {
+	if err := meta.Delete([]byte(metaApp)); err != nil {
+		return err
+	}
+	return meta.Put([]byte(metaFmt), binary.BigEndian.AppendUint32(nil, FormatVersion))
 }
 
 // headsHint is what a written file names as its heads: the heads of the

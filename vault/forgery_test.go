@@ -58,9 +58,8 @@ func (in *insider) ops() map[oplog.ID]*oplog.Op {
 	out := map[oplog.ID]*oplog.Op{}
 	in.file(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bOps)).ForEach(func(k, env []byte) error {
-			e, _ := oplog.EnvelopeEpoch(env)
-			if key := in.keys.epochs[e]; key != nil {
-				if op, err := oplog.Open(env, key); err == nil {
+			if e, key := oplog.FindKey(env, in.keys); key != nil {
+				if op, err := oplog.Open(env, e, key); err == nil {
 					out[op.ID] = op
 				}
 			}

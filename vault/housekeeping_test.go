@@ -12,13 +12,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// tail is a distinctive chunk of a value's age file: the end of its
-// encrypted payload, random bytes found nowhere else.
+// tail is a distinctive chunk of a stored value: the end of its sealed
+// bytes, random, found nowhere else.
 func tail(t *testing.T, v *Vault, name string) []byte {
 	t.Helper()
-	ct, err := v.Ciphertext(name, 0)
-	if err != nil {
-		t.Fatalf("ciphertext of %s: %v", name, err)
+	ct := storedValue(t, v, name)
+	if ct == nil {
+		t.Fatalf("no stored value for %s", name)
 	}
 	return bytes.Clone(ct[len(ct)-48:])
 }
@@ -121,7 +121,7 @@ func TestDeletedCiphertextLeavesFiles(t *testing.T) {
 			live := map[string]bool{}
 			for i := range 40 {
 				n := fmt.Sprintf("s%02d", i)
-				if ct, err := v.Ciphertext(n, 0); err == nil && bytes.Contains(ct, chunks[n]) {
+				if ct := storedValue(t, v, n); bytes.Contains(ct, chunks[n]) {
 					live[n] = true
 				}
 			}

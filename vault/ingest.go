@@ -148,40 +148,45 @@ func (v *Vault) foldPending(tx *bolt.Tx, rep *ingestReport) (int, error) {
 	pb := tx.Bucket([]byte(bPending))
 	ob := tx.Bucket([]byte(bOps))
 	var ids []oplog.ID
-	needKeys := false
 	_ = pb.ForEach(func(k, _ []byte) error {
 		var id oplog.ID
 		copy(id[:], k)
 		ids = append(ids, id)
-		if e, ok := oplog.EnvelopeEpoch(ob.Get(k)); ok && v.keys.epochs[e] == nil {
-			needKeys = true
-		}
 		return nil
 	})
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	if needKeys {
-		if err := v.openGrants(tx); err != nil {
-			return 0, err
-		}
-	}
-	// Decrypted on every processor: a first open has thousands.
+	// Keys found and operations decrypted on every processor: a first
+	// open has thousands.
 	type opened struct {
-		env []byte
-		key *[32]byte
-		op  *oplog.Op
-		err error
+		env   []byte
+		epoch oplog.EpochID
+		key   *[32]byte
+		op    *oplog.Op
+		err   error
 	}
 	all := make([]opened, len(ids))
 	for i, id := range ids {
 		all[i].env = ob.Get(id[:])
-		e, _ := oplog.EnvelopeEpoch(all[i].env)
-		all[i].key = v.keys.epochs[e]
+	}
+	find := func(i int) { all[i].epoch, all[i].key = oplog.FindKey(all[i].env, v.keys) }
+	parallel(len(ids), find)
+	if slices.ContainsFunc(all, func(o opened) bool { return o.key == nil }) {
+		// Sealed with a key this member was given in a grant not yet
+		// opened, perhaps.
+		if err := v.openGrants(tx); err != nil {
+			return 0, err
+		}
+		for i := range all {
+			if all[i].key == nil {
+				find(i)
+			}
+		}
 	}
 	parallel(len(ids), func(i int) {
 		if all[i].key != nil {
-			all[i].op, all[i].err = oplog.Open(all[i].env, all[i].key)
+			all[i].op, all[i].err = oplog.Open(all[i].env, all[i].epoch, all[i].key)
 		}
 	})
 	ops := map[oplog.ID]*oplog.Op{}
@@ -447,12 +452,11 @@ func (v *Vault) foldAll(ix *index, batch *oplog.Graph, fresh map[oplog.ID]*oplog
 		var id oplog.ID
 		copy(id[:], k)
 		env := ob.Get(k)
-		e, _ := oplog.EnvelopeEpoch(env)
-		key := v.keys.epochs[e]
+		e, key := oplog.FindKey(env, v.keys)
 		if key == nil {
 			return errorf(ErrCorrupt, "this machine's copy of the vault lacks a key it used before; delete the vault folder in the state folder and it is rebuilt")
 		}
-		op, err := oplog.Open(env, key)
+		op, err := oplog.Open(env, e, key)
 		if err != nil {
 			return errorf(ErrCorrupt, "this machine's copy of the vault is damaged; delete the vault folder in the state folder and it is rebuilt")
 		}

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
+	"github.com/mutual-aid-vault/vault/vault/internal/padme"
 )
 
 // keyset is what unlocking gives: the vault key of every epoch this member
@@ -19,10 +21,17 @@ import (
 // machine's index.
 type keyset struct {
 	epochs map[oplog.EpochID]*[32]byte
-	local  [32]byte
+	// tags holds each epoch's tag key (oplog.TagKey), which finds what
+	// was sealed under it.
+	tags  map[oplog.EpochID]*[32]byte
+	local [32]byte
 }
 
-func newKeyset() *keyset { return &keyset{epochs: map[oplog.EpochID]*[32]byte{}} }
+var _ oplog.Keys = (*keyset)(nil)
+
+func newKeyset() *keyset {
+	return &keyset{epochs: map[oplog.EpochID]*[32]byte{}, tags: map[oplog.EpochID]*[32]byte{}}
+}
 
 func (k *keyset) add(e oplog.EpochID, key [32]byte) bool {
 	if _, ok := k.epochs[e]; ok {
@@ -30,7 +39,21 @@ func (k *keyset) add(e oplog.EpochID, key [32]byte) bool {
 	}
 	kk := key
 	k.epochs[e] = &kk
+	k.tags[e] = oplog.TagKey(&kk)
 	return true
+}
+
+// Key returns the vault key of epoch e, or nil.
+func (k *keyset) Key(e oplog.EpochID) *[32]byte { return k.epochs[e] }
+
+// Tagged returns the epoch and key whose tag of nonce is tag, or a nil key.
+func (k *keyset) Tagged(tag, nonce []byte) (oplog.EpochID, *[32]byte) {
+	for e, tk := range k.tags {
+		if hmac.Equal(oplog.Tag(tk, nonce), tag) {
+			return e, k.epochs[e]
+		}
+	}
+	return oplog.EpochID{}, nil
 }
 
 // sortedEpochs returns the epochs held, in ID order.
@@ -43,11 +66,18 @@ func (k *keyset) sortedEpochs() []oplog.EpochID {
 	return out
 }
 
-// A grant's plaintext: magic | count (2) | count × (epoch (16) | key (32)).
+// A grant's plaintext: magic | count (2) | count × (epoch (16) | key (32)),
+// then zeros up to its size class (grants written before the padding have
+// none), so that a grant's size does not count the keys it holds (the
+// vault's removals and rekeys): up to 21 keys, all grants look alike.
 const grantMagic = "vault keys v1\n"
 
-// maxGrant caps what is read from a grant's plaintext.
-const maxGrant = len(grantMagic) + 2 + 4096*48
+// grantFloor is the smallest grant plaintext.
+const grantFloor = 1024
+
+// maxGrant caps what is read from a grant's plaintext: 4,096 keys and
+// their padding (PADMÉ pads by less than an eighth).
+const maxGrant = len(grantMagic) + 2 + 4096*48 + 4096*48/8
 
 func (k *keyset) marshalGrant(epochs []oplog.EpochID) []byte {
 	b := []byte(grantMagic)
@@ -56,7 +86,7 @@ func (k *keyset) marshalGrant(epochs []oplog.EpochID) []byte {
 		b = append(b, e[:]...)
 		b = append(b, k.epochs[e][:]...)
 	}
-	return b
+	return append(b, make([]byte, padme.Size(len(b), grantFloor)-len(b))...)
 }
 
 func parseGrant(b []byte) (map[oplog.EpochID][32]byte, error) {
@@ -66,7 +96,7 @@ func parseGrant(b []byte) (map[oplog.EpochID][32]byte, error) {
 	b = b[len(grantMagic):]
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
-	if len(b) != n*48 {
+	if len(b) < n*48 || !allZero(b[n*48:]) {
 		return nil, errors.New("malformed key grant")
 	}
 	out := make(map[oplog.EpochID][32]byte, n)

@@ -137,6 +137,11 @@ func MergeFiles(ours, theirs string) error {
 			if err := meta.Put([]byte(metaHead), hint); err != nil {
 				return err
 			}
+			// Either side may hold padded values (format 4), which a
+			// version reading only format 3 would fail on.
+			if err := writeFormat(meta); err != nil {
+				return err
+			}
 			for _, bucket := range []string{bOps, bBlobs, bGrants} {
 				ob := otx.Bucket([]byte(bucket))
 				if err := b.bucket(bucket).ForEach(func(k, val []byte) error {

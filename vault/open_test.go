@@ -19,7 +19,7 @@ func TestOpenRefusesNewerFormat(t *testing.T) {
 	})
 	_, err := Open(g.path, Options{Identity: g.ids["alice"]})
 	mustIs(t, err, ErrNewerFormat)
-	if want := "was written by a newer version of vault (format 4; this one reads up to 3)"; !strings.Contains(err.Error(), want) {
+	if want := "was written by a newer version of vault (format 5; this one reads up to 4)"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
 }

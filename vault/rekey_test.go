@@ -178,8 +178,14 @@ func TestReplaceKey(t *testing.T) {
 	defer db.Close()
 	var oldOpens []string
 	opened, total := 0, 0
+	var keys *keyset
+	g.do("alice", func(v *Vault) { keys = vaultKeys(v) })
 	db.View(func(tx *bolt.Tx) error {
-		tx.Bucket([]byte(bBlobs)).ForEach(func(k, ct []byte) error {
+		tx.Bucket([]byte(bBlobs)).ForEach(func(k, stored []byte) error {
+			ct, err := keys.openValue(stored)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if val, err := decryptValue(ct, old, -1); err == nil {
 				oldOpens = append(oldOpens, string(val.Bytes()))
 			}
@@ -187,9 +193,8 @@ func TestReplaceKey(t *testing.T) {
 		})
 		tx.Bucket([]byte(bOps)).ForEach(func(k, env []byte) error {
 			total++
-			e, _ := oplog.EnvelopeEpoch(env)
-			if key := oldKeys.epochs[e]; key != nil {
-				if _, err := oplog.Open(env, key); err == nil {
+			if e, key := oplog.FindKey(env, oldKeys); key != nil {
+				if _, err := oplog.Open(env, e, key); err == nil {
 					opened++
 				}
 			}

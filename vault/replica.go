@@ -35,7 +35,7 @@ import (
 const (
 	// The log, as in the shared file.
 	bOps    = "ops"    // op ID → sealed envelope
-	bBlobs  = "blobs"  // SHA-256 → age file of a value
+	bBlobs  = "blobs"  // SHA-256 → a value's age file, sealed and padded (see sealValue)
 	bGrants = "grants" // SHA-256 → age file of vault keys for one member
 	// Bookkeeping.
 	bFolded  = "folded"  // op ID → position in the order (8 bytes), then the fingerprint of the key its signature checked with (8), if it did
@@ -75,7 +75,15 @@ const (
 	lDrop   = "drop"   // set when something was deleted since the shared file was last written afresh
 )
 
-const replicaFormat = 9
+// replicaFormat is the layout of this machine's copy. Format 10 holds
+// values sealed and padded (see sealValue) beside the bare age files of
+// format 9, which it reads: a format 9 copy becomes format 10 when it is
+// first opened to write, and older versions of vault then refuse it
+// rather than fail on a sealed value.
+const (
+	replicaFormat   = 10
+	replicaUnpadded = 9
+)
 
 // pageSize is the page size of this machine's copy: values of a few
 // kilobytes fill 16 KiB pages far better than 4 KiB ones.
@@ -137,6 +145,8 @@ func openReplica(path, vaultPath string, readOnly, throwaway bool, mmapHint int,
 			if err := l.Put([]byte(lData), make([]byte, 8)); err != nil {
 				return err
 			}
+			return l.Put([]byte(lFormat), []byte{replicaFormat})
+		} else if bytes.Equal(f, []byte{replicaUnpadded}) {
 			return l.Put([]byte(lFormat), []byte{replicaFormat})
 		} else if len(f) != 1 || f[0] != replicaFormat {
 			return errorf(ErrCorrupt, "this machine's copy of the vault (%s) is of another version of vault; delete %s and it is rebuilt from the vault file", path, filepath.Dir(path))

@@ -516,7 +516,7 @@ func (v *Vault) unlock() error {
 		}
 		// Opened for writing, the copy's version was checked then
 		// (openReplica); read-only, here.
-		if f := l.Get([]byte(lFormat)); f != nil && !bytes.Equal(f, []byte{replicaFormat}) {
+		if f := l.Get([]byte(lFormat)); f != nil && !bytes.Equal(f, []byte{replicaFormat}) && !bytes.Equal(f, []byte{replicaUnpadded}) {
 			return errorf(ErrCorrupt, "this machine's copy of the vault (%s) is of another version of vault; delete %s and it is rebuilt from the vault file", v.repPath, filepath.Dir(v.repPath))
 		}
 		blob = append([]byte(nil), l.Get([]byte(lKeys))...)

@@ -146,8 +146,9 @@ func (TOTP) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
 // LogValue returns "(redacted)" for log/slog.
 func (TOTP) LogValue() slog.Value { return slog.StringValue(redacted) }
 
-// otpBlob returns the age file of a version's two-factor seed, checked
-// against the hash its signed operation holds.
+// otpBlob returns the age file of a version's two-factor seed: what is
+// stored, checked against the hash its signed operation holds, then opened
+// (see sealValue).
 func (r *reader) otpBlob(ver *fold.Version) ([]byte, error) {
 	ct := r.ix.b(bBlobs).Get(ver.OTP[:])
 	if ct == nil {
@@ -156,7 +157,7 @@ func (r *reader) otpBlob(ver *fold.Version) ([]byte, error) {
 	if oplog.HashOf(ct) != ver.OTP {
 		return nil, errorf(ErrTampered, "a two-factor seed in this machine's copy of the vault was changed")
 	}
-	return append([]byte(nil), ct...), nil
+	return r.v.keys.openValue(ct)
 }
 
 // decryptOTP returns the text of a version's seed.
@@ -187,7 +188,11 @@ func (r *reader) encryptOTP(seed Value, readers []fold.MemberID) (fold.Hash, []b
 	if err != nil {
 		return fold.Hash{}, nil, fmt.Errorf("cannot encrypt the two-factor seed: %w", err)
 	}
-	return oplog.HashOf(ct), ct, nil
+	stored, err := r.sealValue(ct)
+	if err != nil {
+		return fold.Hash{}, nil, err
+	}
+	return oplog.HashOf(stored), stored, nil
 }
 
 // keepOTP carries the seed of the current version over to a new value

@@ -64,11 +64,15 @@ func (r *reader) encrypt(name string, before int, val Value, people []fold.Membe
 	if err != nil {
 		return fold.Value{}, nil, err
 	}
-	return fold.Value{Blob: oplog.HashOf(ct), Readers: ids}, ct, nil
+	stored, err := r.sealValue(ct)
+	if err != nil {
+		return fold.Value{}, nil, err
+	}
+	return fold.Value{Blob: oplog.HashOf(stored), Readers: ids}, stored, nil
 }
 
-// blob returns the age file of a version, checked against the hash its
-// signed operation holds.
+// blob returns the age file of a version: what is stored, checked against
+// the hash its signed operation holds, then opened (see sealValue).
 func (r *reader) blob(ver *fold.Version) ([]byte, error) {
 	ct := r.ix.b(bBlobs).Get(ver.Blob[:])
 	if ct == nil {
@@ -77,7 +81,7 @@ func (r *reader) blob(ver *fold.Version) ([]byte, error) {
 	if oplog.HashOf(ct) != ver.Blob {
 		return nil, errorf(ErrTampered, "a value in this machine's copy of the vault was changed")
 	}
-	return append([]byte(nil), ct...), nil
+	return r.v.keys.openValue(ct)
 }
 
 // canRead reports whether the acting key can decrypt a version: the

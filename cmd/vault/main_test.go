@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"filippo.io/age/armor"
 	"github.com/rogpeppe/go-internal/testscript"
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestMain(m *testing.M) {
@@ -125,6 +127,9 @@ func TestScripts(t *testing.T) {
 			// clip_test.go
 			"clearhelper": cmdClearHelper,
 			"tmuxserver":  cmdTmuxServer,
+			// padding
+			"blobs":   cmdBlobs,
+			"dropped": cmdDropped,
 		},
 	})
 }
@@ -214,21 +219,38 @@ func cmdGnupghome(ts *testscript.TestScript, neg bool, args []string) {
 // file under a folder) contain the last 48 bytes of CHUNKFILE: a
 // distinctive piece of a value's age file, which 'vault get --ciphertext'
 // printed (armored). '! holds' checks that no file does.
+//
+// CHUNKFILE is an age file (armored or not), whose last 48 bytes are
+// looked for, or what blobs and dropped write: chunks in hex, one a line,
+// each looked for (holds: every one is found; ! holds: none is).
 func cmdHolds(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
 		ts.Fatalf("usage: holds PATH CHUNKFILE")
 	}
+	var chunks [][]byte
 	ct := []byte(ts.ReadFile(args[1]))
-	if bytes.HasPrefix(ct, []byte(armor.Header)) {
+	switch {
+	case bytes.HasPrefix(ct, []byte(armor.Header)):
 		raw, err := io.ReadAll(armor.NewReader(bytes.NewReader(ct)))
 		ts.Check(err)
 		ct = raw
+		fallthrough
+	case bytes.HasPrefix(ct, []byte("age-encryption.org/")):
+		if len(ct) < 48 {
+			ts.Fatalf("%s is too short to take a piece of", args[1])
+		}
+		chunks = append(chunks, ct[len(ct)-48:])
+	default:
+		for _, line := range strings.Fields(string(ct)) {
+			c, err := hex.DecodeString(line)
+			ts.Check(err)
+			chunks = append(chunks, c)
+		}
+		if len(chunks) == 0 {
+			ts.Fatalf("%s names no chunk", args[1])
+		}
 	}
-	if len(ct) < 48 {
-		ts.Fatalf("%s is too short to take a piece of", args[1])
-	}
-	chunk := ct[len(ct)-48:]
-	var found []string
+	found := map[int][]string{}
 	err := filepath.WalkDir(ts.MkAbs(args[0]), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return err
@@ -237,16 +259,69 @@ func cmdHolds(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(b, chunk) {
-			found = append(found, path)
+		for i, c := range chunks {
+			if bytes.Contains(b, c) {
+				found[i] = append(found[i], path)
+			}
 		}
 		return nil
 	})
 	ts.Check(err)
-	switch {
-	case neg && len(found) > 0:
-		ts.Fatalf("the bytes of %s are still in %s", args[1], strings.Join(found, ", "))
-	case !neg && len(found) == 0:
-		ts.Fatalf("the bytes of %s are not in %s", args[1], args[0])
+	for i := range chunks {
+		switch {
+		case neg && len(found[i]) > 0:
+			ts.Fatalf("the bytes of %s (chunk %d) are still in %s", args[1], i+1, strings.Join(found[i], ", "))
+		case !neg && len(found[i]) == 0:
+			ts.Fatalf("the bytes of %s (chunk %d) are not in %s", args[1], i+1, args[0])
+		}
 	}
+}
+
+// blobs VAULTFILE OUT writes a chunk (the last 48 bytes, in hex) of every
+// value the vault file stores, one a line: values are stored sealed, so
+// the age file that --ciphertext prints is not in the file as such.
+func cmdBlobs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: blobs VAULTFILE OUT")
+	}
+	db, err := bolt.Open(ts.MkAbs(args[0]), 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	ts.Check(err)
+	defer db.Close()
+	var out strings.Builder
+	ts.Check(db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("blobs"))
+		if b == nil {
+			return fmt.Errorf("%s has no blobs", args[0])
+		}
+		return b.ForEach(func(_, v []byte) error {
+			if len(v) >= 48 {
+				fmt.Fprintln(&out, hex.EncodeToString(v[len(v)-48:]))
+			}
+			return nil
+		})
+	}))
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(out.String()), 0o600))
+}
+
+// dropped BEFORE AFTER OUT writes the chunks of BEFORE that AFTER lacks
+// (what blobs wrote before and after a change): the values the change
+// dropped. It fails when there are none.
+func cmdDropped(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: dropped BEFORE AFTER OUT")
+	}
+	after := map[string]bool{}
+	for _, l := range strings.Fields(ts.ReadFile(args[1])) {
+		after[l] = true
+	}
+	var out []string
+	for _, l := range strings.Fields(ts.ReadFile(args[0])) {
+		if !after[l] {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		ts.Fatalf("no value of %s is missing from %s", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(strings.Join(out, "\n")+"\n"), 0o600))
 }

@@ -3,15 +3,20 @@ package oplog
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/mutual-aid-vault/vault/vault/internal/padme"
 )
 
 // ID names an operation: the SHA-256 of its body.
@@ -215,32 +220,81 @@ func (op *Op) Verify(key ed25519.PublicKey) bool {
 	return false
 }
 
-// Envelope layout: version (1) | epoch (16) | nonce (24) | ciphertext.
-// The plaintext is uvarint(len body) | body | count (1) | count × (alg (1)
-// | uvarint(len) | signature).
+// Envelope layout: version (1) | epoch tag (16) | nonce (24) |
+// ciphertext. The plaintext is uvarint(len body) | body | count (1) |
+// count × (alg (1) | uvarint(len) | signature), then zeros up to the
+// envelope's size class, so that its size says little about what it
+// holds: the kind of change, the lengths of names and notes, the number
+// of readers. The epoch tag (see [Tag]) lets whoever holds the key find it
+// without naming the epoch to anyone else, who would otherwise count the
+// vault's keys (its removals) and see which change came in which.
+//
+// Version 2 envelopes, written before all this, name their epoch in clear
+// and are not padded; they are read too.
 const (
-	envelopeVersion = 2
-	envelopeHeader  = 1 + 16 + chacha20poly1305.NonceSizeX
-	envelopeAD      = "vault op envelope v1\x00"
+	envelopeVersion  = 3
+	envelopeUnpadded = 2
+	envelopeHeader   = 1 + 16 + chacha20poly1305.NonceSizeX
+	envelopeAD       = "vault op envelope v1\x00"
+	envelopeFloor    = 512
+	envelopeOverhead = envelopeHeader + chacha20poly1305.Overhead
 )
 
 // ErrUnseal is returned by Open for an envelope that does not authenticate
 // under the key given, or that is malformed.
 var ErrUnseal = errors.New("operation does not open with this key")
 
-// EnvelopeEpoch returns the epoch an envelope claims to be sealed under,
-// so the caller can pick the key.
-func EnvelopeEpoch(env []byte) (EpochID, bool) {
-	var e EpochID
-	if len(env) < envelopeHeader || env[0] != envelopeVersion {
-		return e, false
-	}
-	copy(e[:], env[1:17])
-	return e, true
+// Keys are the vault keys a member holds.
+type Keys interface {
+	// Key returns the key of epoch e, or nil.
+	Key(e EpochID) *[32]byte
+	// Tagged returns the epoch and key whose tag of nonce is tag, or a
+	// nil key.
+	Tagged(tag, nonce []byte) (EpochID, *[32]byte)
 }
 
-// Seal encrypts op under key, the vault key of op.Body.Epoch.
-func Seal(op *Op, key *[32]byte) ([]byte, error) {
+// TagKey derives from a vault key the key of its epoch tags.
+func TagKey(key *[32]byte) *[32]byte {
+	b, _ := hkdf.Key(sha256.New, key[:], nil, "vault epoch tag v1", 32)
+	var k [32]byte
+	copy(k[:], b)
+	return &k
+}
+
+// Tag returns the epoch tag of a nonce under a tag key ([TagKey]):
+// HMAC-SHA-256, cut to 16 bytes. Without the key, tags look random: two
+// envelopes of one epoch cannot be told from two of different epochs.
+func Tag(tagKey *[32]byte, nonce []byte) []byte {
+	m := hmac.New(sha256.New, tagKey[:])
+	m.Write(nonce)
+	return m.Sum(nil)[:16]
+}
+
+// FindKey returns the epoch and key of keys that an envelope was sealed
+// under, or a nil key when keys lack it (or the envelope is malformed).
+func FindKey(env []byte, keys Keys) (EpochID, *[32]byte) {
+	var e EpochID
+	if len(env) < envelopeHeader {
+		return e, nil
+	}
+	switch env[0] {
+	case envelopeUnpadded:
+		copy(e[:], env[1:17])
+		return e, keys.Key(e)
+	case envelopeVersion:
+		return keys.Tagged(env[1:17], env[17:envelopeHeader])
+	}
+	return e, nil
+}
+
+// Seal encrypts op under key, the vault key of op.Body.Epoch, tagged and
+// padded to its size class.
+func Seal(op *Op, key *[32]byte) ([]byte, error) { return seal(op, key, true) }
+
+// seal encrypts op under key; with padded false, in the version 2 envelope
+// written before padding (which tests need, to check that it is still
+// read).
+func seal(op *Op, key *[32]byte, padded bool) ([]byte, error) {
 	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
 		return nil, err
@@ -253,38 +307,62 @@ func Seal(op *Op, key *[32]byte) ([]byte, error) {
 		pt = binary.AppendUvarint(pt, uint64(len(s.Bytes)))
 		pt = append(pt, s.Bytes...)
 	}
-	out := make([]byte, envelopeHeader, envelopeHeader+len(pt)+aead.Overhead())
-	out[0] = envelopeVersion
-	copy(out[1:17], op.Body.Epoch[:])
+	out := make([]byte, envelopeHeader, envelopeOverhead+len(pt))
 	if _, err := rand.Read(out[17:envelopeHeader]); err != nil {
 		return nil, err
 	}
-	out = aead.Seal(out, out[17:envelopeHeader], pt, additional(op.Body.Epoch))
+	if padded {
+		// Padded to the size class of the whole envelope, but never
+		// past the largest envelope a reader accepts.
+		size := padme.Size(envelopeOverhead+len(pt), envelopeFloor)
+		if size > MaxEnvelope {
+			size = max(MaxEnvelope, envelopeOverhead+len(pt))
+		}
+		pt = append(pt, make([]byte, size-envelopeOverhead-len(pt))...)
+		out[0] = envelopeVersion
+		copy(out[1:17], Tag(TagKey(key), out[17:envelopeHeader]))
+	} else {
+		out[0] = envelopeUnpadded
+		copy(out[1:17], op.Body.Epoch[:])
+	}
+	out = aead.Seal(out, out[17:envelopeHeader], pt, additional(out[0], op.Body.Epoch, out[1:17]))
 	if len(out) > MaxEnvelope {
 		return nil, fmt.Errorf("operation is larger than %d bytes", MaxEnvelope)
 	}
 	return out, nil
 }
 
-func additional(e EpochID) []byte { return append([]byte(envelopeAD), e[:]...) }
+// additional is the associated data of an envelope: the epoch, and in a
+// version 3 envelope the version and tag too, so that neither can be
+// changed without the envelope failing to open.
+func additional(version byte, e EpochID, tag []byte) []byte {
+	ad := append([]byte(envelopeAD), e[:]...)
+	if version == envelopeUnpadded {
+		return ad
+	}
+	ad = append(ad, version)
+	return append(ad, tag...)
+}
 
-// Open decrypts an envelope with key and decodes the operation. It checks
-// that the body names the epoch the envelope was sealed under; the caller
-// checks that the ID it was stored under is the returned op's ID.
-func Open(env []byte, key *[32]byte) (*Op, error) {
-	epoch, ok := EnvelopeEpoch(env)
-	if !ok || len(env) > MaxEnvelope || len(env) < envelopeHeader+chacha20poly1305.Overhead {
+// Open decrypts an envelope with key, the key of epoch ([FindKey]), and
+// decodes the operation. It checks that the body names that epoch; the
+// caller checks that the ID it was stored under is the returned op's ID.
+func Open(env []byte, epoch EpochID, key *[32]byte) (*Op, error) {
+	if len(env) > MaxEnvelope || len(env) < envelopeOverhead || (env[0] != envelopeVersion && env[0] != envelopeUnpadded) {
+		return nil, ErrUnseal
+	}
+	if env[0] == envelopeUnpadded && !bytes.Equal(env[1:17], epoch[:]) {
 		return nil, ErrUnseal
 	}
 	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
 		return nil, err
 	}
-	pt, err := aead.Open(nil, env[17:envelopeHeader], env[envelopeHeader:], additional(epoch))
+	pt, err := aead.Open(nil, env[17:envelopeHeader], env[envelopeHeader:], additional(env[0], epoch, env[1:17]))
 	if err != nil {
 		return nil, ErrUnseal
 	}
-	op, err := decodePlaintext(pt)
+	op, err := decodePlaintext(pt, env[0] == envelopeVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +376,9 @@ func Open(env []byte, key *[32]byte) (*Op, error) {
 // not a well-formed operation.
 var ErrMalformed = errors.New("malformed operation")
 
-func decodePlaintext(pt []byte) (*Op, error) {
+// decodePlaintext decodes an envelope's plaintext; padded says that zeros
+// may follow the signatures (and nothing else may).
+func decodePlaintext(pt []byte, padded bool) (*Op, error) {
 	n, k := binary.Uvarint(pt)
 	if k <= 0 || n > uint64(len(pt)-k) {
 		return nil, fmt.Errorf("%w: bad body length", ErrMalformed)
@@ -327,7 +407,7 @@ func decodePlaintext(pt []byte) (*Op, error) {
 		op.Sigs = append(op.Sigs, Signature{Alg: alg, Bytes: rest[start : start+int(l)]})
 		rest = rest[start+int(l):]
 	}
-	if len(rest) != 0 {
+	if len(rest) != 0 && (!padded || slices.ContainsFunc(rest, func(b byte) bool { return b != 0 })) {
 		return nil, fmt.Errorf("%w: trailing data", ErrMalformed)
 	}
 	return op, nil

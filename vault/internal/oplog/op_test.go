@@ -30,6 +30,20 @@ func body(parents ...ID) Body {
 	return Body{Vault: ID{1}, Epoch: EpochID{2}, Parents: parents, Author: Member{3}, At: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), Kind: "secret.add", Payload: json.RawMessage(`{"x":1}`)}
 }
 
+// keyring is a Keys of a few epochs.
+type keyring map[EpochID]*[32]byte
+
+func (r keyring) Key(e EpochID) *[32]byte { return r[e] }
+
+func (r keyring) Tagged(tag, nonce []byte) (EpochID, *[32]byte) {
+	for e, k := range r {
+		if bytes.Equal(Tag(TagKey(k), nonce), tag) {
+			return e, k
+		}
+	}
+	return EpochID{}, nil
+}
+
 // TestSealOpen: an operation survives sealing, and anything else does not
 // open: another key, another epoch, a flipped bit, a forged signature.
 func TestSealOpen(t *testing.T) {
@@ -43,7 +57,18 @@ func TestSealOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := Open(env, &key)
+	e2 := op.Body.Epoch
+	ring := keyring{EpochID{5}: {5}, e2: &key, EpochID{6}: {6}}
+	if e, found := FindKey(env, ring); e != e2 || found != &key {
+		t.Fatal("the envelope's key is not found by its tag")
+	}
+	if _, found := FindKey(env, keyring{e2: {8}}); found != nil {
+		t.Fatal("a tag matched another key")
+	}
+	if bytes.Contains(env, e2[:]) {
+		t.Fatal("the envelope names its epoch")
+	}
+	got, err := Open(env, e2, &key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,13 +79,13 @@ func TestSealOpen(t *testing.T) {
 		t.Fatal("verified with another key")
 	}
 	other := [32]byte{8}
-	if _, err := Open(env, &other); !errors.Is(err, ErrUnseal) {
+	if _, err := Open(env, e2, &other); !errors.Is(err, ErrUnseal) {
 		t.Fatalf("opened with another key: %v", err)
 	}
 	for i := range env {
 		bad := bytes.Clone(env)
 		bad[i] ^= 1
-		if _, err := Open(bad, &key); err == nil {
+		if _, err := Open(bad, e2, &key); err == nil {
 			t.Fatalf("byte %d flipped and it still opened", i)
 		}
 	}
@@ -68,9 +93,7 @@ func TestSealOpen(t *testing.T) {
 	moved := *op
 	moved.Body.Epoch = EpochID{9}
 	env2, _ := Seal(&moved, &key)
-	e9 := EpochID{9}
-	copy(env2[1:17], e9[:])
-	if _, err := Open(env2, &key); err == nil {
+	if _, err := Open(env2, EpochID{9}, &key); err == nil {
 		t.Fatal("an envelope whose body names another epoch opened")
 	}
 	// IDs depend on everything signed.
@@ -182,9 +205,13 @@ func FuzzOpen(f *testing.F) {
 	env, _ := Seal(op, &k)
 	f.Add(env)
 	f.Add([]byte{2})
+	ring := keyring{EpochID{2}: &k, EpochID{3}: {3}}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if got, err := Open(b, &k); err == nil && len(got.Body.Parents) > MaxParents {
+		if got, err := Open(b, EpochID{2}, &k); err == nil && len(got.Body.Parents) > MaxParents {
 			t.Fatal("too many parents accepted")
+		}
+		if e, key := FindKey(b, ring); key != nil && ring[e] != key {
+			t.Fatal("FindKey returned a key of another epoch")
 		}
 	})
 }
@@ -198,12 +225,14 @@ func FuzzDecodePlaintext(f *testing.F) {
 		pt := append(appendUvarint(nil, uint64(len(raw))), raw...)
 		pt = append(pt, 1, AlgEd25519, 64)
 		pt = append(pt, make([]byte, 64)...)
-		got, err := decodePlaintext(pt)
-		if err != nil {
-			return
-		}
-		if got.ID != IDOf(raw) {
-			t.Fatal("ID is not the hash of the body")
+		for _, padded := range []bool{false, true} {
+			got, err := decodePlaintext(pt, padded)
+			if err != nil {
+				continue
+			}
+			if got.ID != IDOf(raw) {
+				t.Fatal("ID is not the hash of the body")
+			}
 		}
 	})
 }
@@ -214,4 +243,76 @@ func appendUvarint(b []byte, v uint64) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// TestEnvelopePadding: envelopes come in size classes (all small ones the
+// same size), the padding is zeros and nothing else, and version 2
+// envelopes, written before the padding, still open.
+func TestEnvelopePadding(t *testing.T) {
+	k := newKey(t)
+	key := [32]byte{7}
+	sizeOf := func(payload int) int {
+		b := body()
+		b.Payload = bytes.Repeat([]byte{'x'}, payload)
+		op, err := Sign(b, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := Seal(op, &key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Open(env, EpochID{2}, &key); err != nil || got.ID != op.ID {
+			t.Fatalf("payload of %d: %v", payload, err)
+		}
+		return len(env)
+	}
+	for _, tt := range []struct{ payload, want int }{
+		{0, 512}, {1, 512}, {200, 512}, {250, 512},
+		{500, 736}, {520, 736}, // 2^9..2^10: multiples of 32
+		{5000, 5376}, // 2^12..2^13: multiples of 256
+	} {
+		if got := sizeOf(tt.payload); got != tt.want {
+			t.Errorf("payload of %d bytes: envelope of %d, want %d", tt.payload, got, tt.want)
+		}
+	}
+
+	op, _ := Sign(body(), k)
+	old, err := seal(op, &key, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[0] != envelopeUnpadded || len(old) >= envelopeFloor {
+		t.Fatalf("version %d envelope of %d bytes", old[0], len(old))
+	}
+	if got, err := Open(old, op.Body.Epoch, &key); err != nil || got.ID != op.ID {
+		t.Fatalf("a version 2 envelope does not open: %v", err)
+	}
+	if e, found := FindKey(old, keyring{op.Body.Epoch: &key}); e != op.Body.Epoch || found != &key {
+		t.Fatal("the epoch of a version 2 envelope is not read")
+	}
+	if _, err := Open(old, EpochID{9}, &key); err == nil {
+		t.Fatal("a version 2 envelope opened as another epoch's")
+	}
+
+	pt := append(appendUvarint(nil, uint64(len(op.Raw))), op.Raw...)
+	pt = append(pt, 1, AlgEd25519, 64)
+	pt = append(pt, op.Sigs[0].Bytes...)
+	for _, tt := range []struct {
+		name   string
+		tail   []byte
+		padded bool
+		ok     bool
+	}{
+		{"none, unpadded", nil, false, true},
+		{"none, padded", nil, true, true},
+		{"zeros, padded", []byte{0, 0, 0}, true, true},
+		{"zeros, unpadded", []byte{0, 0, 0}, false, false},
+		{"not zeros", []byte{0, 1, 0}, true, false},
+	} {
+		_, err := decodePlaintext(append(bytes.Clone(pt), tt.tail...), tt.padded)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err = %v", tt.name, err)
+		}
+	}
 }
