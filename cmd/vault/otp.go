@@ -21,6 +21,8 @@ func (a *app) seedPrompt(name string) (vault.Value, error) {
 	a.beforePrompt()
 	if isTerminal(a.stdin) {
 		var b []byte
+		// checkSeed's Value holds the one copy that lives on.
+		defer func() { clear(b) }()
 		err := a.holdTerminal(func() (err error) {
 			b, err = a.tty.ReadSecret(fmt.Sprintf("Two-factor seed for %s (otpauth:// URI or base32, not shown): ", name))
 			return err

@@ -97,6 +97,8 @@ func (a *app) sendInput(to string) (vault.Value, error) {
 	a.beforePrompt()
 	if isTerminal(a.stdin) {
 		var first, again []byte
+		// The Value returned holds the one copy that lives on.
+		defer func() { clear(first); clear(again) }()
 		err := a.holdTerminal(func() (err error) {
 			if first, err = a.tty.ReadSecret(fmt.Sprintf("Value to send to %s (not shown): ", to)); err != nil {
 				return err
