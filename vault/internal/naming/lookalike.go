@@ -6,8 +6,6 @@ import (
 	"sort"
 	"strings"
 	"unicode"
-
-	"github.com/mtibben/confusables"
 )
 
 // LookAlike returns the keys under which names that look alike on screen
@@ -18,14 +16,13 @@ import (
 // Two names with different [Fold] keys and the same key in either slot
 // are confusable: a member could take one for the other.
 //
-// The skeleton data is Unicode's confusables.txt, through
-// github.com/mtibben/confusables (a table generated from it; golang.org/x/text
-// has none). It maps, among others, "rn" to look like "m", "0" like "O"
+// The skeleton data is Unicode's confusables.txt (golang.org/x/text has
+// none), in confusables_table.go. It maps, among others, "rn" to look like "m", "0" like "O"
 // and "1" like "l", so "intake1" and "intakel" count as alike: a member
 // reading a list could not tell them apart either.
 func LookAlike(name string) [2]string {
 	f := Fold(name)
-	return [2]string{confusables.Skeleton(f), confusables.Skeleton(Fold(confusables.Skeleton(name)))}
+	return [2]string{skeleton(f), skeleton(Fold(skeleton(name)))}
 }
 
 // Confusable reports whether a and b are different names (not the same
