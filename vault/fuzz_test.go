@@ -2,12 +2,14 @@ package vault
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"filippo.io/age"
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mutual-aid-vault/vault/vault/internal/naming"
 	"github.com/mutual-aid-vault/vault/vault/internal/oplog"
 )
 
@@ -162,6 +164,13 @@ func FuzzDueEntry(f *testing.F) {
 	e := &dueEntry{Name: "airtable", Due: 20000, Flags: dueRotateNow, Readers: []uint16{1, 7}}
 	good, _ := e.MarshalBinary()
 	f.Add(good)
+	e.Deleted = true
+	for _, k := range naming.LookAlike(e.Name) {
+		e.alike = binary.AppendUvarint(e.alike, uint64(len(k)))
+		e.alike = append(e.alike, k...)
+	}
+	withKeys, _ := e.MarshalBinary()
+	f.Add(withKeys)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var e dueEntry
@@ -224,4 +233,33 @@ func FuzzOpenValue(f *testing.F) {
 			t.Fatalf("a sealed value does not open to itself: %v", err)
 		}
 	})
+}
+
+// A due entry keeps its name's look-alike keys; one written before they
+// were kept works them out.
+func TestDueEntryLookAlikeKeys(t *testing.T) {
+	name := "Bank/Online1"
+	old := &dueEntry{Name: name, Due: 20000, Readers: []uint16{3}}
+	b, _ := old.MarshalBinary()
+	var e dueEntry
+	if err := e.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if e.alike != nil || e.alikeKeys() != naming.LookAlike(name) {
+		t.Fatalf("old entry: alike %q, keys %q", e.alike, e.alikeKeys())
+	}
+	kept := *old
+	kept.Deleted = true
+	for _, k := range [2]string{"kept-0", "kept-1"} {
+		kept.alike = binary.AppendUvarint(kept.alike, uint64(len(k)))
+		kept.alike = append(kept.alike, k...)
+	}
+	b, _ = kept.MarshalBinary()
+	e = dueEntry{}
+	if err := e.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if e.alikeKeys() != [2]string{"kept-0", "kept-1"} || !e.Deleted || len(e.Readers) != 1 || e.Readers[0] != 3 {
+		t.Fatalf("kept: %+v, keys %q", e, e.alikeKeys())
+	}
 }

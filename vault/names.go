@@ -82,9 +82,12 @@ func newLookAlikes(what string) *lookAlikes {
 
 // add puts a name in; note says something about it in a message ("in
 // the trash").
-func (l *lookAlikes) add(name, note string) {
+func (l *lookAlikes) add(name, note string) { l.addKeys(name, note, naming.LookAlike(name)) }
+
+// addKeys puts a name in whose look-alike keys are known.
+func (l *lookAlikes) addKeys(name, note string, keys [2]string) {
 	sn := shownName{name, note}
-	for i, k := range naming.LookAlike(name) {
+	for i, k := range keys {
 		l.names[i][k] = append(l.names[i][k], sn)
 	}
 }
@@ -130,26 +133,26 @@ func unlike(name string, old shownName) string {
 // secretLookAlikes indexes the names of every secret, in the trash too.
 func (r *reader) secretLookAlikes() (*lookAlikes, error) {
 	l := newLookAlikes("secret")
-	err := r.ix.eachName(func(name string, deleted bool) {
-		if deleted {
-			l.add(name, "in the trash")
+	err := r.ix.eachName(func(e *dueEntry) {
+		if e.Deleted {
+			l.addKeys(e.Name, "in the trash", e.alikeKeys())
 		} else {
-			l.add(name, "")
+			l.addKeys(e.Name, "", e.alikeKeys())
 		}
 	})
 	return l, err
 }
 
-// eachName calls fn with the name of every secret not purged, and whether
-// it is in the trash. It reads the due index, whose records are a few
-// dozen bytes: much less than whole secrets.
-func (ix *index) eachName(fn func(name string, deleted bool)) error {
+// eachName calls fn with the due entry of every secret not purged: its
+// name, its look-alike keys, and whether it is in the trash. The due
+// index's records are a few dozen bytes: much less than whole secrets.
+func (ix *index) eachName(fn func(e *dueEntry)) error {
 	return ix.b(bDue).ForEach(func(k, ct []byte) error {
 		var e dueEntry
 		if err := ix.openRecord(bDue, k, ct, &e); err != nil {
 			return err
 		}
-		fn(e.Name, e.Deleted)
+		fn(&e)
 		return nil
 	})
 }

@@ -458,6 +458,26 @@ type dueEntry struct {
 	// value.
 	Readers []uint16 `json:"readers,omitempty"`
 	Deleted bool     `json:"deleted,omitempty"`
+	// alike holds the name's look-alike keys (naming.LookAlike), encoded
+	// as written, so that checking a new name against 10,000 others reads
+	// them instead of working them out again (30 ms); empty in entries
+	// written before they were kept.
+	alike []byte
+}
+
+// alikeKeys returns the name's look-alike keys: as kept, or worked out.
+func (e *dueEntry) alikeKeys() [2]string {
+	b := e.alike
+	var out [2]string
+	for i := range out {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return naming.LookAlike(e.Name)
+		}
+		out[i] = string(b[k : k+int(n)])
+		b = b[k+int(n):]
+	}
+	return out
 }
 
 const (
@@ -473,7 +493,14 @@ func (e *dueEntry) MarshalBinary() ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(e.Name)))
 	b = append(b, e.Name...)
 	b = binary.BigEndian.AppendUint32(b, uint32(e.Due))
-	b = append(b, e.Flags, map[bool]byte{false: 0, true: 1}[e.Deleted])
+	// The byte after the flags: bit 0, in the trash; bit 1, the look-alike
+	// keys follow (entries written before they were kept have neither).
+	state := map[bool]byte{false: 0, true: 1}[e.Deleted]
+	if e.alike != nil {
+		state |= 2
+	}
+	b = append(b, e.Flags, state)
+	b = append(b, e.alike...)
 	for _, r := range e.Readers {
 		b = binary.BigEndian.AppendUint16(b, r)
 	}
@@ -495,13 +522,30 @@ func (e *dueEntry) UnmarshalBinary(b []byte) error {
 	}
 	e.Name = string(b[k : k+int(n)])
 	b = b[k+int(n):]
-	if len(b) < 6 || (len(b)-6)%2 != 0 || b[5] > 1 {
+	if len(b) < 6 || b[5] > 3 {
 		return errDueEntry
 	}
 	e.Due = int32(binary.BigEndian.Uint32(b))
-	e.Flags, e.Deleted = b[4], b[5] == 1
+	e.Flags, e.Deleted = b[4], b[5]&1 == 1
+	hasAlike := b[5]&2 != 0
+	b = b[6:]
+	e.alike = nil
+	if hasAlike {
+		rest := b
+		for range 2 {
+			n, k := binary.Uvarint(rest)
+			if k <= 0 || n > uint64(len(rest)-k) {
+				return errDueEntry
+			}
+			rest = rest[k+int(n):]
+		}
+		e.alike, b = b[:len(b)-len(rest)], rest
+	}
+	if len(b)%2 != 0 {
+		return errDueEntry
+	}
 	e.Readers = nil
-	for i := 6; i < len(b); i += 2 {
+	for i := 0; i < len(b); i += 2 {
 		e.Readers = append(e.Readers, binary.BigEndian.Uint16(b[i:]))
 	}
 	return nil
@@ -576,6 +620,10 @@ func (ix *index) putSecret(a *fold.Auth, s *fold.Secret) error {
 	e := entryFor(a, s)
 	if e == nil {
 		return nil
+	}
+	for _, k := range naming.LookAlike(s.Name) {
+		e.alike = binary.AppendUvarint(e.alike, uint64(len(k)))
+		e.alike = append(e.alike, k...)
 	}
 	if err := ix.putJSON(bDue, dueKey(e.Due, s.ID), e); err != nil {
 		return err

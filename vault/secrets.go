@@ -194,9 +194,9 @@ func (r *reader) byName(name string) (*fold.Secret, error) {
 	s, err := r.findName(name)
 	if errors.Is(err, ErrNoSecret) {
 		var names []string
-		if e := r.ix.eachName(func(name string, deleted bool) {
-			if !deleted {
-				names = append(names, name)
+		if e := r.ix.eachName(func(e *dueEntry) {
+			if !e.Deleted {
+				names = append(names, e.Name)
 			}
 		}); e != nil {
 			return nil, e

@@ -770,7 +770,7 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 	}
 	if len(secrets) > 0 {
 		l := newLookAlikes("secret")
-		err := ix.eachName(func(name string, _ bool) { l.add(name, "") })
+		err := ix.eachName(func(e *dueEntry) { l.addKeys(e.Name, "", e.alikeKeys()) })
 		if err == nil {
 			say(l, secrets, "move the wrong one to the trash ('vault rm')")
 		}
