@@ -102,14 +102,16 @@ func TestLookAlikeImport(t *testing.T) {
 		{From: "line 2", Name: "\u0430irtable", Value: NewValue([]byte("a"))},
 		{From: "line 3", Name: "bank", Value: NewValue([]byte("b"))},
 		{From: "line 4", Name: "b\u0430nk", Value: NewValue([]byte("c"))},
+		// A later entry is checked against the vault's names too.
+		{From: "line 5", Name: "airt\u0430ble", Value: NewValue([]byte("d"))},
 	}, ImportOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Imported) != 1 || rep.Imported[0].Name != "bank" || len(rep.Skipped) != 2 {
+	if len(rep.Imported) != 1 || rep.Imported[0].Name != "bank" || len(rep.Skipped) != 3 {
 		t.Fatalf("report %+v", rep)
 	}
-	for i, want := range []string{`looks like the existing secret "airtable"`, `looks like the existing secret "bank"`} {
+	for i, want := range []string{`looks like the existing secret "airtable"`, `looks like the existing secret "bank"`, `looks like the existing secret "airtable"`} {
 		if !strings.Contains(rep.Skipped[i].Reason, want) {
 			t.Errorf("skip %d: %q, want %q", i, rep.Skipped[i].Reason, want)
 		}

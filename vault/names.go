@@ -72,6 +72,12 @@ type lookAlikes struct {
 	// names are the names added, under each of their look-alike keys,
 	// each with how a message shows it.
 	names [2]map[string][]shownName
+	// source, until its names are read into names, is the index whose
+	// secrets' names are checked too: the first check compares each
+	// entry's kept keys as it is read (no map of 20,000 keys for the one
+	// name of 'vault add'); a second check reads them all in.
+	source  *index
+	scanned bool
 }
 
 type shownName struct{ name, note string }
@@ -108,6 +114,22 @@ func (l *lookAlikes) like(name string) (shownName, bool) {
 // like one added before but is not the same name.
 func (l *lookAlikes) check(name string) error {
 	old, ok := l.like(name)
+	switch {
+	case ok || l.source == nil:
+	case !l.scanned:
+		l.scanned = true
+		var err error
+		if old, ok, err = l.scan(name); err != nil {
+			return err
+		}
+	default:
+		// A second name (an import): the names are read in once.
+		if err := l.source.eachName(l.addEntry); err != nil {
+			return err
+		}
+		l.source = nil
+		old, ok = l.like(name)
+	}
 	if !ok {
 		return nil
 	}
@@ -130,17 +152,35 @@ func unlike(name string, old shownName) string {
 	return " (" + strings.Join(parts, "; ") + ")"
 }
 
-// secretLookAlikes indexes the names of every secret, in the trash too.
+// secretLookAlikes checks new names against the names of every secret, in
+// the trash too.
 func (r *reader) secretLookAlikes() (*lookAlikes, error) {
 	l := newLookAlikes("secret")
-	err := r.ix.eachName(func(e *dueEntry) {
-		if e.Deleted {
-			l.addKeys(e.Name, "in the trash", e.alikeKeys())
-		} else {
-			l.addKeys(e.Name, "", e.alikeKeys())
+	l.source = r.ix
+	return l, nil
+}
+
+// addEntry puts a secret's name in, with its kept keys.
+func (l *lookAlikes) addEntry(e *dueEntry) {
+	l.addKeys(e.Name, secretNote(e), e.alikeKeys())
+}
+
+func secretNote(e *dueEntry) string {
+	if e.Deleted {
+		return "in the trash"
+	}
+	return ""
+}
+
+// scan compares name with each of l.source's secrets as it is read.
+func (l *lookAlikes) scan(name string) (old shownName, found bool, err error) {
+	keys := naming.LookAlike(name)
+	err = l.source.eachName(func(e *dueEntry) {
+		if !found && e.alikeMatches(keys) && naming.Confusable(name, e.Name) {
+			old, found = shownName{e.Name, secretNote(e)}, true
 		}
 	})
-	return l, err
+	return old, found, err
 }
 
 // eachName calls fn with the due entry of every secret not purged: its

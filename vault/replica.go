@@ -465,6 +465,24 @@ type dueEntry struct {
 	alike []byte
 }
 
+// alikeMatches reports whether either of the name's look-alike keys is
+// the same as keys' in its slot, comparing the kept bytes in place.
+func (e *dueEntry) alikeMatches(keys [2]string) bool {
+	b := e.alike
+	for i := range keys {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			mine := naming.LookAlike(e.Name)
+			return mine[0] == keys[0] || mine[1] == keys[1]
+		}
+		if string(b[k:k+int(n)]) == keys[i] {
+			return true
+		}
+		b = b[k+int(n):]
+	}
+	return false
+}
+
 // alikeKeys returns the name's look-alike keys: as kept, or worked out.
 func (e *dueEntry) alikeKeys() [2]string {
 	b := e.alike

@@ -143,7 +143,16 @@ func TestRunForwardsSignals(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			timer := time.AfterFunc(30*time.Second, func() { cmd.Process.Kill() })
+			// vault leads a process group of its own (Setsid), which its
+			// program joins: a failed test kills both, leaving nothing
+			// behind.
+			killAll := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+			t.Cleanup(func() {
+				if t.Failed() {
+					killAll()
+				}
+			})
+			timer := time.AfterFunc(30*time.Second, killAll)
 			defer timer.Stop()
 			lines := bufio.NewScanner(stdout)
 			if !lines.Scan() || lines.Text() != "ready" {
