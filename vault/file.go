@@ -749,15 +749,19 @@ func copyFresh(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
+	return fillSynced(out, in)
+}
+
+// fillSynced copies in to f, syncs f and closes it, whatever happens.
+func fillSynced(f *os.File, in io.Reader) error {
+	_, err := io.Copy(f, in)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return out.Close()
+	return err
 }
 
 // copyInto writes a copy of src at dst, through a new file renamed into
@@ -773,15 +777,7 @@ func copyInto(src, dst string) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
+	if err := fillSynced(tmp, in); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), dst)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -240,19 +239,11 @@ func CopyFile(src, dst string) error {
 		tmp.Close()
 		return err
 	}
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
+	if err := fillSynced(tmp, in); err != nil {
 		return err
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	// A link fails when dst appeared meanwhile: it is never replaced.
-	if err := os.Link(tmp.Name(), dst); err != nil {
+	// dst, if it appeared meanwhile, is never replaced.
+	if err := placeNew(tmp.Name(), dst); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return errorf(ErrExists, "%s already exists", dst)
 		}
