@@ -14,6 +14,23 @@ import (
 // tmuxServer returns a function that runs tmux on a server of the
 // test's own (named after name and this process), killed when the test
 // ends.
+// waitScreen waits up to 30 seconds for screen() to show want, and
+// returns what it shows then.
+func waitScreen(t *testing.T, screen func() string, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s := screen()
+		if strings.Contains(s, want) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the screen never showed %q:\n%s", want, s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func tmuxServer(t *testing.T, name string) func(args ...string) string {
 	t.Helper()
 	socket := fmt.Sprintf("vault-%s-%d", name, os.Getpid())
@@ -78,20 +95,7 @@ func TestTUIEndToEnd(t *testing.T) {
 	tmux("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", shell)
 
 	screen := func() string { return tmux("capture-pane", "-p", "-t", "e2e") }
-	waitFor := func(want string) string {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			s := screen()
-			if strings.Contains(s, want) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the screen never showed %q:\n%s", want, s)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
+	waitFor := func(want string) string { t.Helper(); return waitScreen(t, screen, want) }
 	keys := func(k ...string) { t.Helper(); tmux(append([]string{"send-keys", "-t", "e2e"}, k...)...) }
 	text := func(s string) { t.Helper(); tmux("send-keys", "-t", "e2e", "-l", s) }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // sendPair is alice, who keeps airtable, and kim, on their own machines
@@ -119,20 +118,7 @@ func TestReceiveAtTheTerminal(t *testing.T) {
 		"%[1]s receive --store pasted; echo EXITED-3 $?; sleep 60", vault, msgFile)
 	tmux("new-session", "-d", "-s", "r", "-x", "160", "-y", "30", shell)
 	screen := func() string { return tmux("capture-pane", "-p", "-t", "r") }
-	waitFor := func(want string) string {
-		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			s := screen()
-			if strings.Contains(s, want) {
-				return s
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the screen never showed %q:\n%s", want, s)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitFor := func(want string) string { t.Helper(); return waitScreen(t, screen, want) }
 	keys := func(k ...string) { t.Helper(); tmux(append([]string{"send-keys", "-t", "r"}, k...)...) }
 	text := func(s string) { t.Helper(); tmux("send-keys", "-t", "r", "-l", "--", s) }
 

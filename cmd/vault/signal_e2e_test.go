@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,20 +63,7 @@ func TestSignalsLeaveTerminalSane(t *testing.T) {
 				shell := fmt.Sprintf("env -i %s %s %s; echo EXITED $?; sleep 60", strings.Join(env, " "), bin, place.args)
 				tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "24", shell)
 				screen := func() string { return tmux("capture-pane", "-p", "-S", "-100", "-t", session) }
-				waitFor := func(want string) string {
-					t.Helper()
-					deadline := time.Now().Add(30 * time.Second)
-					for {
-						s := screen()
-						if strings.Contains(s, want) {
-							return s
-						}
-						if time.Now().After(deadline) {
-							t.Fatalf("the screen never showed %q:\n%s", want, s)
-						}
-						time.Sleep(50 * time.Millisecond)
-					}
-				}
+				waitFor := func(want string) string { t.Helper(); return waitScreen(t, screen, want) }
 				display := func(format string) string {
 					return strings.TrimSpace(tmux("display-message", "-p", "-t", session, format))
 				}
