@@ -113,27 +113,30 @@ func (l *lookAlikes) like(name string) (shownName, bool) {
 // check returns ErrLookAlike, naming the existing name, when name looks
 // like one added before but is not the same name.
 func (l *lookAlikes) check(name string) error {
-	old, ok := l.like(name)
-	switch {
-	case ok || l.source == nil:
-	case !l.scanned:
-		l.scanned = true
-		var err error
-		if old, ok, err = l.scan(name); err != nil {
-			return err
-		}
-	default:
-		// A second name (an import): the names are read in once.
-		if err := l.source.eachName(l.addEntry); err != nil {
-			return err
-		}
-		l.source = nil
-		old, ok = l.like(name)
-	}
-	if !ok {
-		return nil
+	old, ok, err := l.find(name)
+	if err != nil || !ok {
+		return err
 	}
 	return errorf(ErrLookAlike, "%q looks like the existing %s %q%s; choose another name", name, l.what, old.name, unlike(name, old))
+}
+
+// find returns a name added before, or one of l.source's secrets, that
+// name looks like but is not.
+func (l *lookAlikes) find(name string) (shownName, bool, error) {
+	if old, ok := l.like(name); ok || l.source == nil {
+		return old, ok, nil
+	}
+	if !l.scanned {
+		l.scanned = true
+		return l.scan(name)
+	}
+	// A second name (an import): the names are read in once.
+	if err := l.source.eachName(l.addEntry); err != nil {
+		return shownName{}, false, err
+	}
+	l.source = nil
+	old, ok := l.like(name)
+	return old, ok, nil
 }
 
 // unlike says, in parentheses, what sets name apart from old, which it
@@ -154,10 +157,12 @@ func unlike(name string, old shownName) string {
 
 // secretLookAlikes checks new names against the names of every secret, in
 // the trash too.
-func (r *reader) secretLookAlikes() (*lookAlikes, error) {
+func (r *reader) secretLookAlikes() (*lookAlikes, error) { return secretLookAlikes(r.ix), nil }
+
+func secretLookAlikes(ix *index) *lookAlikes {
 	l := newLookAlikes("secret")
-	l.source = r.ix
-	return l, nil
+	l.source = ix
+	return l
 }
 
 // addEntry puts a secret's name in, with its kept keys.

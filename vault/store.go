@@ -762,18 +762,14 @@ func (v *Vault) warnLookAlikes(tx *bolt.Tx, events []fold.Event) {
 	ix := &index{tx: tx, keys: v.ik, authCache: v.auths}
 	say := func(l *lookAlikes, es []fold.Event, fix string) {
 		for _, e := range es {
-			if old, ok := l.like(e.Target); ok {
+			if old, ok, _ := l.find(e.Target); ok {
 				v.warn("%s added the %s %q, which looks like the %s %q%s; check with %s which is which, and %s",
 					e.Who, l.what, e.Target, l.what, old.name, unlike(e.Target, old), e.Who, fix)
 			}
 		}
 	}
 	if len(secrets) > 0 {
-		l := newLookAlikes("secret")
-		err := ix.eachName(func(e *dueEntry) { l.addKeys(e.Name, "", e.alikeKeys()) })
-		if err == nil {
-			say(l, secrets, "move the wrong one to the trash ('vault rm')")
-		}
+		say(secretLookAlikes(ix), secrets, "move the wrong one to the trash ('vault rm')")
 	}
 	if len(members) > 0 {
 		a, err := ix.auth()
